@@ -1,0 +1,238 @@
+//! YAML frontmatter: splitting it off a Markdown file and reading the library's keys.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// Frontmatter split from a document, with byte ranges into the original text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontmatterBlock<'a> {
+    /// The YAML between the fences.
+    pub yaml: &'a str,
+    /// Byte range of the YAML text.
+    pub yaml_range: Range<usize>,
+    /// Byte range from the opening fence to the end of the closing fence line.
+    pub block_range: Range<usize>,
+    /// Zero-based line of the first YAML line (the line after `---`).
+    pub first_yaml_line: u32,
+}
+
+/// Result of [`split`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Split<'a> {
+    /// No `---` fence on the first line.
+    None,
+    /// An opening fence without a closing one.
+    Unterminated,
+    Found(FrontmatterBlock<'a>),
+}
+
+fn fence_line(line: &str) -> bool {
+    line.trim_end_matches(['\r', ' ', '\t']) == "---"
+}
+
+/// Splits YAML frontmatter fenced by `---` lines at the very start of `text` (a BOM is allowed).
+pub fn split(text: &str) -> Split<'_> {
+    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let rest = &text[start..];
+    let Some(first_nl) = rest.find('\n') else {
+        return Split::None;
+    };
+    if !fence_line(&rest[..first_nl]) {
+        return Split::None;
+    }
+    let yaml_start = start + first_nl + 1;
+    let mut line_start = yaml_start;
+    while line_start <= text.len() {
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |n| line_start + n);
+        if fence_line(&text[line_start..line_end]) {
+            let block_end = (line_end + 1).min(text.len());
+            return Split::Found(FrontmatterBlock {
+                yaml: &text[yaml_start..line_start],
+                yaml_range: yaml_start..line_start,
+                block_range: start..block_end,
+                first_yaml_line: 1,
+            });
+        }
+        if line_end == text.len() {
+            break;
+        }
+        line_start = line_end + 1;
+    }
+    Split::Unterminated
+}
+
+/// The body of a Markdown file without its frontmatter (the whole text when there is none).
+pub fn body(text: &str) -> &str {
+    match split(text) {
+        Split::Found(block) => &text[block.block_range.end..],
+        _ => text.strip_prefix('\u{feff}').unwrap_or(text),
+    }
+}
+
+/// The frontmatter keys the library knows, plus every other key kept as it was.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Frontmatter {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    /// Keys the library does not interpret (`mode`, `tools`, `applyTo`, `model`, ...).
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// Why frontmatter could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrontmatterError {
+    #[error("invalid YAML in frontmatter: {message}")]
+    InvalidYaml {
+        message: String,
+        /// Zero-based line in the whole document, when the YAML parser knows it.
+        line: Option<u32>,
+    },
+    #[error("frontmatter must be a mapping of keys to values")]
+    NotAMapping,
+    #[error("`{key}` must be {expected}")]
+    WrongType {
+        key: &'static str,
+        expected: &'static str,
+    },
+}
+
+/// Parses the YAML of a frontmatter block.
+pub fn parse(block: &FrontmatterBlock<'_>) -> Result<Frontmatter, FrontmatterError> {
+    if block.yaml.trim().is_empty() {
+        return Ok(Frontmatter::default());
+    }
+    let value: serde_json::Value = serde_saphyr::from_str(block.yaml).map_err(|e| {
+        let line = e
+            .location()
+            .map(|loc| block.first_yaml_line + (loc.line() as u32).saturating_sub(1));
+        FrontmatterError::InvalidYaml {
+            message: first_line(&e.to_string()),
+            line,
+        }
+    })?;
+    let serde_json::Value::Object(map) = value else {
+        if value.is_null() {
+            return Ok(Frontmatter::default());
+        }
+        return Err(FrontmatterError::NotAMapping);
+    };
+    let mut fm = Frontmatter::default();
+    for (key, value) in map {
+        match key.as_str() {
+            "title" => fm.title = scalar_string(&value, "title")?,
+            "description" => fm.description = scalar_string(&value, "description")?,
+            "tags" => fm.tags = Some(tag_list(&value)?),
+            _ => {
+                fm.extra.insert(key, value);
+            }
+        }
+    }
+    Ok(fm)
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).trim().to_string()
+}
+
+fn scalar_string(
+    value: &serde_json::Value,
+    key: &'static str,
+) -> Result<Option<String>, FrontmatterError> {
+    match value {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+        serde_json::Value::Bool(b) => Ok(Some(b.to_string())),
+        _ => Err(FrontmatterError::WrongType {
+            key,
+            expected: "a single line of text",
+        }),
+    }
+}
+
+/// Tags as a YAML list, or as one comma-separated string (a common hand-written form).
+fn tag_list(value: &serde_json::Value) -> Result<Vec<String>, FrontmatterError> {
+    let wrong = || FrontmatterError::WrongType {
+        key: "tags",
+        expected: "a list of words, e.g. `tags: [review, code]`",
+    };
+    let tags: Vec<String> = match value {
+        serde_json::Value::Null => Vec::new(),
+        serde_json::Value::String(s) => s.split(',').map(|t| t.trim().to_string()).collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                serde_json::Value::String(s) => Ok(s.trim().to_string()),
+                serde_json::Value::Number(n) => Ok(n.to_string()),
+                _ => Err(wrong()),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(wrong()),
+    };
+    Ok(tags.into_iter().filter(|t| !t.is_empty()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> FrontmatterBlock<'_> {
+        match split(text) {
+            Split::Found(b) => b,
+            other => panic!("expected frontmatter in {text:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn splits_fenced_yaml() {
+        let text = "---\ntitle: A\n---\nbody\n";
+        let block = found(text);
+        assert_eq!(block.yaml, "title: A\n");
+        assert_eq!(&text[block.block_range.end..], "body\n");
+        assert_eq!(body(text), "body\n");
+        assert_eq!(found("---\r\ntitle: A\r\n---\r\nx").yaml, "title: A\r\n");
+        assert_eq!(found("\u{feff}---\n---").yaml, "");
+    }
+
+    #[test]
+    fn missing_or_unterminated() {
+        assert_eq!(split("# title\n---\n"), Split::None);
+        assert_eq!(split("---\ntitle: A\n"), Split::Unterminated);
+        assert_eq!(body("no frontmatter"), "no frontmatter");
+    }
+
+    #[test]
+    fn parses_known_and_keeps_unknown_keys() {
+        let text = "---\ntitle: Review\ndescription: d\ntags: [a, b]\napplyTo: '**/*.rs'\nmode: agent\n---\n";
+        let fm = parse(&found(text)).unwrap();
+        assert_eq!(fm.title.as_deref(), Some("Review"));
+        assert_eq!(fm.tags, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(fm.extra.len(), 2);
+        assert_eq!(fm.extra["mode"], serde_json::json!("agent"));
+        let fm = parse(&found("---\ntags: x, y\n---\n")).unwrap();
+        assert_eq!(fm.tags, Some(vec!["x".to_string(), "y".to_string()]));
+    }
+
+    #[test]
+    fn invalid_yaml_reports_its_line() {
+        let text = "---\ntitle: ok\ntags: [a, b\n---\n";
+        match parse(&found(text)) {
+            Err(FrontmatterError::InvalidYaml { line, message }) => {
+                assert!(line.is_some_and(|l| (1..=3).contains(&l)), "line {line:?}");
+                assert!(!message.is_empty());
+            }
+            other => panic!("expected invalid YAML, got {other:?}"),
+        }
+        assert_eq!(
+            parse(&found("---\n- a\n- b\n---\n")),
+            Err(FrontmatterError::NotAMapping)
+        );
+        assert!(matches!(
+            parse(&found("---\ntitle: [a]\n---\n")),
+            Err(FrontmatterError::WrongType { key: "title", .. })
+        ));
+    }
+}

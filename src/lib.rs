@@ -1,0 +1,7 @@
+//! PromptStack: a language server that turns editors into a workbench for AI prompts.
+#![deny(clippy::print_stdout)]
+
+pub mod config;
+pub mod document;
+pub mod events;
+pub mod home;
