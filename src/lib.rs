@@ -4,4 +4,5 @@
 pub mod config;
 pub mod document;
 pub mod events;
+pub mod history;
 pub mod home;
