@@ -397,3 +397,32 @@ mod tests {
         assert_eq!(snippet.marked("**", "**"), "find the **bug** here");
     }
 }
+
+/// Helpers shared by the history tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A record for `id` saved from `/w/<id>.prompt.md`, updated `minutes` after a fixed start.
+    pub fn record(id: &str, content: &str, minutes: i64) -> CompositionRecord {
+        let start = time::macros::datetime!(2026-01-10 12:00 UTC);
+        CompositionRecord {
+            id: id.into(),
+            file_name: format!("{id}.md"),
+            source_path: Some(PathBuf::from(format!("/w/{id}.prompt.md"))),
+            working_dir: Some(PathBuf::from("/w")),
+            created_at: start,
+            updated_at: start + time::Duration::minutes(minutes),
+            content: content.into(),
+            tags: tags_of(content),
+        }
+    }
+
+    /// A fresh SQLite repository in a temp dir (kept alive by the returned guard).
+    pub fn repo() -> (tempfile::TempDir, SqliteRepository) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = SqliteRepository::open(&dir.path().join("history.db"), Default::default())
+            .unwrap();
+        (dir, repo)
+    }
+}

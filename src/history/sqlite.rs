@@ -572,3 +572,226 @@ impl CompositionRepository for SqliteRepository {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::testing::{record, repo};
+
+    fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+        items.iter().map(|i| id(i).to_string()).collect()
+    }
+
+    #[test]
+    fn saves_add_a_version_only_when_the_content_changes() {
+        let (_dir, repo) = repo();
+        let first = repo.save(&record("a", "# One\nhello", 0)).unwrap();
+        assert_eq!(
+            first,
+            StoredVersion {
+                version: 1,
+                changed: true,
+                created: true
+            }
+        );
+        let same = repo.save(&record("a", "# One\nhello", 1)).unwrap();
+        assert_eq!((same.version, same.changed, same.created), (1, false, false));
+        let second = repo.save(&record("a", "# One\nhello again", 2)).unwrap();
+        assert_eq!((second.version, second.changed), (2, true));
+        let loaded = repo.load("a").unwrap().unwrap();
+        assert_eq!(loaded.content, "# One\nhello again");
+        assert_eq!(loaded.summary.version, 2);
+        assert_eq!(loaded.summary.title, "One");
+        assert_eq!((loaded.summary.characters, loaded.summary.lines), (17, 2));
+        let versions = repo.versions("a").unwrap();
+        assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+        let found = repo.find_by_source(Path::new("/w/a.prompt.md")).unwrap();
+        assert_eq!(found.map(|s| s.id), Some("a".into()));
+        assert!(repo.find_by_source(Path::new("/w/none")).unwrap().is_none());
+        assert!(repo.load("missing").unwrap().is_none());
+    }
+
+    #[test]
+    fn search_ranks_highlights_and_survives_any_input() {
+        let (_dir, repo) = repo();
+        let docs = [
+            ("rust", "Review this Rust code for bugs. Rust rust rust.", 0),
+            ("py", "Review this Python code; look for bugs in the parser.", 1),
+            ("mail", "Write a polite email to the team about the release.", 2),
+            ("accent", "Résumé of the café meeting", 3),
+        ];
+        for (id, content, minutes) in docs {
+            repo.save(&record(id, content, minutes)).unwrap();
+        }
+        let cases: &[(&str, &[&str])] = &[
+            ("rust", &["rust"]),
+            ("bugs", &["rust", "py"]),
+            ("review python", &["py"]),
+            ("pars", &["py"]),
+            ("resume cafe", &["accent"]),
+            ("nothing-like-this", &[]),
+            ("\"unbalanced", &[]),
+            ("AND OR NOT ( ) * ^ :", &[]),
+            ("   ", &[]),
+        ];
+        for (query, expected) in cases {
+            let page = repo.search(query, &ListOptions::default()).unwrap();
+            let mut got = ids(&page.items, |h| &h.summary.id);
+            let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+            if *query == "bugs" {
+                got.sort();
+                want.sort();
+            }
+            assert_eq!(got, want, "query {query:?}");
+            assert_eq!(page.total, expected.len(), "query {query:?}");
+        }
+        let hit = &repo.search("polite", &ListOptions::default()).unwrap().items[0];
+        assert_eq!(hit.snippet.marked("[", "]"), "Write a [polite] email to the team about the release.");
+        // Filters apply to search too.
+        let options = ListOptions {
+            updated_from: Some(record("x", "", 1).updated_at),
+            ..ListOptions::default()
+        };
+        let page = repo.search("bugs", &options).unwrap();
+        assert_eq!(ids(&page.items, |h| &h.summary.id), ["py"]);
+    }
+
+    #[test]
+    fn list_filters_sorts_and_pages() {
+        let (_dir, repo) = repo();
+        for (i, id) in ["a", "b", "c", "d"].iter().enumerate() {
+            let content = if i % 2 == 0 {
+                "---\ntags: [work, draft]\n---\nbody"
+            } else {
+                "---\ntags: [home]\n---\nbody"
+            };
+            let mut rec = record(id, content, i as i64 * 10);
+            if *id == "d" {
+                rec.working_dir = Some("/elsewhere".into());
+            }
+            repo.save(&rec).unwrap();
+        }
+        let list = |options: ListOptions| {
+            let page = repo.list(&options).unwrap();
+            (ids(&page.items, |s| &s.id), page.total)
+        };
+        let base = ListOptions::default;
+        assert_eq!(list(base()), (vec!["d".into(), "c".into(), "b".into(), "a".into()], 4));
+        let cases: Vec<(ListOptions, Vec<&str>, usize)> = vec![
+            (ListOptions { sort: SortOrder::UpdatedAsc, ..base() }, vec!["a", "b", "c", "d"], 4),
+            (ListOptions { limit: 2, offset: 1, ..base() }, vec!["c", "b"], 4),
+            (ListOptions { tags: vec!["work".into()], ..base() }, vec!["c", "a"], 2),
+            (ListOptions { tags: vec!["work".into(), "home".into()], ..base() }, vec![], 0),
+            (ListOptions { working_dir: Some("/elsewhere".into()), ..base() }, vec!["d"], 1),
+            (
+                ListOptions {
+                    updated_from: Some(record("x", "", 10).updated_at),
+                    updated_until: Some(record("x", "", 30).updated_at),
+                    ..base()
+                },
+                vec!["c", "b"],
+                2,
+            ),
+        ];
+        for (options, want, total) in cases {
+            let label = format!("{options:?}");
+            let want: Vec<String> = want.into_iter().map(String::from).collect();
+            assert_eq!(list(options), (want, total), "{label}");
+        }
+        assert_eq!(repo.load("a").unwrap().unwrap().summary.tags, ["draft", "work"]);
+    }
+
+    #[test]
+    fn delete_cascades_and_stats_add_up() {
+        let (_dir, repo) = repo();
+        repo.save(&record("a", "---\ntags: [x]\n---\none", 0)).unwrap();
+        repo.save(&record("a", "---\ntags: [x]\n---\ntwo", 5)).unwrap();
+        repo.save(&record("b", "three", 10)).unwrap();
+        assert!(repo.record_prompt_use(Path::new("/w/a.prompt.md"), "commands/review").unwrap());
+        let stats = repo.stats().unwrap();
+        assert_eq!((stats.compositions, stats.versions, stats.tags), (2, 3, 1));
+        assert_eq!(stats.newest, Some(record("b", "", 10).updated_at));
+        assert_eq!(repo.delete(&["a".into(), "zzz".into()]).unwrap(), 1);
+        let stats = repo.stats().unwrap();
+        assert_eq!((stats.compositions, stats.versions, stats.tags), (1, 1, 0));
+        assert!(repo.compositions_using("commands/review").unwrap().is_empty());
+        assert!(repo.search("two", &ListOptions::default()).unwrap().items.is_empty());
+        assert_eq!(repo.index_entries().unwrap().len(), 1);
+        repo.reindex().unwrap();
+        assert_eq!(repo.search("three", &ListOptions::default()).unwrap().total, 1);
+    }
+
+    #[test]
+    fn prompt_uses_and_placeholder_values() {
+        let (_dir, repo) = repo();
+        assert!(!repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p").unwrap(), "no history yet");
+        repo.save(&record("a", "x", 0)).unwrap();
+        repo.save(&record("b", "y", 1)).unwrap();
+        assert!(repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p").unwrap());
+        assert!(repo.record_prompt_use(Path::new("/w/b.prompt.md"), "p").unwrap());
+        assert!(repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p").unwrap());
+        let refs = repo.compositions_using("p").unwrap();
+        assert_eq!(ids(&refs, |r| &r.summary.id), ["a", "b"]);
+
+        let v = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+        };
+        repo.record_placeholder_values(&v(&[("lang", "Rust"), ("tone", "formal")])).unwrap();
+        repo.record_placeholder_values(&v(&[("lang", "Go"), ("lang", " ")])).unwrap();
+        repo.record_placeholder_values(&v(&[("lang", "Rust")])).unwrap();
+        assert_eq!(repo.placeholder_values("lang", 10).unwrap(), ["Rust", "Go"]);
+        assert_eq!(repo.placeholder_values("lang", 1).unwrap(), ["Rust"]);
+        assert!(repo.placeholder_values("none", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_corrupt_database_is_moved_aside_and_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        std::fs::write(&path, b"this is not a database, just garbage bytes \x00\x01\x02".repeat(200))
+            .unwrap();
+        let err = SqliteRepository::open(&path, Default::default()).err().unwrap();
+        assert!(matches!(err, HistoryError::Corrupt { .. }), "{err}");
+        let (repo, aside) = SqliteRepository::open_or_recover(&path, Default::default()).unwrap();
+        let aside = aside.expect("moved aside");
+        assert!(aside.file_name().unwrap().to_string_lossy().starts_with("history.db.corrupt-"));
+        assert!(std::fs::read(&aside).unwrap().starts_with(b"this is not"));
+        assert_eq!(repo.stats().unwrap().compositions, 0);
+    }
+
+    #[test]
+    fn a_locked_database_fails_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let options = SqliteOptions {
+            busy_timeout: Duration::from_millis(50),
+        };
+        let repo = SqliteRepository::open(&path, options).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let err = repo.save(&record("a", "x", 0)).unwrap_err();
+        assert!(matches!(err, HistoryError::Locked), "{err}");
+        assert!(err.to_string().contains("locked by another process"));
+        other.execute_batch("COMMIT").unwrap();
+        repo.save(&record("a", "x", 0)).unwrap();
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        drop(SqliteRepository::open(&path, Default::default()).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (42, 'future', 0)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        let err = SqliteRepository::open_or_recover(&path, Default::default()).err().unwrap();
+        assert!(err.to_string().contains("schema version 42"), "{err}");
+        assert!(err.to_string().contains("not modified"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+}
