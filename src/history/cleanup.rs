@@ -16,7 +16,10 @@ pub enum CleanupSelection {
     /// All but the N most recently updated.
     KeepLast(usize),
     /// Last updated on a day from `from` to `to` (UTC, both included).
-    Between { from: Date, to: Date },
+    Between {
+        from: Date,
+        to: Date,
+    },
 }
 
 /// One composition a cleanup would remove.
@@ -183,4 +186,129 @@ pub fn confirm(
     repo.delete(&removed)?;
     report.deleted = removed.len();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::SqliteRepository;
+    use crate::history::files::{self, HistoryFile};
+    use crate::history::testing::record;
+    use time::macros::{date, datetime};
+
+    /// Five compositions updated on 2026-01-01 .. 2026-01-05 at noon, each with a file.
+    fn setup() -> (tempfile::TempDir, PathBuf, SqliteRepository) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".history");
+        let repo =
+            SqliteRepository::open(&tmp.path().join("history.db"), Default::default()).unwrap();
+        for day in 1..=5u8 {
+            let id = format!("d{day}");
+            let mut rec = record(&id, &"x".repeat(100 * day as usize), 0);
+            rec.updated_at = datetime!(2026-01-01 12:00 UTC) + Duration::days(i64::from(day) - 1);
+            let file = HistoryFile {
+                id: id.clone(),
+                source_path: rec.source_path.clone(),
+                working_dir: None,
+                created: rec.created_at,
+                updated: rec.updated_at,
+                content: rec.content.clone(),
+            };
+            files::write(&dir, &rec.file_name, &file).unwrap();
+            repo.save(&rec).unwrap();
+        }
+        (tmp, dir, repo)
+    }
+
+    #[test]
+    fn selections_pick_the_right_compositions() {
+        let (_tmp, dir, repo) = setup();
+        let now = datetime!(2026-01-06 00:00 UTC);
+        let cases: Vec<(CleanupSelection, Vec<&str>)> = vec![
+            (CleanupSelection::All, vec!["d5", "d4", "d3", "d2", "d1"]),
+            (CleanupSelection::OlderThanDays(3), vec!["d2", "d1"]),
+            (CleanupSelection::OlderThanDays(30), vec![]),
+            (CleanupSelection::KeepLast(3), vec!["d2", "d1"]),
+            (CleanupSelection::KeepLast(10), vec![]),
+            (
+                CleanupSelection::Between {
+                    from: date!(2026 - 01 - 02),
+                    to: date!(2026 - 01 - 03),
+                },
+                vec!["d3", "d2"],
+            ),
+        ];
+        for (selection, want) in cases {
+            let plan = plan(&repo, &dir, selection, now).unwrap();
+            let got: Vec<&str> = plan.entries.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(got, want, "{selection:?}");
+            assert_eq!(plan.count(), want.len());
+        }
+        let err = plan(
+            &repo,
+            &dir,
+            CleanupSelection::Between {
+                from: date!(2026 - 01 - 03),
+                to: date!(2026 - 01 - 02),
+            },
+            now,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("after the end date"), "{err}");
+    }
+
+    #[test]
+    fn dry_run_then_confirm_with_the_token() {
+        let (_tmp, dir, repo) = setup();
+        let now = datetime!(2026-01-06 00:00 UTC);
+        let selection = CleanupSelection::KeepLast(3);
+        let dry = plan(&repo, &dir, selection, now).unwrap();
+        assert_eq!(dry.oldest, Some(datetime!(2026-01-01 12:00 UTC)));
+        assert_eq!(dry.newest, Some(datetime!(2026-01-02 12:00 UTC)));
+        let on_disk: u64 = dry
+            .entries
+            .iter()
+            .map(|e| std::fs::metadata(&e.file).unwrap().len())
+            .sum();
+        assert_eq!(dry.bytes, on_disk);
+        assert!(
+            dry.entries.iter().all(|e| e.file.exists()),
+            "a dry run deletes nothing"
+        );
+
+        let err = confirm(&repo, &dir, selection, "not-the-token", now).unwrap_err();
+        assert!(matches!(err, HistoryError::CleanupChanged));
+        let report = confirm(&repo, &dir, selection, &dry.token, now).unwrap();
+        assert_eq!((report.deleted, report.bytes), (2, dry.bytes));
+        assert_eq!(report.message(), "Deleted 2 files, freed 0.00 MB");
+        assert!(dry.entries.iter().all(|e| !e.file.exists()));
+        assert_eq!(repo.stats().unwrap().compositions, 3);
+        assert_eq!(files::list(&dir).unwrap().len(), 3);
+        // The same token no longer matches what KeepLast(3) selects... which is now nothing.
+        let again = plan(&repo, &dir, selection, now).unwrap();
+        assert_eq!(again.count(), 0);
+        assert_ne!(again.token, dry.token);
+    }
+
+    #[test]
+    fn a_changed_history_invalidates_the_token() {
+        let (_tmp, dir, repo) = setup();
+        let now = datetime!(2026-01-06 00:00 UTC);
+        let dry = plan(&repo, &dir, CleanupSelection::All, now).unwrap();
+        repo.save(&record("new", "added after the dry run", 0))
+            .unwrap();
+        let err = confirm(&repo, &dir, CleanupSelection::All, &dry.token, now).unwrap_err();
+        assert!(err.to_string().contains("dry run again"), "{err}");
+        assert_eq!(repo.stats().unwrap().compositions, 6);
+    }
+
+    #[test]
+    fn sizes_are_reported_in_megabytes() {
+        let report = CleanupReport {
+            deleted: 1,
+            bytes: 3 * 1024 * 1024 / 2,
+            failures: vec![],
+        };
+        assert_eq!(report.message(), "Deleted 1 file, freed 1.50 MB");
+    }
 }

@@ -263,7 +263,10 @@ mod tests {
         assert_eq!(file.content, "hi");
         let cases: &[(&[u8], FileProblem)] = &[
             (b"just text", FileProblem::NoFrontmatter),
-            (b"---\nid: [x\n---\n", FileProblem::InvalidFrontmatter(String::new())),
+            (
+                b"---\nid: [x\n---\n",
+                FileProblem::InvalidFrontmatter(String::new()),
+            ),
             (
                 b"---\ncreated: yesterday\n---\n",
                 FileProblem::InvalidDate {

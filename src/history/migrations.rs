@@ -137,11 +137,8 @@ pub fn migrate_down(conn: &mut Connection, to: u32) -> Result<Vec<u32>, HistoryE
     {
         let tx = conn.transaction()?;
         tx.execute_batch(m.down).map_err(|e| failed(m, e))?;
-        tx.execute(
-            "DELETE FROM schema_version WHERE version = ?1",
-            [m.version],
-        )
-        .map_err(|e| failed(m, e))?;
+        tx.execute("DELETE FROM schema_version WHERE version = ?1", [m.version])
+            .map_err(|e| failed(m, e))?;
         tx.commit().map_err(|e| failed(m, e))?;
         tracing::info!(version = m.version, name = m.name, "rolled back migration");
         undone.push(m.version);
@@ -215,12 +212,20 @@ mod tests {
     fn apply_roll_back_to_zero_and_reapply() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = open_for_migration(&dir.path().join("h.db")).unwrap();
-        assert!(status(&conn).unwrap().iter().all(|s| s.applied_at.is_none()));
+        assert!(
+            status(&conn)
+                .unwrap()
+                .iter()
+                .all(|s| s.applied_at.is_none())
+        );
         assert_eq!(migrate_up(&mut conn, None).unwrap(), vec![1, 2]);
         assert_eq!(current_version(&conn).unwrap(), 2);
         let full = tables(&conn);
         assert!(full.contains(&"placeholder_values".to_string()), "{full:?}");
-        assert!(migrate_up(&mut conn, None).unwrap().is_empty(), "idempotent");
+        assert!(
+            migrate_up(&mut conn, None).unwrap().is_empty(),
+            "idempotent"
+        );
 
         assert_eq!(migrate_down(&mut conn, 1).unwrap(), vec![2]);
         assert!(!tables(&conn).contains(&"placeholder_values".to_string()));
@@ -256,7 +261,10 @@ mod tests {
             status(&conn).map(|_| ()),
         ] {
             let err = result.unwrap_err();
-            assert!(matches!(err, HistoryError::SchemaTooNew { found: 99, .. }), "{err}");
+            assert!(
+                matches!(err, HistoryError::SchemaTooNew { found: 99, .. }),
+                "{err}"
+            );
         }
         drop(conn);
         assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -268,9 +276,13 @@ mod tests {
         let mut conn = open_for_migration(&dir.path().join("h.db")).unwrap();
         migrate_up(&mut conn, Some(1)).unwrap();
         // A table in the way makes migration 2 fail half way; nothing of it may remain.
-        conn.execute_batch("CREATE TABLE placeholder_values (x)").unwrap();
+        conn.execute_batch("CREATE TABLE placeholder_values (x)")
+            .unwrap();
         let err = migrate_up(&mut conn, None).unwrap_err();
-        assert!(matches!(err, HistoryError::Migration { version: 2, .. }), "{err}");
+        assert!(
+            matches!(err, HistoryError::Migration { version: 2, .. }),
+            "{err}"
+        );
         assert_eq!(current_version(&conn).unwrap(), 1);
         assert!(!tables(&conn).contains(&"composition_prompts".to_string()));
     }

@@ -266,8 +266,10 @@ pub trait CompositionRepository: Send + Sync {
     /// One composition with its content.
     fn load(&self, id: &str) -> Result<Option<Composition>, HistoryError>;
     /// The composition last saved from `source_path`, if any.
-    fn find_by_source(&self, source_path: &Path)
-    -> Result<Option<CompositionSummary>, HistoryError>;
+    fn find_by_source(
+        &self,
+        source_path: &Path,
+    ) -> Result<Option<CompositionSummary>, HistoryError>;
     /// Full-text search ranked by relevance, with highlighted snippets; `options` filter and page.
     fn search(&self, query: &str, options: &ListOptions) -> Result<Page<SearchHit>, HistoryError>;
     /// Compositions filtered, sorted and paged.
@@ -392,9 +394,9 @@ mod tests {
         assert!(tags_of("no frontmatter").is_empty());
         let snippet = Snippet {
             text: "find the bug here".into(),
-            highlights: vec![9..12],
+            highlights: vec![9..12, 13..13],
         };
-        assert_eq!(snippet.marked("**", "**"), "find the **bug** here");
+        assert_eq!(snippet.marked("**", "**"), "find the **bug** ****here");
     }
 }
 
@@ -421,8 +423,8 @@ pub(crate) mod testing {
     /// A fresh SQLite repository in a temp dir (kept alive by the returned guard).
     pub fn repo() -> (tempfile::TempDir, SqliteRepository) {
         let dir = tempfile::tempdir().unwrap();
-        let repo = SqliteRepository::open(&dir.path().join("history.db"), Default::default())
-            .unwrap();
+        let repo =
+            SqliteRepository::open(&dir.path().join("history.db"), Default::default()).unwrap();
         (dir, repo)
     }
 }

@@ -83,9 +83,8 @@ impl HistoryRecorder {
             .spawn(move || {
                 for job in receiver {
                     // A bug in one job must not take the worker (and every later save) down.
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        worker.run(job)
-                    }));
+                    let outcome =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run(job)));
                     if outcome.is_err() {
                         tracing::error!("history worker job panicked");
                     }
@@ -179,7 +178,9 @@ impl Worker {
         let hash = content_hash(&request.content);
         if let Some(known) = &known {
             let path = self.dir.join(&known.file_name);
-            if known.content_hash == hash && !self.pending.contains(&known.file_name) && path.exists()
+            if known.content_hash == hash
+                && !self.pending.contains(&known.file_name)
+                && path.exists()
             {
                 return Ok(SaveOutcome {
                     composition_id: known.id.clone(),
@@ -270,13 +271,15 @@ impl Worker {
             })),
             Err(e) => {
                 tracing::warn!("history index lookup failed, scanning files: {e}");
-                Ok(files::find_by_source(&self.dir, source)?.map(|(name, file)| Known {
-                    content_hash: content_hash(&file.content),
-                    id: file.id,
-                    file_name: name,
-                    created: file.created,
-                    version: None,
-                }))
+                Ok(
+                    files::find_by_source(&self.dir, source)?.map(|(name, file)| Known {
+                        content_hash: content_hash(&file.content),
+                        id: file.id,
+                        file_name: name,
+                        created: file.created,
+                        version: None,
+                    }),
+                )
             }
         }
     }
@@ -285,8 +288,9 @@ impl Worker {
     fn repair_pending(&mut self) {
         while let Some(name) = self.pending.first().cloned() {
             let path = self.dir.join(&name);
-            match files::read(&path) {
-                Ok(Ok(file)) => match self.repo.save(&file.record(&name)) {
+            // A file gone or broken since is left to the start-up sync.
+            if let Ok(Ok(file)) = files::read(&path) {
+                match self.repo.save(&file.record(&name)) {
                     Ok(stored) => {
                         tracing::info!(file = %path.display(), "history index repaired");
                         if let Some(k) = self.known.values_mut().find(|k| k.file_name == name) {
@@ -297,11 +301,233 @@ impl Worker {
                         tracing::debug!("history index still failing: {e}");
                         return;
                     }
-                },
-                // Gone or broken since: the start-up sync deals with it.
-                Ok(Err(_)) | Err(_) => {}
+                }
             }
             self.pending.remove(&name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventHandler;
+    use crate::history::SqliteRepository;
+    use crate::history::sqlite::SqliteOptions;
+    use std::sync::Mutex;
+
+    struct Seen(Mutex<Vec<DomainEvent>>);
+
+    impl EventHandler for Seen {
+        fn name(&self) -> &'static str {
+            "seen"
+        }
+        fn handle(&self, event: &DomainEvent) -> anyhow::Result<()> {
+            self.0.lock().unwrap().push(event.clone());
+            Ok(())
+        }
+    }
+
+    struct Setup {
+        dir: tempfile::TempDir,
+        repo: Arc<SqliteRepository>,
+        bus: EventBus,
+        seen: Arc<Seen>,
+        recorder: HistoryRecorder,
+    }
+
+    fn setup() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteOptions {
+            busy_timeout: std::time::Duration::from_millis(50),
+        };
+        let repo =
+            Arc::new(SqliteRepository::open(&dir.path().join("history.db"), options).unwrap());
+        let bus = EventBus::new();
+        let seen = Arc::new(Seen(Mutex::new(Vec::new())));
+        bus.subscribe(seen.clone());
+        let recorder =
+            HistoryRecorder::start(repo.clone(), dir.path().join(".history"), bus.clone()).unwrap();
+        Setup {
+            dir,
+            repo,
+            bus,
+            seen,
+            recorder,
+        }
+    }
+
+    fn request(source: &str, content: &str) -> SaveRequest {
+        SaveRequest {
+            source_path: PathBuf::from(source),
+            working_dir: Some("/w".into()),
+            content: content.into(),
+            prompts_used: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn first_save_creates_later_saves_update_and_events_follow() {
+        let s = setup();
+        let mut req = request("/w/a.prompt.md", "# A\none");
+        req.prompts_used = vec!["commands/review".into()];
+        let first = s.recorder.save(req).await.unwrap();
+        assert!(first.created && first.changed && !first.needs_repair());
+        assert_eq!(first.version, Some(1));
+        let text = std::fs::read_to_string(&first.history_file).unwrap();
+        assert!(text.starts_with("---\nid: "), "{text}");
+        assert!(text.contains("source: \"/w/a.prompt.md\"") && text.ends_with("\n---\n# A\none"));
+
+        let second = s
+            .recorder
+            .save(request("/w/a.prompt.md", "# A\ntwo"))
+            .await
+            .unwrap();
+        assert_eq!(second.history_file, first.history_file);
+        assert_eq!((second.version, second.created), (Some(2), false));
+        let same = s
+            .recorder
+            .save(request("/w/a.prompt.md", "# A\ntwo"))
+            .await
+            .unwrap();
+        assert_eq!((same.version, same.changed), (Some(2), false));
+
+        let other = s
+            .recorder
+            .save(request("/w/b.prompt.md", "b"))
+            .await
+            .unwrap();
+        assert_ne!(
+            other.history_file, first.history_file,
+            "one file per source"
+        );
+
+        let loaded = s.repo.load(&first.composition_id).unwrap().unwrap();
+        assert_eq!(loaded.content, "# A\ntwo");
+        assert_eq!(
+            s.repo.compositions_using("commands/review").unwrap().len(),
+            1
+        );
+        drop(s.recorder);
+        s.bus.drain();
+        let versions: Vec<u32> = s
+            .seen
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| match e {
+                DomainEvent::CompositionSaved { version, .. } => *version,
+                _ => 99,
+            })
+            .collect();
+        assert_eq!(versions, [1, 2, 1], "no event for an unchanged save");
+        drop(s.dir);
+    }
+
+    #[tokio::test]
+    async fn saves_of_one_composition_apply_in_order() {
+        let s = setup();
+        let saves: Vec<_> = (0..40)
+            .map(|i| s.recorder.save(request("/w/a.prompt.md", &format!("v{i}"))))
+            .collect();
+        let outcomes = futures::future::join_all(saves).await;
+        let versions: Vec<u32> = outcomes
+            .into_iter()
+            .map(|o| o.unwrap().version.unwrap())
+            .collect();
+        assert_eq!(versions, (1..=40).collect::<Vec<_>>());
+        let id = s.repo.list(&Default::default()).unwrap().items[0]
+            .id
+            .clone();
+        assert_eq!(s.repo.load(&id).unwrap().unwrap().content, "v39");
+    }
+
+    #[tokio::test]
+    async fn a_locked_index_still_writes_the_file_and_the_next_save_repairs() {
+        let s = setup();
+        let other = rusqlite::Connection::open(s.dir.path().join("history.db")).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let outcome = s
+            .recorder
+            .save(request("/w/a.prompt.md", "locked out"))
+            .await
+            .unwrap();
+        assert!(outcome.needs_repair() && outcome.version.is_none());
+        let message = outcome.index_error.unwrap();
+        assert!(
+            message.contains("locked") && message.contains("repaired"),
+            "{message}"
+        );
+        assert!(
+            std::fs::read_to_string(&outcome.history_file)
+                .unwrap()
+                .ends_with("locked out")
+        );
+        // Still locked: the same file is updated, not a second one created.
+        let again = s
+            .recorder
+            .save(request("/w/a.prompt.md", "still locked"))
+            .await
+            .unwrap();
+        assert_eq!(again.history_file, outcome.history_file);
+        other.execute_batch("COMMIT").unwrap();
+        let repaired = s
+            .recorder
+            .save(request("/w/b.prompt.md", "b"))
+            .await
+            .unwrap();
+        assert!(!repaired.needs_repair());
+        let loaded = s
+            .repo
+            .load(&outcome.composition_id)
+            .unwrap()
+            .expect("repaired");
+        assert_eq!(loaded.content, "still locked");
+        assert_eq!(s.repo.stats().unwrap().compositions, 2);
+    }
+
+    #[tokio::test]
+    async fn an_unwritable_history_directory_is_a_clear_error() {
+        let s = setup();
+        // A file where the directory should be fails for every user, root included.
+        std::fs::write(s.dir.path().join(".history"), "not a dir").unwrap();
+        let err = s
+            .recorder
+            .save(request("/w/a.prompt.md", "x"))
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("cannot write history file"),
+            "{message}"
+        );
+        assert!(message.contains(".history"), "{message}");
+        assert_eq!(
+            s.repo.stats().unwrap().compositions,
+            0,
+            "nothing indexed without a file"
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_read_only_history_directory_is_a_clear_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let s = setup();
+        let dir = s.dir.path().join(".history");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        if std::fs::write(dir.join("probe"), "x").is_ok() {
+            eprintln!("skipped: permissions are not enforced for this user (root)");
+            return;
+        }
+        let err = s
+            .recorder
+            .save(request("/w/a.prompt.md", "x"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("Permission denied"), "{err}");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }

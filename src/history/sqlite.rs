@@ -142,7 +142,10 @@ impl SqliteRepository {
         self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn save_in(tx: &Transaction<'_>, record: &CompositionRecord) -> Result<StoredVersion, HistoryError> {
+    fn save_in(
+        tx: &Transaction<'_>,
+        record: &CompositionRecord,
+    ) -> Result<StoredVersion, HistoryError> {
         let hash = content_hash(&record.content);
         let stats = TextStats::of(&record.content);
         let previous: Option<(String, u32)> = tx
@@ -329,7 +332,8 @@ impl CompositionRepository for SqliteRepository {
 
     fn load(&self, id: &str) -> Result<Option<Composition>, HistoryError> {
         let conn = self.reader();
-        let sql = format!("SELECT {SUMMARY_COLUMNS}, c.content FROM compositions c WHERE c.id = ?1");
+        let sql =
+            format!("SELECT {SUMMARY_COLUMNS}, c.content FROM compositions c WHERE c.id = ?1");
         Ok(conn
             .query_row(&sql, [id], |row| {
                 Ok(Composition {
@@ -454,15 +458,17 @@ impl CompositionRepository for SqliteRepository {
 
     fn stats(&self) -> Result<HistoryStats, HistoryError> {
         let conn = self.reader();
-        let (compositions, characters, oldest, newest): (i64, i64, Option<i64>, Option<i64>) =
-            conn.query_row(
+        let (compositions, characters, oldest, newest): (i64, i64, Option<i64>, Option<i64>) = conn
+            .query_row(
                 "SELECT COUNT(*), COALESCE(SUM(char_count), 0), MIN(created_at), MAX(updated_at)
                  FROM compositions",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
         let versions: i64 =
-            conn.query_row("SELECT COUNT(*) FROM composition_versions", [], |r| r.get(0))?;
+            conn.query_row("SELECT COUNT(*) FROM composition_versions", [], |r| {
+                r.get(0)
+            })?;
         let tags: i64 = conn.query_row(
             "SELECT COUNT(DISTINCT tag_id) FROM composition_tags",
             [],
@@ -595,7 +601,10 @@ mod tests {
             }
         );
         let same = repo.save(&record("a", "# One\nhello", 1)).unwrap();
-        assert_eq!((same.version, same.changed, same.created), (1, false, false));
+        assert_eq!(
+            (same.version, same.changed, same.created),
+            (1, false, false)
+        );
         let second = repo.save(&record("a", "# One\nhello again", 2)).unwrap();
         assert_eq!((second.version, second.changed), (2, true));
         let loaded = repo.load("a").unwrap().unwrap();
@@ -604,7 +613,10 @@ mod tests {
         assert_eq!(loaded.summary.title, "One");
         assert_eq!((loaded.summary.characters, loaded.summary.lines), (17, 2));
         let versions = repo.versions("a").unwrap();
-        assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+            [1, 2]
+        );
         let found = repo.find_by_source(Path::new("/w/a.prompt.md")).unwrap();
         assert_eq!(found.map(|s| s.id), Some("a".into()));
         assert!(repo.find_by_source(Path::new("/w/none")).unwrap().is_none());
@@ -616,8 +628,16 @@ mod tests {
         let (_dir, repo) = repo();
         let docs = [
             ("rust", "Review this Rust code for bugs. Rust rust rust.", 0),
-            ("py", "Review this Python code; look for bugs in the parser.", 1),
-            ("mail", "Write a polite email to the team about the release.", 2),
+            (
+                "py",
+                "Review this Python code; look for bugs in the parser.",
+                1,
+            ),
+            (
+                "mail",
+                "Write a polite email to the team about the release.",
+                2,
+            ),
             ("accent", "Résumé of the café meeting", 3),
         ];
         for (id, content, minutes) in docs {
@@ -645,8 +665,14 @@ mod tests {
             assert_eq!(got, want, "query {query:?}");
             assert_eq!(page.total, expected.len(), "query {query:?}");
         }
-        let hit = &repo.search("polite", &ListOptions::default()).unwrap().items[0];
-        assert_eq!(hit.snippet.marked("[", "]"), "Write a [polite] email to the team about the release.");
+        let hit = &repo
+            .search("polite", &ListOptions::default())
+            .unwrap()
+            .items[0];
+        assert_eq!(
+            hit.snippet.marked("[", "]"),
+            "Write a [polite] email to the team about the release."
+        );
         // Filters apply to search too.
         let options = ListOptions {
             updated_from: Some(record("x", "", 1).updated_at),
@@ -676,13 +702,52 @@ mod tests {
             (ids(&page.items, |s| &s.id), page.total)
         };
         let base = ListOptions::default;
-        assert_eq!(list(base()), (vec!["d".into(), "c".into(), "b".into(), "a".into()], 4));
+        assert_eq!(
+            list(base()),
+            (vec!["d".into(), "c".into(), "b".into(), "a".into()], 4)
+        );
         let cases: Vec<(ListOptions, Vec<&str>, usize)> = vec![
-            (ListOptions { sort: SortOrder::UpdatedAsc, ..base() }, vec!["a", "b", "c", "d"], 4),
-            (ListOptions { limit: 2, offset: 1, ..base() }, vec!["c", "b"], 4),
-            (ListOptions { tags: vec!["work".into()], ..base() }, vec!["c", "a"], 2),
-            (ListOptions { tags: vec!["work".into(), "home".into()], ..base() }, vec![], 0),
-            (ListOptions { working_dir: Some("/elsewhere".into()), ..base() }, vec!["d"], 1),
+            (
+                ListOptions {
+                    sort: SortOrder::UpdatedAsc,
+                    ..base()
+                },
+                vec!["a", "b", "c", "d"],
+                4,
+            ),
+            (
+                ListOptions {
+                    limit: 2,
+                    offset: 1,
+                    ..base()
+                },
+                vec!["c", "b"],
+                4,
+            ),
+            (
+                ListOptions {
+                    tags: vec!["work".into()],
+                    ..base()
+                },
+                vec!["c", "a"],
+                2,
+            ),
+            (
+                ListOptions {
+                    tags: vec!["work".into(), "home".into()],
+                    ..base()
+                },
+                vec![],
+                0,
+            ),
+            (
+                ListOptions {
+                    working_dir: Some("/elsewhere".into()),
+                    ..base()
+                },
+                vec!["d"],
+                1,
+            ),
             (
                 ListOptions {
                     updated_from: Some(record("x", "", 10).updated_at),
@@ -698,47 +763,87 @@ mod tests {
             let want: Vec<String> = want.into_iter().map(String::from).collect();
             assert_eq!(list(options), (want, total), "{label}");
         }
-        assert_eq!(repo.load("a").unwrap().unwrap().summary.tags, ["draft", "work"]);
+        assert_eq!(
+            repo.load("a").unwrap().unwrap().summary.tags,
+            ["draft", "work"]
+        );
     }
 
     #[test]
     fn delete_cascades_and_stats_add_up() {
         let (_dir, repo) = repo();
-        repo.save(&record("a", "---\ntags: [x]\n---\none", 0)).unwrap();
-        repo.save(&record("a", "---\ntags: [x]\n---\ntwo", 5)).unwrap();
+        repo.save(&record("a", "---\ntags: [x]\n---\none", 0))
+            .unwrap();
+        repo.save(&record("a", "---\ntags: [x]\n---\ntwo", 5))
+            .unwrap();
         repo.save(&record("b", "three", 10)).unwrap();
-        assert!(repo.record_prompt_use(Path::new("/w/a.prompt.md"), "commands/review").unwrap());
+        assert!(
+            repo.record_prompt_use(Path::new("/w/a.prompt.md"), "commands/review")
+                .unwrap()
+        );
         let stats = repo.stats().unwrap();
         assert_eq!((stats.compositions, stats.versions, stats.tags), (2, 3, 1));
         assert_eq!(stats.newest, Some(record("b", "", 10).updated_at));
         assert_eq!(repo.delete(&["a".into(), "zzz".into()]).unwrap(), 1);
         let stats = repo.stats().unwrap();
         assert_eq!((stats.compositions, stats.versions, stats.tags), (1, 1, 0));
-        assert!(repo.compositions_using("commands/review").unwrap().is_empty());
-        assert!(repo.search("two", &ListOptions::default()).unwrap().items.is_empty());
+        assert!(
+            repo.compositions_using("commands/review")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            repo.search("two", &ListOptions::default())
+                .unwrap()
+                .items
+                .is_empty()
+        );
         assert_eq!(repo.index_entries().unwrap().len(), 1);
         repo.reindex().unwrap();
-        assert_eq!(repo.search("three", &ListOptions::default()).unwrap().total, 1);
+        assert_eq!(
+            repo.search("three", &ListOptions::default()).unwrap().total,
+            1
+        );
     }
 
     #[test]
     fn prompt_uses_and_placeholder_values() {
         let (_dir, repo) = repo();
-        assert!(!repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p").unwrap(), "no history yet");
+        assert!(
+            !repo
+                .record_prompt_use(Path::new("/w/a.prompt.md"), "p")
+                .unwrap(),
+            "no history yet"
+        );
         repo.save(&record("a", "x", 0)).unwrap();
         repo.save(&record("b", "y", 1)).unwrap();
-        assert!(repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p").unwrap());
-        assert!(repo.record_prompt_use(Path::new("/w/b.prompt.md"), "p").unwrap());
-        assert!(repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p").unwrap());
+        assert!(
+            repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p")
+                .unwrap()
+        );
+        assert!(
+            repo.record_prompt_use(Path::new("/w/b.prompt.md"), "p")
+                .unwrap()
+        );
+        assert!(
+            repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p")
+                .unwrap()
+        );
         let refs = repo.compositions_using("p").unwrap();
         assert_eq!(ids(&refs, |r| &r.summary.id), ["a", "b"]);
 
         let v = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
         };
-        repo.record_placeholder_values(&v(&[("lang", "Rust"), ("tone", "formal")])).unwrap();
-        repo.record_placeholder_values(&v(&[("lang", "Go"), ("lang", " ")])).unwrap();
-        repo.record_placeholder_values(&v(&[("lang", "Rust")])).unwrap();
+        repo.record_placeholder_values(&v(&[("lang", "Rust"), ("tone", "formal")]))
+            .unwrap();
+        repo.record_placeholder_values(&v(&[("lang", "Go"), ("lang", " ")]))
+            .unwrap();
+        repo.record_placeholder_values(&v(&[("lang", "Rust")]))
+            .unwrap();
         assert_eq!(repo.placeholder_values("lang", 10).unwrap(), ["Rust", "Go"]);
         assert_eq!(repo.placeholder_values("lang", 1).unwrap(), ["Rust"]);
         assert!(repo.placeholder_values("none", 10).unwrap().is_empty());
@@ -748,13 +853,24 @@ mod tests {
     fn a_corrupt_database_is_moved_aside_and_recreated() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.db");
-        std::fs::write(&path, b"this is not a database, just garbage bytes \x00\x01\x02".repeat(200))
+        std::fs::write(
+            &path,
+            b"this is not a database, just garbage bytes \x00\x01\x02".repeat(200),
+        )
+        .unwrap();
+        let err = SqliteRepository::open(&path, Default::default())
+            .err()
             .unwrap();
-        let err = SqliteRepository::open(&path, Default::default()).err().unwrap();
         assert!(matches!(err, HistoryError::Corrupt { .. }), "{err}");
         let (repo, aside) = SqliteRepository::open_or_recover(&path, Default::default()).unwrap();
         let aside = aside.expect("moved aside");
-        assert!(aside.file_name().unwrap().to_string_lossy().starts_with("history.db.corrupt-"));
+        assert!(
+            aside
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("history.db.corrupt-")
+        );
         assert!(std::fs::read(&aside).unwrap().starts_with(b"this is not"));
         assert_eq!(repo.stats().unwrap().compositions, 0);
     }
@@ -789,7 +905,9 @@ mod tests {
         .unwrap();
         drop(conn);
         let before = std::fs::read(&path).unwrap();
-        let err = SqliteRepository::open_or_recover(&path, Default::default()).err().unwrap();
+        let err = SqliteRepository::open_or_recover(&path, Default::default())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("schema version 42"), "{err}");
         assert!(err.to_string().contains("not modified"), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), before);

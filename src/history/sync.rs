@@ -154,3 +154,137 @@ fn flush(
     batch.clear();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::files::HistoryFile;
+    use crate::history::{ListOptions, SqliteRepository};
+    use time::macros::datetime;
+
+    fn write(dir: &Path, name: &str, content: &str) {
+        let file = HistoryFile {
+            id: name.trim_end_matches(".md").into(),
+            source_path: Some(format!("/w/{name}").into()),
+            working_dir: None,
+            created: datetime!(2026-02-01 10:00 UTC),
+            updated: datetime!(2026-02-01 11:00 UTC),
+            content: content.into(),
+        };
+        files::write(dir, name, &file).unwrap();
+    }
+
+    fn run(
+        repo: &dyn CompositionRepository,
+        dir: &Path,
+        mode: SyncMode,
+    ) -> (SyncReport, Vec<(usize, usize)>) {
+        let mut calls = Vec::new();
+        let report = sync(repo, dir, mode, &mut |done, total| {
+            calls.push((done, total))
+        })
+        .unwrap();
+        (report, calls)
+    }
+
+    #[test]
+    fn sync_adds_updates_removes_and_reports_bad_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".history");
+        let repo =
+            SqliteRepository::open(&tmp.path().join("history.db"), Default::default()).unwrap();
+        write(&dir, "a.md", "alpha");
+        write(&dir, "b.md", "beta");
+        write(&dir, "c.md", "gamma");
+        let (report, calls) = run(&repo, &dir, SyncMode::Check);
+        assert_eq!(
+            (report.files, report.added, report.updated, report.removed),
+            (3, 3, 0, 0)
+        );
+        assert_eq!(calls, [(0, 3), (1, 3), (2, 3), (3, 3)]);
+
+        // Edited by hand while stopped, deleted, broken, and an extra file added.
+        let a = dir.join("a.md");
+        let edited = std::fs::read_to_string(&a)
+            .unwrap()
+            .replace("alpha", "alpha edited by hand");
+        std::fs::write(&a, edited).unwrap();
+        std::fs::remove_file(dir.join("b.md")).unwrap();
+        std::fs::write(dir.join("c.md"), "---\nid: [broken\n---\ngamma").unwrap();
+        write(&dir, "d.md", "delta");
+        let (report, _) = run(&repo, &dir, SyncMode::Check);
+        assert_eq!(
+            (report.files, report.added, report.updated, report.removed),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(report.problems.len(), 1);
+        assert!(report.problems[0].path.ends_with("c.md"));
+        assert!(
+            report.problems[0].message.contains("invalid frontmatter"),
+            "{:?}",
+            report.problems
+        );
+        assert_eq!(
+            repo.load("a").unwrap().unwrap().content,
+            "alpha edited by hand"
+        );
+        assert_eq!(repo.versions("a").unwrap().len(), 2);
+        assert!(repo.load("b").unwrap().is_none());
+        assert!(
+            repo.load("c").unwrap().is_some(),
+            "a broken file keeps its row"
+        );
+        assert_eq!(
+            repo.search("delta", &ListOptions::default()).unwrap().total,
+            1
+        );
+
+        // Nothing left to do; a rebuild re-reads everything without adding versions.
+        let (report, _) = run(&repo, &dir, SyncMode::Check);
+        assert_eq!((report.added, report.updated, report.removed), (0, 0, 0));
+        let (report, _) = run(&repo, &dir, SyncMode::Rebuild);
+        assert_eq!((report.added, report.updated, report.removed), (0, 0, 0));
+        assert_eq!(repo.versions("a").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_garbage_database_is_rebuilt_from_the_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".history");
+        let db = tmp.path().join("history.db");
+        for i in 0..1200 {
+            write(
+                &dir,
+                &format!("f{i:04}.md"),
+                &format!("composition number {i}"),
+            );
+        }
+        std::fs::write(&db, [0xde_u8, 0xad, 0xbe, 0xef].repeat(4096)).unwrap();
+        let (repo, aside) = SqliteRepository::open_or_recover(&db, Default::default()).unwrap();
+        assert!(aside.is_some());
+        let (report, calls) = run(&repo, &dir, SyncMode::Check);
+        assert_eq!(report.added, 1200);
+        assert_eq!(calls.last(), Some(&(1200, 1200)));
+        assert_eq!(
+            repo.search("1199", &ListOptions::default()).unwrap().total,
+            1
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_are_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".history");
+        let repo =
+            SqliteRepository::open(&tmp.path().join("history.db"), Default::default()).unwrap();
+        write(&dir, "a.md", "one");
+        std::fs::copy(dir.join("a.md"), dir.join("copy.md")).unwrap();
+        let (report, _) = run(&repo, &dir, SyncMode::Check);
+        assert_eq!(report.added, 1);
+        assert!(
+            report.problems[0].message.contains("already used by a.md"),
+            "{:?}",
+            report.problems
+        );
+    }
+}
