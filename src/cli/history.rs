@@ -1,4 +1,6 @@
 //! `promptstack history list|search|show|stats|cleanup|rebuild`: browse and maintain history.
+// stdout is this command's output (the protocol owns stdout only under `lsp`).
+#![allow(clippy::print_stdout)]
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;

@@ -1,4 +1,6 @@
 //! `promptstack migrate status|up|down [--to N]`: the history database schema.
+// stdout is this command's output (the protocol owns stdout only under `lsp`).
+#![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
 
