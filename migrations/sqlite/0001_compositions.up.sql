@@ -10,7 +10,11 @@ CREATE TABLE compositions (
     content      TEXT NOT NULL,
     char_count   INTEGER NOT NULL,
     line_count   INTEGER NOT NULL,
-    content_hash TEXT NOT NULL
+    content_hash TEXT NOT NULL,
+    -- Size and modification time of the history file when indexed: start-up sync skips
+    -- reading files whose stamp is unchanged.
+    file_size    INTEGER,
+    file_mtime   INTEGER
 );
 CREATE INDEX compositions_source_path ON compositions(source_path);
 CREATE INDEX compositions_updated_at ON compositions(updated_at);

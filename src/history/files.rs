@@ -7,7 +7,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{CompositionRecord, HistoryError, tags_of};
+use super::{CompositionRecord, FileStamp, HistoryError, tags_of};
 use crate::document::frontmatter;
 
 /// A parsed history file.
@@ -46,8 +46,8 @@ impl HistoryFile {
         out
     }
 
-    /// The index record for this file.
-    pub fn record(&self, file_name: &str) -> CompositionRecord {
+    /// The index record for this file, stored as `file_name` with `stamp`.
+    pub fn record(&self, file_name: &str, stamp: Option<FileStamp>) -> CompositionRecord {
         CompositionRecord {
             id: self.id.clone(),
             file_name: file_name.to_string(),
@@ -57,6 +57,7 @@ impl HistoryFile {
             updated_at: self.updated,
             content: self.content.clone(),
             tags: tags_of(&self.content),
+            file_stamp: stamp,
         }
     }
 }

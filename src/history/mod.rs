@@ -99,6 +99,27 @@ pub struct CompositionRecord {
     pub updated_at: OffsetDateTime,
     pub content: String,
     pub tags: Vec<String>,
+    /// The history file's size and modification time when this record was read or written.
+    pub file_stamp: Option<FileStamp>,
+}
+
+/// A file's size and modification time (nanoseconds since the epoch): cheap change detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub size: u64,
+    pub modified_ns: i64,
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path`, if it can be read.
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        let modified = OffsetDateTime::from(meta.modified().ok()?);
+        Some(FileStamp {
+            size: meta.len(),
+            modified_ns: i64::try_from(modified.unix_timestamp_nanos()).ok()?,
+        })
+    }
 }
 
 /// Result of storing a record.
@@ -234,6 +255,7 @@ pub struct IndexEntry {
     pub file_name: String,
     pub content_hash: String,
     pub updated_at: OffsetDateTime,
+    pub file_stamp: Option<FileStamp>,
 }
 
 /// Totals over the whole history.
@@ -417,6 +439,7 @@ pub(crate) mod testing {
             updated_at: start + time::Duration::minutes(minutes),
             content: content.into(),
             tags: tags_of(content),
+            file_stamp: None,
         }
     }
 

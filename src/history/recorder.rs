@@ -12,7 +12,8 @@ use tokio::sync::oneshot;
 
 use super::files::{self, HistoryFile};
 use super::sync::{self, SyncMode, SyncReport};
-use super::{CompositionRepository, HistoryError, content_hash, now_millis};
+use super::{CompositionRepository, FileStamp, HistoryError, content_hash, now_millis};
+use crate::document::MAX_FILE_BYTES;
 use crate::events::{DomainEvent, EventBus};
 
 /// One save of a composition.
@@ -170,6 +171,13 @@ impl Worker {
     }
 
     fn save(&mut self, request: SaveRequest) -> Result<SaveOutcome, HistoryError> {
+        if request.content.len() > MAX_FILE_BYTES {
+            return Err(HistoryError::InvalidInput(format!(
+                "{} is {:.1} MB; history keeps compositions up to 1 MB",
+                request.source_path.display(),
+                request.content.len() as f64 / (1024.0 * 1024.0)
+            )));
+        }
         self.repair_pending();
         let known = match self.known.get(&request.source_path) {
             Some(known) => Some(known.clone()),
@@ -219,7 +227,8 @@ impl Worker {
             content_hash: hash,
             version: None,
         };
-        let (version, index_error) = match self.repo.save(&file.record(&file_name)) {
+        let record = file.record(&file_name, FileStamp::of(&path));
+        let (version, index_error) = match self.repo.save(&record) {
             Ok(stored) => {
                 known.version = Some(stored.version);
                 for prompt in &request.prompts_used {
@@ -290,7 +299,7 @@ impl Worker {
             let path = self.dir.join(&name);
             // A file gone or broken since is left to the start-up sync.
             if let Ok(Ok(file)) = files::read(&path) {
-                match self.repo.save(&file.record(&name)) {
+                match self.repo.save(&file.record(&name, FileStamp::of(&path))) {
                     Ok(stored) => {
                         tracing::info!(file = %path.display(), "history index repaired");
                         if let Some(k) = self.known.values_mut().find(|k| k.file_name == name) {
@@ -423,6 +432,23 @@ mod tests {
             .collect();
         assert_eq!(versions, [1, 2, 1], "no event for an unchanged save");
         drop(s.dir);
+    }
+
+    #[tokio::test]
+    async fn oversized_compositions_are_refused() {
+        let s = setup();
+        let big = "x".repeat(MAX_FILE_BYTES + 1);
+        let err = s
+            .recorder
+            .save(request("/w/big.prompt.md", &big))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("up to 1 MB"), "{err}");
+        assert!(
+            files::list(&s.dir.path().join(".history"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]

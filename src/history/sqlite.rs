@@ -9,9 +9,10 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
 use super::{
-    Composition, CompositionRecord, CompositionRepository, CompositionSummary, HistoryError,
-    HistoryStats, IndexEntry, ListOptions, Page, PromptReference, SearchHit, Snippet, SortOrder,
-    StoredVersion, VersionInfo, content_hash, from_millis, migrations, title_of, to_millis,
+    Composition, CompositionRecord, CompositionRepository, CompositionSummary, FileStamp,
+    HistoryError, HistoryStats, IndexEntry, ListOptions, Page, PromptReference, SearchHit, Snippet,
+    SortOrder, StoredVersion, VersionInfo, content_hash, from_millis, migrations, title_of,
+    to_millis,
 };
 use crate::document::TextStats;
 
@@ -159,20 +160,23 @@ impl SqliteRepository {
             .optional()?;
         tx.execute(
             "INSERT INTO compositions (id, file_path, source_path, created_at, updated_at,
-                 working_dir, content, char_count, line_count, content_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 working_dir, content, char_count, line_count, content_hash, file_size, file_mtime)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT(id) DO UPDATE SET
                  file_path = excluded.file_path, source_path = excluded.source_path,
                  created_at = excluded.created_at, updated_at = excluded.updated_at,
                  working_dir = excluded.working_dir, char_count = excluded.char_count,
                  line_count = excluded.line_count, content_hash = excluded.content_hash,
-                 content = excluded.content
+                 content = excluded.content, file_size = excluded.file_size,
+                 file_mtime = excluded.file_mtime
              WHERE compositions.content_hash <> excluded.content_hash
                 OR compositions.updated_at <> excluded.updated_at
                 OR compositions.file_path <> excluded.file_path
                 OR compositions.source_path IS NOT excluded.source_path
                 OR compositions.working_dir IS NOT excluded.working_dir
-                OR compositions.created_at <> excluded.created_at",
+                OR compositions.created_at <> excluded.created_at
+                OR compositions.file_size IS NOT excluded.file_size
+                OR compositions.file_mtime IS NOT excluded.file_mtime",
             params![
                 record.id,
                 record.file_name,
@@ -184,6 +188,10 @@ impl SqliteRepository {
                 stats.characters as i64,
                 stats.lines as i64,
                 hash,
+                record
+                    .file_stamp
+                    .map(|s| i64::try_from(s.size).unwrap_or(i64::MAX)),
+                record.file_stamp.map(|s| s.modified_ns),
             ],
         )?;
         let (version, changed) = match &previous {
@@ -487,7 +495,7 @@ impl CompositionRepository for SqliteRepository {
     fn index_entries(&self) -> Result<Vec<IndexEntry>, HistoryError> {
         let conn = self.reader();
         let mut stmt =
-            conn.prepare("SELECT id, file_path, content_hash, updated_at FROM compositions")?;
+            conn.prepare("SELECT id, file_path, content_hash, updated_at, file_size, file_mtime FROM compositions")?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(IndexEntry {
@@ -495,6 +503,13 @@ impl CompositionRepository for SqliteRepository {
                     file_name: r.get(1)?,
                     content_hash: r.get(2)?,
                     updated_at: from_millis(r.get(3)?),
+                    file_stamp: match (r.get::<_, Option<i64>>(4)?, r.get::<_, Option<i64>>(5)?) {
+                        (Some(size), Some(modified_ns)) => Some(FileStamp {
+                            size: size as u64,
+                            modified_ns,
+                        }),
+                        _ => None,
+                    },
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

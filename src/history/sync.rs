@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::files;
-use super::{CompositionRecord, CompositionRepository, HistoryError, content_hash};
+use super::{CompositionRecord, CompositionRepository, FileStamp, HistoryError, content_hash};
 
 /// How thorough a sync is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,10 @@ pub fn sync(
         .into_iter()
         .map(|e| (e.id.clone(), e))
         .collect();
+    let by_file: HashMap<&str, &super::IndexEntry> = indexed
+        .values()
+        .map(|e| (e.file_name.as_str(), e))
+        .collect();
     let total = names.len();
     let mut report = SyncReport {
         files: total,
@@ -77,6 +81,18 @@ pub fn sync(
     progress(0, total);
     for (done, name) in names.iter().enumerate() {
         let path = history_dir.join(name);
+        let stamp = FileStamp::of(&path);
+        // Unchanged size and modification time: the row is current, skip reading the file.
+        if mode == SyncMode::Check
+            && stamp.is_some()
+            && let Some(entry) = by_file.get(name.as_str())
+            && entry.file_stamp == stamp
+            && !seen.contains_key(&entry.id)
+        {
+            seen.insert(entry.id.clone(), name.clone());
+            progress(done + 1, total);
+            continue;
+        }
         match files::read(&path) {
             Err(e) => {
                 unreadable.insert(name.clone());
@@ -104,11 +120,12 @@ pub fn sync(
                         None => true,
                         Some(entry) => {
                             entry.file_name != *name
+                                || entry.file_stamp != stamp
                                 || entry.content_hash != content_hash(&file.content)
                         }
                     };
                     if stale || mode == SyncMode::Rebuild {
-                        batch.push(file.record(name));
+                        batch.push(file.record(name, stamp));
                     }
                 }
             }
@@ -163,15 +180,24 @@ mod tests {
     use time::macros::datetime;
 
     fn write(dir: &Path, name: &str, content: &str) {
-        let file = HistoryFile {
+        files::write(dir, name, &file(name, content)).unwrap();
+    }
+
+    /// Without fsync, for tests that need many files.
+    fn write_fast(dir: &Path, name: &str, content: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(name), file(name, content).render()).unwrap();
+    }
+
+    fn file(name: &str, content: &str) -> HistoryFile {
+        HistoryFile {
             id: name.trim_end_matches(".md").into(),
             source_path: Some(format!("/w/{name}").into()),
             working_dir: None,
             created: datetime!(2026-02-01 10:00 UTC),
             updated: datetime!(2026-02-01 11:00 UTC),
             content: content.into(),
-        };
-        files::write(dir, name, &file).unwrap();
+        }
     }
 
     fn run(
@@ -253,7 +279,7 @@ mod tests {
         let dir = tmp.path().join(".history");
         let db = tmp.path().join("history.db");
         for i in 0..1200 {
-            write(
+            write_fast(
                 &dir,
                 &format!("f{i:04}.md"),
                 &format!("composition number {i}"),
@@ -269,6 +295,32 @@ mod tests {
             repo.search("1199", &ListOptions::default()).unwrap().total,
             1
         );
+    }
+
+    #[test]
+    fn check_trusts_unchanged_stamps_and_rebuild_reads_everything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".history");
+        let repo =
+            SqliteRepository::open(&tmp.path().join("history.db"), Default::default()).unwrap();
+        write(&dir, "a.md", "original");
+        run(&repo, &dir, SyncMode::Check);
+        // Same size and modification time: a check does not read the file again.
+        let path = dir.join("a.md");
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("original", "OVERRIDE");
+        std::fs::write(&path, text).unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(modified).unwrap();
+        drop(file);
+        let (report, _) = run(&repo, &dir, SyncMode::Check);
+        assert_eq!(report.updated, 0);
+        assert_eq!(repo.load("a").unwrap().unwrap().content, "original");
+        let (report, _) = run(&repo, &dir, SyncMode::Rebuild);
+        assert_eq!(report.updated, 1);
+        assert_eq!(repo.load("a").unwrap().unwrap().content, "OVERRIDE");
     }
 
     #[test]
