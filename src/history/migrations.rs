@@ -112,7 +112,12 @@ pub fn migrate_up(conn: &mut Connection, target: Option<u32>) -> Result<Vec<u32>
     ensure_version_table(conn)?;
     let mut applied = Vec::new();
     for m in pending {
-        let tx = conn.transaction()?;
+        // IMMEDIATE, then look again: another process opening the same new database may have
+        // applied this step while we waited for the lock.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if current_version(&tx)? >= m.version {
+            continue;
+        }
         tx.execute_batch(m.up).map_err(|e| failed(m, e))?;
         tx.execute(
             "INSERT INTO schema_version (version, name, applied_at) VALUES (?1, ?2, ?3)",
@@ -135,7 +140,10 @@ pub fn migrate_down(conn: &mut Connection, to: u32) -> Result<Vec<u32>, HistoryE
         .rev()
         .filter(|m| m.version > to && m.version <= current)
     {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if current_version(&tx)? < m.version {
+            continue;
+        }
         tx.execute_batch(m.down).map_err(|e| failed(m, e))?;
         tx.execute("DELETE FROM schema_version WHERE version = ?1", [m.version])
             .map_err(|e| failed(m, e))?;
@@ -268,6 +276,26 @@ mod tests {
         }
         drop(conn);
         assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn concurrent_first_opens_apply_each_migration_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut conn = open_for_migration(&path).unwrap();
+                    migrate_up(&mut conn, None).map(|v| v.len())
+                })
+            })
+            .collect();
+        let applied: usize = workers
+            .into_iter()
+            .map(|w| w.join().unwrap().unwrap())
+            .sum();
+        assert_eq!(applied, SQLITE_MIGRATIONS.len());
     }
 
     #[test]
