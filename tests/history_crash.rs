@@ -226,6 +226,15 @@ fn acknowledged_saves_survive_sigkill() {
             report.problems
         );
         assert_eq!(repo.stats().unwrap().compositions, report.files);
+        let leftovers: Vec<_> = std::fs::read_dir(&paths.history_dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "seed {seed}, kill {kill}: {leftovers:?}"
+        );
     }
     eprintln!("{kills} kills, {total_acks} acknowledged saves, all present (seed {seed})");
     assert!(total_acks > 0, "the child never got a save acknowledged");

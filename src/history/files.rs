@@ -202,6 +202,37 @@ pub fn list(dir: &Path) -> Result<Vec<String>, HistoryError> {
     Ok(names)
 }
 
+/// Removes temp files left by writers that were killed mid-write (`.<name>.<pid>.tmp` whose
+/// process is gone); returns how many. Only where `/proc` tells which processes are alive.
+pub fn remove_stale_temp_files(dir: &Path) -> usize {
+    let proc_dir = Path::new("/proc");
+    if !proc_dir.join("self").exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|n| n.rsplit('.').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id()
+            && !proc_dir.join(pid.to_string()).exists()
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Scans every history file for the latest one saved from `source` (the slow path, used only
 /// when the index cannot be asked).
 pub fn find_by_source(
@@ -303,6 +334,28 @@ mod tests {
                 "2026-03-04_05-06-07-2.md",
                 "2026-03-04_05-06-07-3.md"
             ]
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn stale_temp_files_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = format!(".a.md.{}.tmp", std::process::id());
+        // PIDs are below 2^22 on Linux, so this one cannot be alive.
+        for name in [
+            ".a.md.99999999.tmp",
+            ours.as_str(),
+            "a.md",
+            ".b.md.notapid.tmp",
+        ] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        assert_eq!(remove_stale_temp_files(dir.path()), 1);
+        assert!(!dir.path().join(".a.md.99999999.tmp").exists());
+        assert!(
+            dir.path().join(&ours).exists(),
+            "a live writer's file stays"
         );
     }
 

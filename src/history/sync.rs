@@ -31,6 +31,8 @@ pub struct SyncReport {
     pub added: usize,
     pub updated: usize,
     pub removed: usize,
+    /// Temp files of writers killed mid-write, deleted.
+    pub temp_files_removed: usize,
     pub problems: Vec<SyncProblem>,
 }
 
@@ -60,6 +62,7 @@ pub fn sync(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<SyncReport, HistoryError> {
     let names = files::list(history_dir)?;
+    let temp_files_removed = files::remove_stale_temp_files(history_dir);
     let indexed: HashMap<String, super::IndexEntry> = repo
         .index_entries()?
         .into_iter()
@@ -72,6 +75,7 @@ pub fn sync(
     let total = names.len();
     let mut report = SyncReport {
         files: total,
+        temp_files_removed,
         ..SyncReport::default()
     };
     let mut seen: HashMap<String, String> = HashMap::new();
