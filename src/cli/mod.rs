@@ -11,8 +11,10 @@ use crate::config::Loaded;
 use crate::home::Home;
 
 mod config_cmd;
+mod history;
 mod init;
 mod lsp;
+mod migrate;
 mod validate;
 
 const EXAMPLES: &str = "\
@@ -22,7 +24,10 @@ Examples:
   promptstack validate                check the library; exit 1 on errors
   promptstack validate --format json prompts/
   promptstack config                  show the effective configuration and where each value comes from
-  promptstack config check            exit non-zero if the configuration is invalid";
+  promptstack config check            exit non-zero if the configuration is invalid
+  promptstack history search \"code review\"  full-text search over saved compositions
+  promptstack history cleanup --older-than 90   show what would go; add --yes to delete
+  promptstack migrate status          history database schema version";
 
 #[derive(Debug, Parser)]
 #[command(name = "promptstack", version, about = "A language server and CLI for AI prompt libraries and compositions", after_help = EXAMPLES)]
@@ -41,6 +46,10 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Show the effective configuration, or check it.
     Config(config_cmd::ConfigArgs),
+    /// Browse, search and clean up composition history.
+    History(history::HistoryArgs),
+    /// Show, apply or roll back history database migrations.
+    Migrate(migrate::MigrateArgs),
 }
 
 /// Entry point for the binary.
@@ -72,6 +81,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(args, home),
         Command::Validate(args) => validate::run(args, &prepare(home)?),
         Command::Config(args) => config_cmd::run(args, home),
+        Command::History(args) => history::run(args, &prepare(home)?),
+        Command::Migrate(args) => migrate::run(args, &prepare(home)?),
     }
 }
 
