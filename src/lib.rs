@@ -5,3 +5,4 @@ pub mod config;
 pub mod document;
 pub mod events;
 pub mod home;
+pub mod library;

@@ -1,0 +1,3 @@
+//! The prompt library: sources, the cache, the search index, usage stats and snippets.
+
+pub mod prompt;
