@@ -1,3 +1,5 @@
 //! The prompt library: sources, the cache, the search index, usage stats and snippets.
 
 pub mod prompt;
+pub mod snippet;
+pub mod source;
