@@ -1,5 +1,6 @@
 //! The prompt library: sources, the cache, the search index, usage stats and snippets.
 
+pub mod cache;
 pub mod prompt;
 pub mod snippet;
 pub mod source;
