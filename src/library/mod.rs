@@ -4,3 +4,4 @@ pub mod cache;
 pub mod prompt;
 pub mod snippet;
 pub mod source;
+pub mod usage;
