@@ -1,6 +1,7 @@
 //! The prompt library: sources, the cache, the search index, usage stats and snippets.
 
 pub mod cache;
+pub mod index;
 pub mod prompt;
 pub mod snippet;
 pub mod source;

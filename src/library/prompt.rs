@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
-use crate::document::frontmatter::{self, FrontmatterError, Split};
+use crate::document::frontmatter::{self, Split};
 use crate::document::placeholders::{self, PlaceholderKind};
 
 /// Where a prompt's title came from (validation warns unless it is the frontmatter).
@@ -37,7 +37,7 @@ pub struct Prompt {
     /// Frontmatter keys the library does not interpret, kept as written.
     pub extra: BTreeMap<String, serde_json::Value>,
     /// Why the frontmatter could not be read, if it could not (the prompt still loads).
-    pub frontmatter_error: Option<FrontmatterError>,
+    pub frontmatter_error: Option<String>,
     /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
     pub mtime_ns: u64,
     pub size: u64,
@@ -100,7 +100,7 @@ impl Prompt {
         let (fm, frontmatter_error) = match frontmatter::split(text) {
             Split::Found(block) => match frontmatter::parse(&block) {
                 Ok(fm) => (fm, None),
-                Err(e) => (Default::default(), Some(e)),
+                Err(e) => (Default::default(), Some(e.to_string())),
             },
             _ => (Default::default(), None),
         };
