@@ -93,14 +93,15 @@ impl CacheState {
     }
 
     fn insert(&mut self, prompt: Prompt) -> Option<LibraryChange> {
-        if let Some(old) = self.prompts.get(&prompt.id) {
-            if old.hash == prompt.hash && old.path == prompt.path {
-                // Same content (a touch or a duplicate event): keep the fresher stamp only.
-                if old.mtime_ns != prompt.mtime_ns {
-                    self.prompts.insert(prompt.id.clone(), Arc::new(prompt));
-                }
-                return None;
+        if let Some(old) = self.prompts.get(&prompt.id)
+            && old.hash == prompt.hash
+            && old.path == prompt.path
+        {
+            // Same content (a touch or a duplicate event): keep the fresher stamp only.
+            if old.mtime_ns != prompt.mtime_ns {
+                self.prompts.insert(prompt.id.clone(), Arc::new(prompt));
             }
+            return None;
         }
         self.account(&prompt, true);
         let id = prompt.id.clone();
@@ -160,7 +161,7 @@ impl PromptCache for MemoryCache {
     fn apply(&self, change: SourceChange) -> Vec<LibraryChange> {
         let mut state = self.write();
         match change {
-            SourceChange::Upserted(p) => state.insert(p).into_iter().collect(),
+            SourceChange::Upserted(p) => state.insert(*p).into_iter().collect(),
             SourceChange::Removed { id } => state.remove(&id).into_iter().collect(),
             SourceChange::RemovedFolder { id_prefix } => {
                 let ids: Vec<String> = state
@@ -237,6 +238,10 @@ mod tests {
         )
     }
 
+    fn upsert(p: Prompt) -> SourceChange {
+        SourceChange::Upserted(Box::new(p))
+    }
+
     #[test]
     fn changes_touch_only_affected_entries() {
         let cache = MemoryCache::new();
@@ -254,17 +259,14 @@ mod tests {
 
         // An identical file is no change; an edit changes one entry and its aggregates.
         assert_eq!(
-            cache.apply(SourceChange::Upserted(prompt(
+            cache.apply(upsert(prompt(
                 "a",
                 "---\ntitle: Beta\ntags: [x, z]\n---\n{{text:n}}"
             ))),
             []
         );
         assert_eq!(
-            cache.apply(SourceChange::Upserted(prompt(
-                "b",
-                "---\ntitle: Alpha 2\n---\n"
-            ))),
+            cache.apply(upsert(prompt("b", "---\ntitle: Alpha 2\n---\n"))),
             [LibraryChange::Changed("b".into())]
         );
         assert!(Arc::ptr_eq(&a_before, &cache.get("a").unwrap()));
@@ -289,7 +291,7 @@ mod tests {
     fn same_title_edit_keeps_the_listing_entry() {
         let cache = MemoryCache::new();
         cache.replace_all(vec![prompt("a", "# Same\none")]);
-        cache.apply(SourceChange::Upserted(prompt("a", "# Same\ntwo")));
+        cache.apply(upsert(prompt("a", "# Same\ntwo")));
         assert_eq!(cache.all().len(), 1);
         assert_eq!(cache.all()[0].body, "# Same\ntwo");
     }

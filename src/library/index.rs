@@ -115,6 +115,13 @@ fn analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// Whether `query` has no words to search for (the caller lists prompts instead).
+pub fn is_blank_query(query: &str) -> bool {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(query);
+    !stream.advance()
+}
+
 /// A progress callback: `(done, total)`.
 pub type Progress = Box<dyn FnMut(usize, usize) + Send>;
 
@@ -523,10 +530,10 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
         TitleSource::FileName => "file_name",
     };
     doc.add_text(f.title_source, source);
-    if !p.extra.is_empty() {
-        if let Ok(json) = serde_json::to_string(&p.extra) {
-            doc.add_text(f.extra, json);
-        }
+    if !p.extra.is_empty()
+        && let Ok(json) = serde_json::to_string(&p.extra)
+    {
+        doc.add_text(f.extra, json);
     }
     if let Some(e) = &p.frontmatter_error {
         doc.add_text(f.frontmatter_error, e);
@@ -564,10 +571,10 @@ fn run_writer(
                             writer.delete_term(Term::from_field_text(fields.id, &p.id));
                         }
                         writer.add_document(to_doc(&fields, p))?;
-                        if let Some(report) = progress.as_mut() {
-                            if (n + 1) % step == 0 || n + 1 == total {
-                                report(n + 1, total);
-                            }
+                        if let Some(report) = progress.as_mut()
+                            && ((n + 1) % step == 0 || n + 1 == total)
+                        {
+                            report(n + 1, total);
                         }
                     }
                     writer.commit()?;

@@ -62,7 +62,7 @@ pub struct LoadReport {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceChange {
     /// A prompt that exists now with this content.
-    Upserted(Prompt),
+    Upserted(Box<Prompt>),
     /// The prompt with this id is gone (deleted, renamed away, or no longer readable).
     Removed { id: String },
     /// Every prompt whose id starts with this prefix (`commands/`) is gone: a folder went away.
@@ -271,7 +271,7 @@ impl FilesystemSource {
 
     fn push_read(&self, id: String, path: PathBuf, out: &mut Vec<SourceChange>) {
         match self.read_path(id.clone(), path) {
-            Ok(p) => out.push(SourceChange::Upserted(p)),
+            Ok(p) => out.push(SourceChange::Upserted(Box::new(p))),
             Err(skipped) => {
                 out.push(SourceChange::Removed { id });
                 out.push(SourceChange::Skipped(skipped));
