@@ -1,8 +1,11 @@
 //! PromptStack: a language server that turns editors into a workbench for AI prompts.
 #![deny(clippy::print_stdout)]
 
+pub mod cli;
 pub mod config;
 pub mod document;
 pub mod events;
 pub mod home;
 pub mod library;
+pub mod logging;
+pub mod lsp;

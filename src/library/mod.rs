@@ -1,4 +1,5 @@
-//! The prompt library: sources, the cache, the search index, usage stats and snippets.
+//! The prompt library: sources, the cache, the search index, usage stats, snippets, validation
+//! and the starter prompts.
 
 pub mod cache;
 pub mod facade;
@@ -6,6 +7,8 @@ pub mod index;
 pub mod prompt;
 pub mod snippet;
 pub mod source;
+pub mod starter;
 pub mod usage;
+pub mod validation;
 
 pub use facade::{Library, LibraryError, LibraryStats, OpenOptions, PromptHit};
