@@ -1,4 +1,5 @@
 //! `promptstack library list|search QUERY|reindex|stats`: the prompt library from the shell.
+#![allow(clippy::print_stdout)] // stdout is the output of a CLI command
 
 use std::io::Write;
 use std::process::ExitCode;
