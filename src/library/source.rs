@@ -85,6 +85,16 @@ pub struct Watch {
     _watcher: Box<dyn Send>,
 }
 
+impl Watch {
+    /// A watch delivering on `changes`, running as long as `guard` lives.
+    pub fn new(changes: mpsc::Receiver<Vec<SourceChange>>, guard: Box<dyn Send>) -> Self {
+        Watch {
+            changes,
+            _watcher: guard,
+        }
+    }
+}
+
 /// A place prompts are loaded from. All methods block.
 pub trait PromptSource: Send + Sync {
     /// Lists the prompt files with their stamps, without reading them.
@@ -343,10 +353,7 @@ impl PromptSource for FilesystemSource {
             .name("library-watch".into())
             .spawn(move || debounce(&source, &raw_rx, &tx))
             .map_err(|e| error(&e))?;
-        Ok(Watch {
-            changes,
-            _watcher: Box::new(watcher),
-        })
+        Ok(Watch::new(changes, Box::new(watcher)))
     }
 }
 
