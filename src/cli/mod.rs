@@ -65,6 +65,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
+    if !matches!(command, Command::Lsp(_)) {
+        restore_default_sigpipe();
+    }
     let home = Home::from_env()?;
     match command {
         Command::Lsp(args) => lsp::run(args, home),
@@ -72,6 +75,16 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args, &prepare(home)?),
         Command::Library(args) => library::run(args, &prepare(home)?),
         Command::Config(args) => config_cmd::run(args, home),
+    }
+}
+
+/// Rust ignores SIGPIPE, which turns `promptstack history list | head` into a panic on the
+/// next print; a CLI should end quietly like other Unix tools instead.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition to its default before any threads start.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
