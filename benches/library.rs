@@ -1,12 +1,18 @@
-//! Library benchmark: cold index, restart, search latency and memory on synthetic libraries.
+//! Library benchmark on synthetic libraries, through the real binary over stdio: cold index,
+//! time to first completion on restart, `/` completion latency (p50/p99 over 1,000 requests) and
+//! the server's resident memory; plus the same search measured in-process for comparison.
 //!
 //! Run: `cargo bench --bench library` (sizes: `PROMPTSTACK_BENCH_SIZES=10000,100000`).
-//! The LSP completion handler is not wired yet, so this measures the `Library` API in-process
-//! (what the completion handler will call), not JSON-RPC round trips over stdio.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::path::Path;
+
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{Client, Sandbox, uri};
 
 use promptstack::events::EventBus;
 use promptstack::home::DataPaths;
@@ -210,8 +216,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[at]
 }
 
-fn rss_mb() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+fn rss_of(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()
@@ -223,45 +229,108 @@ fn rss_mb() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+fn start(sandbox: &Sandbox) -> Client {
+    let mut client = Client::start(sandbox, &[("PROMPTSTACK_LOG", "warn")]);
+    client.initialize(Value::Null, false);
+    client
+}
+
+fn completion_count(client: &mut Client, doc: &str, version: i64, line: &str) -> usize {
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": doc, "version": version}, "contentChanges": [{"text": line}]}),
+    );
+    let answer = client
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": line.len()}}),
+        )
+        .expect("completion");
+    answer["items"].as_array().map_or(0, Vec::len)
+}
+
+/// Polls until a query for the last generated prompt answers, i.e. the whole library is in.
+fn wait_for_last(client: &mut Client, doc: &str, n: usize) -> Duration {
+    let started = Instant::now();
+    let mut version = 2;
+    while completion_count(client, doc, version, &format!("/{}", n - 1)) == 0 {
+        version += 1;
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "library never loaded"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    started.elapsed()
+}
+
 fn bench(n: usize) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let paths = DataPaths::new(dir.path().join("data"), None, None);
+    let sandbox = Sandbox::new();
     let started = Instant::now();
-    generate(&paths.library_dir, n);
+    generate(&sandbox.library(), n);
     eprintln!("[{n}] generated in {:.2?}", started.elapsed());
+    let doc = uri(&sandbox.workspace().join("bench.prompt.md"));
 
-    let started = Instant::now();
-    let library = open(&paths);
-    library.wait_ready();
-    let cold = started.elapsed();
-    drop(library);
+    // Cold: no index yet. Measured from `initialized` to the last prompt being offered.
+    let mut client = start(&sandbox);
+    client.open(&doc, "");
+    let cold = wait_for_last(&mut client, &doc, n);
+    client.shutdown();
 
+    // Restart with the index on disk: time to the first non-empty completion answer.
     let started = Instant::now();
-    let library = open(&paths);
-    let hits = library.search("revew", 20).expect("search");
+    let mut client = start(&sandbox);
+    client.open(&doc, "");
+    let mut version = 2;
+    while completion_count(&mut client, &doc, version, "/revew") == 0 {
+        version += 1;
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let first_answer = started.elapsed();
-    assert!(!hits.is_empty());
-    library.wait_ready();
-    let ready = started.elapsed();
+    let ready = first_answer + wait_for_last(&mut client, &doc, n);
 
     let queries = queries();
-    for q in queries.iter().take(100) {
-        let _ = library.search(q, 50);
+    for (i, q) in queries.iter().take(100).enumerate() {
+        completion_count(&mut client, &doc, 1000 + i as i64, &format!("/{q}"));
     }
     let mut times = Vec::with_capacity(queries.len());
-    for q in &queries {
+    for (i, q) in queries.iter().enumerate() {
+        let line = format!("/{q}");
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": doc, "version": 2000 + i as i64}, "contentChanges": [{"text": line}]}),
+        );
+        let params =
+            json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": line.len()}});
         let t = Instant::now();
-        let hits = library.search(q, 50).expect("search");
+        let answer = client
+            .request("textDocument/completion", params)
+            .expect("completion");
         times.push(t.elapsed());
-        std::hint::black_box(hits);
+        std::hint::black_box(answer);
     }
     times.sort();
-    let (rss, peak) = rss_mb();
+    let (rss, peak) = rss_of(client.pid());
+    client.shutdown();
+
+    // The same queries in-process, without JSON-RPC: what the handler itself costs.
+    let paths = DataPaths::new(sandbox.home().join("data"), None, None);
+    let library = open(&paths);
+    library.wait_ready();
+    let mut direct = Vec::with_capacity(queries.len());
+    for q in &queries {
+        let t = Instant::now();
+        std::hint::black_box(library.search(q, 50).expect("search"));
+        direct.push(t.elapsed());
+    }
+    direct.sort();
+
     println!(
-        "| {n:>7} | {cold:>8.0?} | {first_answer:>8.1?} | {ready:>8.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {rss:>6.0} MB | {peak:>6.0} MB |",
+        "| {n:>7} | {cold:>8.0?} | {first_answer:>8.0?} | {ready:>8.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {rss:>4.0} MB | {peak:>4.0} MB |",
         percentile(&times, 0.5),
         percentile(&times, 0.99),
-        times[times.len() - 1],
+        percentile(&direct, 0.5),
+        percentile(&direct, 0.99),
     );
 }
 
@@ -272,9 +341,9 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     println!(
-        "| prompts | cold index | restart: first answer | restart: loaded | search p50 | search p99 | max | RSS | peak RSS |"
+        "| prompts | cold index | restart: first answer | restart: all loaded | completion p50 | completion p99 | in-process p50 | in-process p99 | server RSS | server peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
         bench(n);
     }
