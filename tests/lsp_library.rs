@@ -109,7 +109,7 @@ fn slash_completion_finds_typos_and_inserts_the_exact_snippet() {
     client
         .request(
             "workspace/executeCommand",
-            json!({"command": "promptstack.promptUsed", "arguments": ["workflows/forecast"]}),
+            json!({"command": "promptstack.promptUsed", "arguments": [{"id": "workflows/forecast"}]}),
         )
         .unwrap();
     let usage = sandbox.home().join("data/usage");
@@ -262,4 +262,42 @@ fn cli_lists_searches_reindexes_and_counts() {
     assert_eq!(code, 0);
     let stats: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(stats["prompts"], stats["indexed"]);
+}
+
+#[test]
+fn reindex_command_rebuilds_and_reports_the_count() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("workflows/forecast.md"),
+        FORECAST.as_bytes(),
+    );
+    let mut client = start(&sandbox);
+    poll(
+        &mut client,
+        "workspace/symbol",
+        json!({"query": "forecast"}),
+        Duration::from_secs(10),
+        |a| !symbol_names(a).is_empty(),
+    );
+    let result = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.reindexLibrary", "arguments": []}),
+        )
+        .unwrap();
+    let listed = std::fs::read_dir(sandbox.library())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|d| std::fs::read_dir(d.path()).unwrap().count())
+        .sum::<usize>();
+    assert_eq!(result["prompts"].as_u64().unwrap() as usize, listed);
+    let bad = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.promptUsed", "arguments": ["no-object"]}),
+        )
+        .unwrap_err();
+    assert_eq!(bad["code"], -32602);
+    client.shutdown();
 }

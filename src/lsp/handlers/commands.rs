@@ -16,9 +16,10 @@ pub const VALIDATE_LIBRARY: &str = "promptstack.validateLibrary";
 pub const RENDER: &str = "promptstack.render";
 /// Sent by the client when a prompt completion is accepted (attached to the item).
 pub const PROMPT_USED: &str = "promptstack.promptUsed";
+pub const REINDEX_LIBRARY: &str = "promptstack.reindexLibrary";
 
 /// Every command the server executes, as advertised at `initialize`.
-pub const NAMES: &[&str] = &[VALIDATE_LIBRARY, RENDER, PROMPT_USED];
+pub const NAMES: &[&str] = &[VALIDATE_LIBRARY, RENDER, PROMPT_USED, REINDEX_LIBRARY];
 
 pub async fn execute(
     state: &Arc<ServerState>,
@@ -30,8 +31,9 @@ pub async fn execute(
         RENDER => render(state, first).map(Some),
         PROMPT_USED => {
             let id = first
-                .as_str()
-                .ok_or_else(|| Error::invalid_params("expected the prompt id as the argument"))?;
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::invalid_params("expected `{ \"id\": \"<prompt id>\" }`"))?;
             state
                 .events
                 .publish(crate::events::DomainEvent::PromptUsed {
@@ -39,6 +41,7 @@ pub async fn execute(
                 });
             Ok(None)
         }
+        REINDEX_LIBRARY => super::library_sync::reindex(state).await.map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command `{other}`; available: {}",
             NAMES.join(", ")

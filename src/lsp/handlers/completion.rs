@@ -174,7 +174,7 @@ fn prompt_items(state: &ServerState, query: &str, range: Range) -> Vec<Completio
                 command: Some(Command::new(
                     "Record prompt use".into(),
                     PROMPT_USED.into(),
-                    Some(vec![json!(p.id)]),
+                    Some(vec![json!({ "id": p.id })]),
                 )),
                 data: Some(json!({ "prompt": p.id })),
                 ..Default::default()
