@@ -318,12 +318,25 @@ fn bench(n: usize) {
     let library = open(&paths);
     library.wait_ready();
     let mut direct = Vec::with_capacity(queries.len());
-    for q in &queries {
+    let mut by_kind: Vec<Vec<Duration>> = vec![Vec::new(); 5];
+    for (i, q) in queries.iter().enumerate() {
         let t = Instant::now();
         std::hint::black_box(library.search(q, 50).expect("search"));
         direct.push(t.elapsed());
+        by_kind[i % 5].push(t.elapsed());
     }
     direct.sort();
+    for (kind, mut times) in ["prefix", "typo", "two words", "word", "blank"]
+        .into_iter()
+        .zip(by_kind)
+    {
+        times.sort();
+        eprintln!(
+            "[{n}] in-process {kind:>9}: p50 {:>7.0?} p99 {:>7.0?}",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99)
+        );
+    }
 
     println!(
         "| {n:>7} | {cold:>8.0?} | {first_answer:>8.0?} | {ready:>8.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {rss:>4.0} MB | {peak:>4.0} MB |",

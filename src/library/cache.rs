@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
-use super::prompt::Prompt;
+use super::prompt::{Prompt, id_key};
 use super::source::SourceChange;
 
 /// What changed in the library, as subscribers see it.
@@ -32,6 +32,8 @@ pub trait PromptCache: Send + Sync {
     /// Applies one source change; returns what actually changed (nothing for an identical file).
     fn apply(&self, change: SourceChange) -> Vec<LibraryChange>;
     fn get(&self, id: &str) -> Option<Arc<Prompt>>;
+    /// The prompt whose [`id_key`] is `key`.
+    fn get_by_key(&self, key: u64) -> Option<Arc<Prompt>>;
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -55,6 +57,7 @@ pub struct MemoryCache {
 #[derive(Default)]
 struct CacheState {
     prompts: HashMap<String, Arc<Prompt>>,
+    by_key: HashMap<u64, Arc<Prompt>>,
     /// (lower-cased title, id): the listing order for an empty query.
     by_title: BTreeSet<(String, String)>,
     tags: BTreeMap<String, usize>,
@@ -99,13 +102,13 @@ impl CacheState {
         {
             // Same content (a touch or a duplicate event): keep the fresher stamp only.
             if old.mtime_ns != prompt.mtime_ns {
-                self.prompts.insert(prompt.id.clone(), Arc::new(prompt));
+                self.put(Arc::new(prompt));
             }
             return None;
         }
         self.account(&prompt, true);
         let id = prompt.id.clone();
-        match self.prompts.insert(id.clone(), Arc::new(prompt)) {
+        match self.put(Arc::new(prompt)) {
             Some(old) => {
                 self.account(&old, false);
                 // Re-add in case the old and new title keys were equal and the removal took it.
@@ -118,8 +121,14 @@ impl CacheState {
         }
     }
 
+    fn put(&mut self, prompt: Arc<Prompt>) -> Option<Arc<Prompt>> {
+        self.by_key.insert(id_key(&prompt.id), prompt.clone());
+        self.prompts.insert(prompt.id.clone(), prompt)
+    }
+
     fn remove(&mut self, id: &str) -> Option<LibraryChange> {
         let old = self.prompts.remove(id)?;
+        self.by_key.remove(&id_key(id));
         self.account(&old, false);
         Some(LibraryChange::Removed(id.to_string()))
     }
@@ -178,6 +187,10 @@ impl PromptCache for MemoryCache {
 
     fn get(&self, id: &str) -> Option<Arc<Prompt>> {
         self.read().prompts.get(id).cloned()
+    }
+
+    fn get_by_key(&self, key: u64) -> Option<Arc<Prompt>> {
+        self.read().by_key.get(&key).cloned()
     }
 
     fn len(&self) -> usize {
@@ -252,6 +265,10 @@ mod tests {
         ]);
         assert_eq!(added.len(), 3);
         let a_before = cache.get("a").unwrap();
+        assert!(Arc::ptr_eq(
+            &a_before,
+            &cache.get_by_key(id_key("a")).unwrap()
+        ));
         assert_eq!(cache.all_tags(), [("x".into(), 2), ("z".into(), 1)]);
         assert_eq!(cache.placeholder_names(), [("n".to_string(), 1)]);
         let titles: Vec<_> = cache.all().iter().map(|p| p.title.clone()).collect();
@@ -282,6 +299,7 @@ mod tests {
             [LibraryChange::Removed("a".into())]
         );
         assert!(cache.all_tags().is_empty() && cache.placeholder_names().is_empty());
+        assert!(cache.get_by_key(id_key("a")).is_none());
         let firsts = cache.first_by_title(5, &|id| id == "zzz");
         assert_eq!(firsts.len(), 1);
         assert_eq!(cache.len(), 1);

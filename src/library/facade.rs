@@ -187,7 +187,7 @@ impl Library {
         let now = now_secs();
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
-            let prompt = match inner.cache.get(&hit.id) {
+            let prompt = match inner.cache.get_by_key(hit.key) {
                 Some(p) => p,
                 // Before the first load finishes, the index alone answers.
                 None if !self.is_ready() => match inner.index.prompt_at(hit.address)? {
@@ -196,7 +196,7 @@ impl Library {
                 },
                 None => continue,
             };
-            let score = hit.score * inner.usage.boost(&hit.id, now);
+            let score = hit.score * inner.usage.boost(&prompt.id, now);
             out.push(PromptHit { prompt, score });
         }
         out.sort_by(|a, b| {

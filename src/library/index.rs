@@ -24,13 +24,15 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Tantivy
 
 use crate::document::placeholders::PlaceholderKind;
 
-use super::prompt::{Prompt, TitleSource};
+use super::prompt::{Prompt, TitleSource, id_key};
 
 /// Bump when the schema or the tokenizer changes: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const VERSION_FILE: &str = "promptstack-schema-version";
 const TOKENIZER: &str = "prompt";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// Metadata matches that make a body search unnecessary (see [`PromptIndex::search`]).
+pub const ENOUGH_HITS: usize = 10;
 
 /// Why the index failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,8 @@ pub enum Fresh {
 #[derive(Debug, Clone, Copy)]
 struct Fields {
     id: Field,
+    /// [`id_key`] of the id, as a fast column: hits are mapped to prompts without string reads.
+    key: Field,
     title: Field,
     description: Field,
     tags: Field,
@@ -88,7 +92,8 @@ fn schema() -> (Schema, Fields) {
     );
     let stored_text = text.clone().set_stored();
     let fields = Fields {
-        id: b.add_text_field("id", STRING | STORED | FAST),
+        id: b.add_text_field("id", STRING | STORED),
+        key: b.add_u64_field("key", FAST),
         title: b.add_text_field("title", stored_text.clone()),
         description: b.add_text_field("description", stored_text.clone()),
         tags: b.add_text_field("tags", stored_text.clone()),
@@ -138,7 +143,8 @@ enum Command {
 /// One search match from the index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexHit {
-    pub id: String,
+    /// [`id_key`] of the prompt's id.
+    pub key: u64,
     pub score: f32,
     pub address: DocAddress,
 }
@@ -387,15 +393,28 @@ impl PromptIndex {
 
     /// Searches for `query` (prefix, typo-tolerant and phrase matching); at most `limit` hits,
     /// best first. An empty query (no words) returns nothing: callers list prompts instead.
+    ///
+    /// The short fields (title, tags, category, placeholders, description) are searched first;
+    /// bodies only when those give fewer than [`ENOUGH_HITS`] (or `limit`) hits. Body words are
+    /// everywhere in a large library, so scoring them on every keystroke would cost most of the
+    /// latency budget, and body-only matches rank below metadata matches anyway (title ×4,
+    /// tags ×3, body ×1); typing another word narrows the list.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<IndexHit>, IndexError> {
-        let Some(query) = self.build_query(query) else {
+        let words = self.tokens(query);
+        if words.is_empty() {
             return Ok(Vec::new());
-        };
+        }
+        let limit = limit.max(1);
         let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)))?;
+        let mut top = searcher.search(
+            &self.build_query(&words, false),
+            &TopDocs::with_limit(limit),
+        )?;
+        if top.len() < limit.min(ENOUGH_HITS) {
+            top = searcher.search(&self.build_query(&words, true), &TopDocs::with_limit(limit))?;
+        }
         let mut hits = Vec::with_capacity(top.len());
         let mut columns = HashMap::new();
-        let mut id = String::new();
         for (score, address) in top {
             let column = match columns.entry(address.segment_ord) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -403,21 +422,12 @@ impl PromptIndex {
                     searcher
                         .segment_reader(address.segment_ord)
                         .fast_fields()
-                        .str("id")?,
+                        .u64("key")?,
                 ),
             };
-            let Some(ord) = column.as_ref().and_then(|c| c.ords().first(address.doc_id)) else {
-                continue;
-            };
-            id.clear();
-            let found = column
-                .as_ref()
-                .map(|c| c.ord_to_str(ord, &mut id))
-                .transpose()
-                .map_err(io_err(Path::new("<id column>")))?;
-            if found == Some(true) {
+            if let Some(key) = column.first(address.doc_id) {
                 hits.push(IndexHit {
-                    id: id.clone(),
+                    key,
                     score,
                     address,
                 });
@@ -439,27 +449,28 @@ impl PromptIndex {
 
     /// Per word: exact terms on every field (title and tags boosted), a prefix on title and tags
     /// (the user is still typing), and a fuzzy match on title and tags (typos: distance 1 from 4
-    /// letters, 2 from 8). Several words also match as a phrase in the title or body.
-    fn build_query(&self, query: &str) -> Option<Box<dyn Query>> {
+    /// letters, 2 from 8). Several words also match as a phrase in the title (and body).
+    fn build_query(&self, words: &[String], bodies: bool) -> Box<dyn Query> {
         let f = &self.fields;
-        let words = self.tokens(query);
-        if words.is_empty() {
-            return None;
-        }
         let boosted = |q: Box<dyn Query>, boost: f32| -> (Occur, Box<dyn Query>) {
             (Occur::Should, Box::new(BoostQuery::new(q, boost)))
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for word in &words {
+        let mut exact = vec![
+            (f.title, 4.0),
+            (f.tags, 3.0),
+            (f.category, 2.0),
+            (f.placeholders, 1.5),
+            (f.description, 1.5),
+        ];
+        let mut phrases = vec![(f.title, 3.0)];
+        if bodies {
+            exact.push((f.body, 1.0));
+            phrases.push((f.body, 1.5));
+        }
+        for word in words {
             let mut alternatives = Vec::new();
-            for (field, boost) in [
-                (f.title, 4.0),
-                (f.tags, 3.0),
-                (f.category, 2.0),
-                (f.placeholders, 1.5),
-                (f.description, 1.5),
-                (f.body, 1.0),
-            ] {
+            for &(field, boost) in &exact {
                 let term = Term::from_field_text(field, word);
                 alternatives.push(boosted(
                     Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
@@ -490,7 +501,7 @@ impl PromptIndex {
             clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
         }
         if words.len() > 1 {
-            for (field, boost) in [(f.title, 3.0), (f.body, 1.5)] {
+            for &(field, boost) in &phrases {
                 let terms = words
                     .iter()
                     .map(|w| Term::from_field_text(field, w))
@@ -498,13 +509,14 @@ impl PromptIndex {
                 clauses.push(boosted(Box::new(PhraseQuery::new(terms)), boost));
             }
         }
-        Some(Box::new(BooleanQuery::new(clauses)))
+        Box::new(BooleanQuery::new(clauses))
     }
 }
 
 fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_text(f.id, &p.id);
+    doc.add_u64(f.key, id_key(&p.id));
     doc.add_text(f.title, &p.title);
     if let Some(d) = &p.description {
         doc.add_text(f.description, d);
@@ -631,7 +643,7 @@ mod tests {
             .search(q, 10)
             .unwrap()
             .into_iter()
-            .map(|h| h.id)
+            .map(|h| index.prompt_at(h.address).unwrap().unwrap().id)
             .collect()
     }
 

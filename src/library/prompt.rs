@@ -74,6 +74,15 @@ pub fn content_hash(bytes: &[u8]) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A stable 64-bit key for a prompt id (the search index returns it from a fast column, which
+/// is much cheaper than reading the id string back).
+pub fn id_key(id: &str) -> u64 {
+    let digest = Sha256::digest(id.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(bytes)
+}
+
 /// The id of a library file: its path under `root` without `.md`, `/`-separated.
 pub fn id_for(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
