@@ -394,8 +394,9 @@ impl PromptIndex {
     /// Searches for `query` (prefix, typo-tolerant and phrase matching); at most `limit` hits,
     /// best first. An empty query (no words) returns nothing: callers list prompts instead.
     ///
-    /// The short fields (title, tags, category, placeholders, description) are searched first;
-    /// bodies only when those give fewer than [`ENOUGH_HITS`] (or `limit`) hits. Body words are
+    /// The short fields (title, tags, category, placeholders, description) are searched first
+    /// (with several words: first requiring all of them); bodies only when those give fewer than
+    /// [`ENOUGH_HITS`] (or `limit`) hits. Body words are
     /// everywhere in a large library, so scoring them on every keystroke would cost most of the
     /// latency budget, and body-only matches rank below metadata matches anyway (title ×4,
     /// tags ×3, body ×1); typing another word narrows the list.
@@ -406,12 +407,19 @@ impl PromptIndex {
         }
         let limit = limit.max(1);
         let searcher = self.reader.searcher();
-        let mut top = searcher.search(
-            &self.build_query(&words, false),
-            &TopDocs::with_limit(limit),
-        )?;
-        if top.len() < limit.min(ENOUGH_HITS) {
-            top = searcher.search(&self.build_query(&words, true), &TopDocs::with_limit(limit))?;
+        let enough = limit.min(ENOUGH_HITS);
+        // Cheapest first: metadata with every word, then metadata with any word, then bodies.
+        let mut passes = vec![(false, false), (true, false)];
+        if words.len() > 1 {
+            passes.insert(0, (false, true));
+        }
+        let mut top = Vec::new();
+        for (bodies, every_word) in passes {
+            let query = self.build_query(&words, bodies, every_word);
+            top = searcher.search(&query, &TopDocs::with_limit(limit))?;
+            if top.len() >= enough {
+                break;
+            }
         }
         let mut hits = Vec::with_capacity(top.len());
         let mut columns = HashMap::new();
@@ -450,7 +458,9 @@ impl PromptIndex {
     /// Per word: exact terms on every field (title and tags boosted), a prefix on title and tags
     /// (the user is still typing), and a fuzzy match on title and tags (typos: distance 1 from 4
     /// letters, 2 from 8). Several words also match as a phrase in the title (and body).
-    fn build_query(&self, words: &[String], bodies: bool) -> Box<dyn Query> {
+    /// `every_word`: each word must match somewhere (the cheap, precise first pass for several
+    /// words); otherwise any word may.
+    fn build_query(&self, words: &[String], bodies: bool, every_word: bool) -> Box<dyn Query> {
         let f = &self.fields;
         let boosted = |q: Box<dyn Query>, boost: f32| -> (Occur, Box<dyn Query>) {
             (Occur::Should, Box::new(BoostQuery::new(q, boost)))
@@ -498,7 +508,12 @@ impl PromptIndex {
                     ));
                 }
             }
-            clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
+            let occur = if every_word {
+                Occur::Must
+            } else {
+                Occur::Should
+            };
+            clauses.push((occur, Box::new(BooleanQuery::new(alternatives))));
         }
         if words.len() > 1 {
             for &(field, boost) in &phrases {

@@ -11,8 +11,9 @@ use crate::lsp::convert::{IndexedText, not_open};
 use crate::lsp::handlers::commands::PROMPT_USED;
 use crate::lsp::state::ServerState;
 
-/// Most prompts offered per request; the list is incomplete, so typing refines it.
-const MAX_PROMPTS: usize = 50;
+/// Most prompts offered per request; the list is incomplete, so typing refines it. Each item
+/// carries its whole body, so this bounds the response size (~25 × 1.5 KB).
+const MAX_PROMPTS: usize = 25;
 /// Body lines shown in the resolved documentation.
 const PREVIEW_LINES: usize = 40;
 
