@@ -478,7 +478,9 @@ impl PromptIndex {
             exact.push((f.body, 1.0));
             phrases.push((f.body, 1.5));
         }
-        for word in words {
+        for (n, word) in words.iter().enumerate() {
+            // Only the last word is still being typed; earlier ones get no prefix expansion.
+            let typing = n + 1 == words.len();
             let mut alternatives = Vec::new();
             for &(field, boost) in &exact {
                 let term = Term::from_field_text(field, word);
@@ -490,7 +492,7 @@ impl PromptIndex {
             let letters = word.chars().count();
             for (field, boost) in [(f.title, 1.0), (f.tags, 0.8)] {
                 let term = Term::from_field_text(field, word);
-                if letters >= 2 {
+                if typing && letters >= 2 {
                     alternatives.push(boosted(
                         Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
                         2.0 * boost,
@@ -568,6 +570,32 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
     doc
 }
 
+/// A batch at least this large (a build) is followed by merging the index into one segment.
+const MERGE_AFTER: usize = 1000;
+
+/// Merges every segment into one: every query walks each segment's term dictionary once per
+/// word and field, so after a build many small segments cost more than the merge. Failures only
+/// cost speed, so they are logged.
+fn merge_all(writer: &mut IndexWriter, reader: &IndexReader) {
+    let ids: Vec<_> = reader
+        .searcher()
+        .segment_readers()
+        .iter()
+        .map(|s| s.segment_id())
+        .collect();
+    if ids.len() < 2 {
+        return;
+    }
+    match writer.merge(&ids).wait() {
+        Ok(_) => {
+            if let Err(e) = reader.reload() {
+                tracing::warn!("reloading the search index after a merge: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("merging the search index: {e}"),
+    }
+}
+
 fn run_writer(
     mut writer: IndexWriter,
     fields: Fields,
@@ -606,6 +634,9 @@ fn run_writer(
                     }
                     writer.commit()?;
                     reader.reload()?;
+                    if total >= MERGE_AFTER {
+                        merge_all(&mut writer, reader);
+                    }
                     Ok(())
                 })();
                 if let Err(e) = &result {
