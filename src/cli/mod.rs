@@ -13,6 +13,7 @@ use crate::home::Home;
 mod config_cmd;
 mod history;
 mod init;
+mod library;
 mod lsp;
 mod migrate;
 mod validate;
@@ -23,6 +24,7 @@ Examples:
   promptstack lsp                     run the language server over stdio (editors start this)
   promptstack validate                check the library; exit 1 on errors
   promptstack validate --format json prompts/
+  promptstack library search revew   search the library (typos are fine)
   promptstack config                  show the effective configuration and where each value comes from
   promptstack config check            exit non-zero if the configuration is invalid
   promptstack history search \"code review\"  full-text search over saved compositions
@@ -44,6 +46,8 @@ enum Command {
     Init(init::InitArgs),
     /// Validate library prompt files and report errors and warnings.
     Validate(validate::ValidateArgs),
+    /// List, search, reindex or count the prompt library.
+    Library(library::LibraryArgs),
     /// Show the effective configuration, or check it.
     Config(config_cmd::ConfigArgs),
     /// Browse, search and clean up composition history.
@@ -80,6 +84,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lsp(args) => lsp::run(args, home),
         Command::Init(args) => init::run(args, home),
         Command::Validate(args) => validate::run(args, &prepare(home)?),
+        Command::Library(args) => library::run(args, &prepare(home)?),
         Command::Config(args) => config_cmd::run(args, home),
         Command::History(args) => history::run(args, &prepare(home)?),
         Command::Migrate(args) => migrate::run(args, &prepare(home)?),
