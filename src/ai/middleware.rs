@@ -1,0 +1,474 @@
+//! Wrappers that add retry, timeout, caching, logging and metrics to any [`AiProvider`].
+//! [`stack`] composes them: logging → metrics → cache → retry → timeout → provider, so a cache
+//! hit skips the network, each attempt gets its own timeout, and logs see the whole call.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{AiError, AiFuture, AiProvider, Answer, LineEdit, ReviewRequest, Suggestion};
+use crate::config::Config;
+
+/// Wraps `base` in the full middleware stack configured by `config`.
+pub fn stack(
+    base: Arc<dyn AiProvider>,
+    config: &Config,
+    metrics: Arc<AiMetrics>,
+) -> Arc<dyn AiProvider> {
+    let timed = Arc::new(Timeout::new(
+        base,
+        Duration::from_secs(config.timeout_secs.max(1)),
+    ));
+    let retried = Arc::new(Retry::new(timed, config.max_retries));
+    let cached = Arc::new(Cache::new(retried, CACHE_CAPACITY));
+    let metered = Arc::new(Metered::new(cached, metrics));
+    Arc::new(Logged::new(metered))
+}
+
+/// Answers kept by the cache of one provider stack.
+const CACHE_CAPACITY: usize = 256;
+
+/// Which call; for logs, metrics and cache keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Review,
+    Apply,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Review => "review",
+            Method::Apply => "apply",
+        }
+    }
+}
+
+/// Retries transient failures (network, 429, 5xx) with exponential backoff; never 4xx auth or
+/// bad-request errors, nor unusable answers (asking again costs money and rarely helps).
+#[derive(Debug)]
+pub struct Retry {
+    inner: Arc<dyn AiProvider>,
+    attempts: u32,
+    base_delay: Duration,
+}
+
+/// A `Retry-After` longer than this is reported to the user instead of waited out.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+impl Retry {
+    /// At most `attempts` calls in total (at least one), waiting 1 s, 2 s, 4 s, ... between them.
+    pub fn new(inner: Arc<dyn AiProvider>, attempts: u32) -> Self {
+        Retry {
+            inner,
+            attempts: attempts.max(1),
+            base_delay: Duration::from_secs(1),
+        }
+    }
+
+    async fn run<'a, T>(
+        &'a self,
+        method: Method,
+        call: impl Fn() -> AiFuture<'a, T>,
+    ) -> Result<Answer<T>, AiError> {
+        let mut attempt = 0;
+        loop {
+            let error = match call().await {
+                Ok(answer) => return Ok(answer),
+                Err(e) => e,
+            };
+            attempt += 1;
+            let retry_after = match &error {
+                AiError::RateLimited { retry_after, .. } | AiError::Server { retry_after, .. } => {
+                    *retry_after
+                }
+                AiError::Network { .. } => None,
+                _ => return Err(error),
+            };
+            if attempt >= self.attempts || retry_after.is_some_and(|d| d > MAX_RETRY_AFTER) {
+                return Err(error);
+            }
+            let delay =
+                retry_after.unwrap_or_else(|| self.base_delay * 2u32.saturating_pow(attempt - 1));
+            tracing::info!(
+                method = method.as_str(),
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                error = error.kind(),
+                "retrying AI request"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+impl AiProvider for Retry {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+
+    fn review<'a>(&'a self, request: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
+        Box::pin(self.run(Method::Review, move || self.inner.review(request)))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        composition: &'a str,
+        suggestion: &'a Suggestion,
+    ) -> AiFuture<'a, Vec<LineEdit>> {
+        Box::pin(self.run(Method::Apply, move || {
+            self.inner.apply(composition, suggestion)
+        }))
+    }
+}
+
+/// Bounds each call; the dropped call closes its connection.
+#[derive(Debug)]
+pub struct Timeout {
+    inner: Arc<dyn AiProvider>,
+    after: Duration,
+}
+
+impl Timeout {
+    /// Fails calls that take longer than `after`.
+    pub fn new(inner: Arc<dyn AiProvider>, after: Duration) -> Self {
+        Timeout { inner, after }
+    }
+
+    async fn run<T>(&self, call: AiFuture<'_, T>) -> Result<Answer<T>, AiError> {
+        tokio::time::timeout(self.after, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(AiError::Timeout {
+                    provider: self.inner.name().to_string(),
+                    after: self.after,
+                })
+            })
+    }
+}
+
+impl AiProvider for Timeout {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+
+    fn review<'a>(&'a self, request: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
+        Box::pin(self.run(self.inner.review(request)))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        composition: &'a str,
+        suggestion: &'a Suggestion,
+    ) -> AiFuture<'a, Vec<LineEdit>> {
+        Box::pin(self.run(self.inner.apply(composition, suggestion)))
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Cached {
+    Review(Vec<Suggestion>),
+    Apply(Vec<LineEdit>),
+}
+
+#[derive(Debug, Default)]
+struct CacheState {
+    entries: HashMap<[u8; 32], (Cached, u64)>,
+    tick: u64,
+}
+
+/// Remembers successful answers, keyed by provider, model, method and a SHA-256 of the request;
+/// the least recently used entry goes when full.
+#[derive(Debug)]
+pub struct Cache {
+    inner: Arc<dyn AiProvider>,
+    capacity: usize,
+    state: Mutex<CacheState>,
+}
+
+impl Cache {
+    /// Keeps at most `capacity` answers.
+    pub fn new(inner: Arc<dyn AiProvider>, capacity: usize) -> Self {
+        Cache {
+            inner,
+            capacity: capacity.max(1),
+            state: Mutex::new(CacheState::default()),
+        }
+    }
+
+    fn key(&self, method: Method, parts: &[&[u8]]) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        for part in [
+            self.inner.name().as_bytes(),
+            self.inner.model().as_bytes(),
+            method.as_str().as_bytes(),
+        ]
+        .into_iter()
+        .chain(parts.iter().copied())
+        {
+            // Length-prefixed so that part boundaries cannot collide.
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part);
+        }
+        hash.finalize().into()
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Option<Cached> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.tick += 1;
+        let tick = state.tick;
+        let (value, used) = state.entries.get_mut(key)?;
+        *used = tick;
+        Some(value.clone())
+    }
+
+    fn put(&self, key: [u8; 32], value: Cached) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.tick += 1;
+        let tick = state.tick;
+        if state.entries.len() >= self.capacity && !state.entries.contains_key(&key) {
+            let oldest = state
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| *k);
+            if let Some(oldest) = oldest {
+                state.entries.remove(&oldest);
+            }
+        }
+        state.entries.insert(key, (value, tick));
+    }
+}
+
+fn hit<T>(value: T) -> Answer<T> {
+    Answer {
+        value,
+        usage: Default::default(),
+        cached: true,
+    }
+}
+
+impl AiProvider for Cache {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+
+    fn review<'a>(&'a self, request: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(request).unwrap_or_default();
+            let key = self.key(Method::Review, &[&body]);
+            if let Some(Cached::Review(value)) = self.get(&key) {
+                return Ok(hit(value));
+            }
+            let answer = self.inner.review(request).await?;
+            self.put(key, Cached::Review(answer.value.clone()));
+            Ok(answer)
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        composition: &'a str,
+        suggestion: &'a Suggestion,
+    ) -> AiFuture<'a, Vec<LineEdit>> {
+        Box::pin(async move {
+            let accepted = serde_json::to_vec(suggestion).unwrap_or_default();
+            let key = self.key(Method::Apply, &[composition.as_bytes(), &accepted]);
+            if let Some(Cached::Apply(value)) = self.get(&key) {
+                return Ok(hit(value));
+            }
+            let answer = self.inner.apply(composition, suggestion).await?;
+            self.put(key, Cached::Apply(answer.value.clone()));
+            Ok(answer)
+        })
+    }
+}
+
+/// Counts per method: what `promptstack.ai.stats` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MethodStats {
+    pub calls: u64,
+    pub cache_hits: u64,
+    pub errors: u64,
+    /// Error kind (`rate_limited`, `timeout`, ...) → count.
+    pub errors_by_kind: BTreeMap<String, u64>,
+    pub total_latency_ms: u64,
+    pub max_latency_ms: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// A snapshot of the AI metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AiStats {
+    pub methods: BTreeMap<Method, MethodStats>,
+}
+
+/// Collects counts, latencies and errors of AI calls; shared across provider rebuilds.
+#[derive(Debug, Default)]
+pub struct AiMetrics {
+    stats: Mutex<AiStats>,
+}
+
+impl AiMetrics {
+    /// Empty metrics.
+    pub fn new() -> Self {
+        AiMetrics::default()
+    }
+
+    /// A copy of the current numbers.
+    pub fn stats(&self) -> AiStats {
+        self.stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record<T>(&self, method: Method, latency: Duration, result: &Result<Answer<T>, AiError>) {
+        let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = stats.methods.entry(method).or_default();
+        let ms = latency.as_millis() as u64;
+        entry.calls += 1;
+        entry.total_latency_ms += ms;
+        entry.max_latency_ms = entry.max_latency_ms.max(ms);
+        match result {
+            Ok(answer) => {
+                entry.cache_hits += u64::from(answer.cached);
+                entry.input_tokens += answer.usage.input_tokens;
+                entry.output_tokens += answer.usage.output_tokens;
+            }
+            Err(e) => {
+                entry.errors += 1;
+                *entry
+                    .errors_by_kind
+                    .entry(e.kind().to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+}
+
+/// Records every call into [`AiMetrics`].
+#[derive(Debug)]
+pub struct Metered {
+    inner: Arc<dyn AiProvider>,
+    metrics: Arc<AiMetrics>,
+}
+
+impl Metered {
+    /// Records into `metrics`.
+    pub fn new(inner: Arc<dyn AiProvider>, metrics: Arc<AiMetrics>) -> Self {
+        Metered { inner, metrics }
+    }
+
+    async fn run<T>(&self, method: Method, call: AiFuture<'_, T>) -> Result<Answer<T>, AiError> {
+        let started = Instant::now();
+        let result = call.await;
+        self.metrics.record(method, started.elapsed(), &result);
+        result
+    }
+}
+
+impl AiProvider for Metered {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+
+    fn review<'a>(&'a self, request: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
+        Box::pin(self.run(Method::Review, self.inner.review(request)))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        composition: &'a str,
+        suggestion: &'a Suggestion,
+    ) -> AiFuture<'a, Vec<LineEdit>> {
+        Box::pin(self.run(Method::Apply, self.inner.apply(composition, suggestion)))
+    }
+}
+
+/// Logs each call (method, provider, model, latency, outcome, tokens) through `tracing`; never
+/// keys, never bodies.
+#[derive(Debug)]
+pub struct Logged {
+    inner: Arc<dyn AiProvider>,
+}
+
+impl Logged {
+    /// Logs calls to `inner`.
+    pub fn new(inner: Arc<dyn AiProvider>) -> Self {
+        Logged { inner }
+    }
+
+    async fn run<T>(&self, method: Method, call: AiFuture<'_, T>) -> Result<Answer<T>, AiError> {
+        let started = Instant::now();
+        let result = call.await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        let (provider, model, method) = (self.inner.name(), self.inner.model(), method.as_str());
+        match &result {
+            Ok(answer) => tracing::info!(
+                method,
+                provider,
+                model,
+                latency_ms,
+                status = "ok",
+                cached = answer.cached,
+                input_tokens = answer.usage.input_tokens,
+                output_tokens = answer.usage.output_tokens,
+                "AI call"
+            ),
+            Err(e) => tracing::warn!(
+                method,
+                provider,
+                model,
+                latency_ms,
+                status = e.kind(),
+                error = %e,
+                "AI call failed"
+            ),
+        }
+        result
+    }
+}
+
+impl AiProvider for Logged {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+
+    fn review<'a>(&'a self, request: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
+        Box::pin(self.run(Method::Review, self.inner.review(request)))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        composition: &'a str,
+        suggestion: &'a Suggestion,
+    ) -> AiFuture<'a, Vec<LineEdit>> {
+        Box::pin(self.run(Method::Apply, self.inner.apply(composition, suggestion)))
+    }
+}
