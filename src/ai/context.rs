@@ -205,14 +205,14 @@ mod tests {
         popular.use_count = 2;
         let candidates = vec![
             prompt("rules/security", &["security"], "Check for injection."),
-            prompt("workflows/unrelated", &[], "Bake bread."),
+            prompt("commands/bake", &[], "Bake bread."),
             recent,
             popular,
             prompt("workflows/review", &[], "Step by step."),
         ];
         let composition = "Review this article for security issues as a workflow.";
         let selected = selector.select(composition, &candidates, 10_000);
-        // security: tag 10 + keyword 0.5; review: category 5 + title keyword 1;
+        // security: tag 10 + title keyword 1; review: category 5 + title keyword 1;
         // summarize: body 0.5 + recent 3; translate: body 0.5 + uses 2.
         assert_eq!(
             ids(&selected),

@@ -472,3 +472,223 @@ impl AiProvider for Logged {
         Box::pin(self.run(Method::Apply, self.inner.apply(composition, suggestion)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::ai::{SuggestionKind, Usage};
+
+    /// An inner provider that fails with scripted errors, then succeeds; for backoff timing under
+    /// a paused clock, where a real socket would race the auto-advancing timers.
+    #[derive(Debug)]
+    struct Scripted {
+        errors: Mutex<VecDeque<AiError>>,
+        calls: Mutex<Vec<tokio::time::Instant>>,
+    }
+
+    impl Scripted {
+        fn new(errors: Vec<AiError>) -> Arc<Self> {
+            Arc::new(Scripted {
+                errors: Mutex::new(errors.into()),
+                calls: Mutex::new(Vec::new()),
+            })
+        }
+
+        /// Seconds between consecutive calls.
+        fn gaps(&self) -> Vec<u64> {
+            let calls = self.calls.lock().unwrap();
+            calls.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect()
+        }
+
+        fn next(&self) -> Result<(), AiError> {
+            self.calls.lock().unwrap().push(tokio::time::Instant::now());
+            match self.errors.lock().unwrap().pop_front() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        }
+    }
+
+    impl AiProvider for Scripted {
+        fn name(&self) -> &str {
+            "scripted"
+        }
+
+        fn model(&self) -> &str {
+            "m"
+        }
+
+        fn review<'a>(&'a self, _: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
+            Box::pin(async move {
+                self.next()?;
+                Ok(Answer::new(
+                    vec![Suggestion {
+                        id: "s-1".into(),
+                        kind: SuggestionKind::Gap,
+                        title: "t".into(),
+                        description: "d".into(),
+                        start_line: 1,
+                        end_line: 1,
+                        prompt_id: None,
+                    }],
+                    Usage::default(),
+                ))
+            })
+        }
+
+        fn apply<'a>(&'a self, _: &'a str, _: &'a Suggestion) -> AiFuture<'a, Vec<LineEdit>> {
+            Box::pin(async move {
+                self.next()?;
+                Ok(Answer::new(Vec::new(), Usage::default()))
+            })
+        }
+    }
+
+    fn server_error(retry_after: Option<u64>) -> AiError {
+        AiError::Server {
+            provider: "scripted".into(),
+            status: 503,
+            message: "busy".into(),
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    fn request() -> ReviewRequest {
+        ReviewRequest {
+            composition: "x".into(),
+            context: vec![],
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_doubles_and_stops_after_the_attempts() {
+        let inner = Scripted::new(vec![server_error(None); 5]);
+        let retry = Retry::new(inner.clone(), 5);
+        let err = retry.review(&request()).await.unwrap_err();
+        assert_eq!(err, server_error(None));
+        assert_eq!(inner.gaps(), [1, 2, 4, 8]);
+
+        let inner = Scripted::new(vec![server_error(None), server_error(None)]);
+        let retry = Retry::new(inner.clone(), 3);
+        assert!(retry.review(&request()).await.is_ok());
+        assert_eq!(inner.gaps(), [1, 2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_unless_too_long() {
+        let inner = Scripted::new(vec![server_error(Some(7))]);
+        assert!(
+            Retry::new(inner.clone(), 3)
+                .review(&request())
+                .await
+                .is_ok()
+        );
+        assert_eq!(inner.gaps(), [7]);
+
+        let inner = Scripted::new(vec![server_error(Some(3600))]);
+        assert!(
+            Retry::new(inner.clone(), 3)
+                .review(&request())
+                .await
+                .is_err()
+        );
+        assert_eq!(inner.calls.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn client_errors_and_unusable_answers_are_not_retried() {
+        for error in [
+            AiError::Unauthorized {
+                provider: "p".into(),
+                status: 403,
+                hint: "h".into(),
+                message: "m".into(),
+            },
+            AiError::Refused {
+                provider: "p".into(),
+                status: 400,
+                message: "m".into(),
+            },
+            AiError::UnusableAnswer("x".into()),
+        ] {
+            let inner = Scripted::new(vec![error.clone()]);
+            let retry = Retry::new(inner.clone(), 3);
+            assert_eq!(retry.apply("x", &suggestion()).await.unwrap_err(), error);
+            assert_eq!(inner.calls.lock().unwrap().len(), 1);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn timeout_bounds_each_call() {
+        #[derive(Debug)]
+        struct Never;
+        impl AiProvider for Never {
+            fn name(&self) -> &str {
+                "never"
+            }
+            fn model(&self) -> &str {
+                "m"
+            }
+            fn review<'a>(&'a self, _: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
+                Box::pin(std::future::pending())
+            }
+            fn apply<'a>(&'a self, _: &'a str, _: &'a Suggestion) -> AiFuture<'a, Vec<LineEdit>> {
+                Box::pin(std::future::pending())
+            }
+        }
+        let timed = Timeout::new(Arc::new(Never), Duration::from_secs(60));
+        let started = tokio::time::Instant::now();
+        let err = timed.review(&request()).await.unwrap_err();
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
+        assert_eq!(err.to_string(), "never did not answer within 60 s");
+    }
+
+    fn suggestion() -> Suggestion {
+        Suggestion {
+            id: "s-1".into(),
+            kind: SuggestionKind::Clarity,
+            title: "t".into(),
+            description: "d".into(),
+            start_line: 1,
+            end_line: 1,
+            prompt_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn cache_is_keyed_by_request_and_bounded() {
+        let inner = Scripted::new(vec![]);
+        let cache = Cache::new(inner.clone(), 2);
+        let texts = ["a", "b", "a", "c", "b", "a"];
+        let mut cached = Vec::new();
+        for text in texts {
+            let request = ReviewRequest {
+                composition: text.into(),
+                context: vec![],
+            };
+            cached.push(cache.review(&request).await.unwrap().cached);
+        }
+        // a, b miss; a hits; c evicts b (least recently used); b misses and evicts a; a misses.
+        assert_eq!(cached, [false, false, true, false, false, false]);
+        assert!(cache.apply("a", &suggestion()).await.is_ok());
+        assert!(cache.apply("a", &suggestion()).await.unwrap().cached);
+    }
+
+    #[tokio::test]
+    async fn metrics_count_calls_errors_and_hits() {
+        let metrics = Arc::new(AiMetrics::new());
+        let inner = Scripted::new(vec![AiError::UnusableAnswer("x".into())]);
+        let metered = Metered::new(Arc::new(Cache::new(inner, 4)), metrics.clone());
+        for _ in 0..3 {
+            let _ = metered.review(&request()).await;
+        }
+        let stats = metrics.stats();
+        let review = &stats.methods[&Method::Review];
+        assert_eq!((review.calls, review.errors, review.cache_hits), (3, 1, 1));
+        assert_eq!(review.errors_by_kind["unusable_answer"], 1);
+        let json = serde_json::to_value(&stats).unwrap();
+        assert_eq!(json["methods"]["review"]["calls"], 3);
+    }
+}

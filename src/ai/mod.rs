@@ -13,6 +13,8 @@ pub mod openai;
 #[cfg(test)]
 mod test_server;
 pub mod tokens;
+#[cfg(test)]
+mod wire_tests;
 
 use std::fmt;
 use std::future::Future;
