@@ -56,12 +56,9 @@ pub fn context_window(model: &str) -> usize {
     if model.starts_with("claude") {
         return 200_000;
     }
-    if get_tokenizer(model).is_some() {
-        if let Some(size) = tiktoken_rs::model::get_context_size(model) {
-            return size;
-        }
-    }
-    8192
+    get_tokenizer(model)
+        .and_then(|_| tiktoken_rs::model::get_context_size(model))
+        .unwrap_or(8192)
 }
 
 /// `percent` of the model's window: the context budget or the answer budget from config.
