@@ -11,6 +11,8 @@ mod http;
 pub mod middleware;
 pub mod openai;
 #[cfg(test)]
+mod real_model_tests;
+#[cfg(test)]
 mod test_server;
 pub mod tokens;
 #[cfg(test)]

@@ -1,0 +1,69 @@
+//! Review → apply against a real small model (SmolLM2-135M-Instruct behind llama-cpp-python),
+//! started by `scripts/test-real-model.sh`. Checks shape and protocol, not the model's wisdom.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::*;
+use crate::config::{Layers, resolve};
+
+#[tokio::test]
+async fn review_and_apply_with_a_real_small_model() {
+    let Ok(url) = std::env::var("PROMPTSTACK_LLAMA_URL") else {
+        assert!(
+            std::env::var("PROMPTSTACK_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
+            "PROMPTSTACK_LLAMA_URL is not set; run scripts/test-real-model.sh"
+        );
+        eprintln!("skipped: no local model server (run scripts/test-real-model.sh)");
+        return;
+    };
+    let mut config = resolve(&Layers::default(), None).0.config;
+    config.ai_provider = "openai".into();
+    config.openai_base_url = url;
+    config.model = Some("smollm2".into());
+    config.structured_output = "json_object_schema".into();
+    config.timeout_secs = 600;
+    config.max_retries = 1;
+    let ai = create_provider(&config, Arc::new(AiMetrics::new())).expect("provider");
+
+    let composition = "# Task\nWrite a poem about the sea.\nKeep it short.\n";
+    let request = ReviewRequest {
+        composition: composition.into(),
+        context: vec![],
+    };
+    let started = Instant::now();
+    let review = ai.review(&request).await.expect("a usable review");
+    eprintln!(
+        "review: {} suggestions in {:?} ({:?})",
+        review.value.len(),
+        started.elapsed(),
+        review.usage
+    );
+    for s in &review.value {
+        assert!(1 <= s.start_line && s.start_line <= s.end_line && s.end_line <= 3);
+    }
+
+    // The model may find nothing; apply a fixed suggestion so the edit path always runs.
+    let suggestion = review.value.first().cloned().unwrap_or(Suggestion {
+        id: "s-real".into(),
+        kind: SuggestionKind::Clarity,
+        title: "Say how short".into(),
+        description: "Replace line 3 with a concrete length, such as four lines.".into(),
+        start_line: 3,
+        end_line: 3,
+        prompt_id: None,
+    });
+    let started = Instant::now();
+    let edits = ai
+        .apply(composition, &suggestion)
+        .await
+        .expect("usable edits");
+    eprintln!(
+        "apply: {:?} in {:?} ({:?})",
+        edits.value,
+        started.elapsed(),
+        edits.usage
+    );
+    let result = apply_edits(composition, &edits.value);
+    eprintln!("applied:\n{result}");
+}
