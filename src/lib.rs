@@ -2,7 +2,11 @@
 #![deny(clippy::print_stdout)]
 
 pub mod ai;
+pub mod cli;
 pub mod config;
 pub mod document;
 pub mod events;
 pub mod home;
+pub mod library;
+pub mod logging;
+pub mod lsp;

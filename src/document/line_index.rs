@@ -103,30 +103,32 @@ impl LineIndex {
                 lines: self.line_count(),
             });
         };
-        let line_text = &text[range.clone()];
-        let want = pos.col as usize;
-        let col_bytes = match enc {
-            ColumnEncoding::Utf8 => {
-                let mut c = want.min(line_text.len());
-                while !line_text.is_char_boundary(c) {
-                    c -= 1;
-                }
-                c
+        Ok(range.start + column_to_byte(&text[range], pos.col, enc))
+    }
+}
+
+/// The byte offset within one line (without its line break) of a column; past the end clamps to
+/// the end, the middle of a character moves to its start.
+pub fn column_to_byte(line_text: &str, col: u32, enc: ColumnEncoding) -> usize {
+    let want = col as usize;
+    match enc {
+        ColumnEncoding::Utf8 => {
+            let mut c = want.min(line_text.len());
+            while !line_text.is_char_boundary(c) {
+                c -= 1;
             }
-            ColumnEncoding::Utf16 => {
-                let mut units = 0;
-                let mut bytes = line_text.len();
-                for (i, ch) in line_text.char_indices() {
-                    if units + ch.len_utf16() > want {
-                        bytes = i;
-                        break;
-                    }
-                    units += ch.len_utf16();
+            c
+        }
+        ColumnEncoding::Utf16 => {
+            let mut units = 0;
+            for (i, ch) in line_text.char_indices() {
+                if units + ch.len_utf16() > want {
+                    return i;
                 }
-                bytes
+                units += ch.len_utf16();
             }
-        };
-        Ok(range.start + col_bytes)
+            line_text.len()
+        }
     }
 }
 

@@ -56,6 +56,22 @@ impl Document {
         self.rope.len_bytes()
     }
 
+    /// The byte offset of a position, computed on the rope without copying the text.
+    pub fn offset_of(&self, pos: LineCol, enc: ColumnEncoding) -> Result<usize, OutOfBounds> {
+        let line = pos.line as usize;
+        if line >= self.rope.len_lines() {
+            return Err(OutOfBounds {
+                line: pos.line,
+                col: pos.col,
+                lines: self.rope.len_lines(),
+            });
+        }
+        let start = self.rope.line_to_byte(line);
+        let line_text = self.rope.line(line).to_string();
+        let content = line_text.trim_end_matches('\n').trim_end_matches('\r');
+        Ok(start + line_index::column_to_byte(content, pos.col, enc))
+    }
+
     /// Applies one edit. Ranges are byte offsets into the current text and must lie on char
     /// boundaries (callers convert from positions with a [`LineIndex`], which guarantees that).
     pub fn apply(&mut self, edit: &TextEdit) {

@@ -185,6 +185,49 @@ pub fn parse(text: &str) -> ParsedPlaceholders {
     out
 }
 
+/// A value for one placeholder when rendering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fill {
+    Text(String),
+    /// Rendered as `- item` lines.
+    List(Vec<String>),
+}
+
+/// The result of [`render`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    /// Placeholder names that had no value (left as written).
+    pub missing: Vec<String>,
+}
+
+/// Replaces every placeholder that has a value; the others stay as written and are listed.
+pub fn render(text: &str, values: &std::collections::HashMap<String, Fill>) -> Rendered {
+    let parsed = parse(text);
+    let mut out = String::with_capacity(text.len());
+    let mut missing: Vec<String> = Vec::new();
+    let mut last = 0;
+    for p in &parsed.placeholders {
+        out.push_str(&text[last..p.span.start]);
+        match values.get(&p.name) {
+            Some(Fill::Text(value)) => out.push_str(value),
+            Some(Fill::List(items)) => {
+                let bullets: Vec<String> = items.iter().map(|i| format!("- {i}")).collect();
+                out.push_str(&bullets.join("\n"));
+            }
+            None => {
+                out.push_str(&text[p.span.clone()]);
+                if !missing.contains(&p.name) {
+                    missing.push(p.name.clone());
+                }
+            }
+        }
+        last = p.span.end;
+    }
+    out.push_str(&text[last..]);
+    Rendered { text: out, missing }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +285,23 @@ mod tests {
         );
         assert_eq!(parsed.at(12).map(|p| p.name.as_str()), Some("b"));
         assert!(parsed.at(10).is_some_and(|p| p.name == "a"));
+    }
+
+    #[test]
+    fn render_fills_known_and_reports_missing() {
+        let values = std::collections::HashMap::from([
+            ("who".to_string(), Fill::Text("Ada".into())),
+            (
+                "items".to_string(),
+                Fill::List(vec!["a".into(), "b".into()]),
+            ),
+        ]);
+        let rendered = render(
+            "Hi {{text:who}}\n{{list:items}}\n{{text:who}} {{text:x}}",
+            &values,
+        );
+        assert_eq!(rendered.text, "Hi Ada\n- a\n- b\nAda {{text:x}}");
+        assert_eq!(rendered.missing, vec!["x"]);
     }
 
     proptest! {

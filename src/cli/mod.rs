@@ -1,0 +1,89 @@
+//! The command line: one file per subcommand. Exit codes: 0 ok, 1 problems found (e.g. validation
+//! errors), 2 bad usage or a failure to run.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Loaded;
+use crate::home::Home;
+
+mod config_cmd;
+mod init;
+mod lsp;
+mod validate;
+
+const EXAMPLES: &str = "\
+Examples:
+  promptstack init --defaults         set up ~/.promptstack with the starter library
+  promptstack lsp                     run the language server over stdio (editors start this)
+  promptstack validate                check the library; exit 1 on errors
+  promptstack validate --format json prompts/
+  promptstack config                  show the effective configuration and where each value comes from
+  promptstack config check            exit non-zero if the configuration is invalid";
+
+#[derive(Debug, Parser)]
+#[command(name = "promptstack", version, about = "A language server and CLI for AI prompt libraries and compositions", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the language server over stdio.
+    Lsp(lsp::LspArgs),
+    /// First-run setup: home layout, config.yaml and the starter library.
+    Init(init::InitArgs),
+    /// Validate library prompt files and report errors and warnings.
+    Validate(validate::ValidateArgs),
+    /// Show the effective configuration, or check it.
+    Config(config_cmd::ConfigArgs),
+}
+
+/// Entry point for the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let home = Home::from_env()?;
+    match command {
+        Command::Lsp(args) => lsp::run(args, home),
+        Command::Init(args) => init::run(args, home),
+        Command::Validate(args) => validate::run(args, &prepare(home)?),
+        Command::Config(args) => config_cmd::run(args, home),
+    }
+}
+
+/// Loads the configuration for a subcommand, reports config problems on stderr, and writes the
+/// starter library on first run. Subcommands other than `lsp`, `init` and `config` start here.
+pub(crate) fn prepare(home: Home) -> anyhow::Result<Loaded> {
+    let loaded = Loaded::load(home);
+    for error in &loaded.errors {
+        eprintln!("warning: config: {error}");
+    }
+    if let Some(backup) = &loaded.migrated_backup {
+        eprintln!(
+            "note: migrated {} to the current format (backup: {})",
+            loaded.home.config_file().display(),
+            backup.display()
+        );
+    }
+    crate::library::starter::install(&loaded.data_paths().library_dir)?;
+    Ok(loaded)
+}

@@ -1,0 +1,77 @@
+//! `promptstack validate [PATH...]`: check library prompt files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::Loaded;
+use crate::library::validation::{self, Severity};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Files or directories to check (default: the configured library).
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+pub fn run(args: ValidateArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
+    let paths = if args.paths.is_empty() {
+        vec![loaded.data_paths().library_dir]
+    } else {
+        args.paths
+    };
+    if let Some(missing) = paths.iter().find(|p| !p.exists()) {
+        anyhow::bail!("{} does not exist", missing.display());
+    }
+    let report = validation::validate_paths(&paths);
+    match args.format {
+        Format::Json => {
+            let mut value = serde_json::to_value(&report)?;
+            value["summary"] = serde_json::json!(report.summary());
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Format::Text => print_text(&report),
+    }
+    Ok(if report.errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_text(report: &validation::Report) {
+    for (severity, heading) in [(Severity::Error, "Errors"), (Severity::Warning, "Warnings")] {
+        let lines: Vec<String> = report
+            .files
+            .iter()
+            .flat_map(|file| {
+                file.findings
+                    .iter()
+                    .filter(move |f| f.severity == severity)
+                    .map(move |f| {
+                        format!(
+                            "  {}:{}: {} [{}]",
+                            file.path.display(),
+                            f.line,
+                            f.message,
+                            f.code
+                        )
+                    })
+            })
+            .collect();
+        if !lines.is_empty() {
+            println!("{heading}:");
+            for line in lines {
+                println!("{line}");
+            }
+        }
+    }
+    println!("{}", report.summary());
+}

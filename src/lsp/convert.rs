@@ -1,0 +1,77 @@
+//! Conversions between LSP positions/URIs and the domain's byte offsets and paths.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use tower_lsp_server::jsonrpc;
+use tower_lsp_server::ls_types::{Position, Range as LspRange, Uri};
+
+use crate::document::{ColumnEncoding, LineCol, LineIndex};
+
+/// A document's text with its line index, for converting many positions at once.
+pub struct IndexedText<'a> {
+    pub text: &'a str,
+    pub index: LineIndex,
+    pub encoding: ColumnEncoding,
+}
+
+impl<'a> IndexedText<'a> {
+    pub fn new(text: &'a str, encoding: ColumnEncoding) -> Self {
+        IndexedText {
+            text,
+            index: LineIndex::new(text),
+            encoding,
+        }
+    }
+
+    pub fn position(&self, offset: usize) -> Position {
+        let lc = self.index.position(self.text, offset, self.encoding);
+        Position::new(lc.line, lc.col)
+    }
+
+    pub fn range(&self, range: &Range<usize>) -> LspRange {
+        LspRange::new(self.position(range.start), self.position(range.end))
+    }
+
+    /// The byte offset of a client position; a position past the last line is an
+    /// `InvalidParams` error (never a panic).
+    pub fn offset(&self, pos: Position) -> jsonrpc::Result<usize> {
+        self.index
+            .offset(
+                self.text,
+                LineCol {
+                    line: pos.line,
+                    col: pos.character,
+                },
+                self.encoding,
+            )
+            .map_err(|e| jsonrpc::Error::invalid_params(e.to_string()))
+    }
+
+    pub fn byte_range(&self, range: LspRange) -> jsonrpc::Result<Range<usize>> {
+        let start = self.offset(range.start)?;
+        let end = self.offset(range.end)?;
+        if end < start {
+            return Err(jsonrpc::Error::invalid_params(format!(
+                "range end {}:{} is before its start {}:{}",
+                range.end.line, range.end.character, range.start.line, range.start.character
+            )));
+        }
+        Ok(start..end)
+    }
+}
+
+/// The file path of a `file:` URI.
+pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
+    uri.to_file_path().map(|p| p.into_owned())
+}
+
+/// A `file:` URI for a path.
+pub fn path_to_uri(path: &std::path::Path) -> Option<Uri> {
+    Uri::from_file_path(path)
+}
+
+/// The error for a request about a document the client never opened.
+pub fn not_open(uri: &Uri) -> jsonrpc::Error {
+    jsonrpc::Error::invalid_params(format!("document {} is not open", uri.as_str()))
+}

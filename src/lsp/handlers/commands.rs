@@ -1,0 +1,132 @@
+//! `workspace/executeCommand`: the server's commands, callable from every editor.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+
+use super::diagnostics::to_diagnostic;
+use crate::document::placeholders;
+use crate::library::validation;
+use crate::lsp::convert::{IndexedText, path_to_uri};
+use crate::lsp::state::ServerState;
+
+pub const VALIDATE_LIBRARY: &str = "promptstack.validateLibrary";
+pub const RENDER: &str = "promptstack.render";
+
+/// Every command the server executes, as advertised at `initialize`.
+pub const NAMES: &[&str] = &[VALIDATE_LIBRARY, RENDER];
+
+pub async fn execute(
+    state: &Arc<ServerState>,
+    params: ExecuteCommandParams,
+) -> Result<Option<Value>> {
+    let first = params.arguments.into_iter().next().unwrap_or(Value::Null);
+    match params.command.as_str() {
+        VALIDATE_LIBRARY => validate_library(state).await.map(Some),
+        RENDER => render(state, first).map(Some),
+        other => Err(Error::invalid_params(format!(
+            "unknown command `{other}`; available: {}",
+            NAMES.join(", ")
+        ))),
+    }
+}
+
+/// Validates every library file, publishes diagnostics for those not open in the editor (open
+/// ones already have live diagnostics), and returns the report.
+async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
+    let library_dir = state.data_paths().library_dir;
+    let encoding = state.encoding();
+    let root = library_dir.clone();
+    let report = tokio::task::spawn_blocking(move || validation::validate_paths(&[root]))
+        .await
+        .map_err(|e| Error::internal_error().tap_message(format!("validation failed: {e}")))?;
+    for file in &report.files {
+        let Some(uri) = path_to_uri(&file.absolute) else {
+            continue;
+        };
+        if state.read_documents().contains_key(&uri) {
+            continue;
+        }
+        // Ranges need the text; files that cannot be read as text report at line 1.
+        let text = std::fs::read_to_string(&file.absolute).unwrap_or_default();
+        let indexed = IndexedText::new(&text, encoding);
+        let diagnostics = file
+            .findings
+            .iter()
+            .map(|f| to_diagnostic(&indexed, f))
+            .collect();
+        state
+            .client
+            .publish_diagnostics(uri, diagnostics, None)
+            .await;
+    }
+    let mut value = serde_json::to_value(&report)
+        .map_err(|e| Error::internal_error().tap_message(e.to_string()))?;
+    value["summary"] = json!(report.summary());
+    value["library_dir"] = json!(library_dir);
+    Ok(value)
+}
+
+/// `promptstack.render`: `{ "uri": ..., "values": { name: "text" | ["item", ...] } }` or
+/// `{ "text": ..., "values": ... }` → the text with placeholders filled.
+fn render(state: &ServerState, args: Value) -> Result<Value> {
+    let text = match (
+        args.get("text").and_then(Value::as_str),
+        args.get("uri").and_then(Value::as_str),
+    ) {
+        (Some(text), _) => text.to_string(),
+        (None, Some(uri)) => {
+            let uri: Uri = uri
+                .parse()
+                .map_err(|_| Error::invalid_params(format!("`{uri}` is not a valid URI")))?;
+            state
+                .snapshot(&uri)
+                .map(|(text, _, _)| text)
+                .ok_or_else(|| {
+                    Error::invalid_params(format!("document {} is not open", uri.as_str()))
+                })?
+        }
+        (None, None) => {
+            return Err(Error::invalid_params(
+                "render needs {\"uri\": ...} or {\"text\": ...} and \"values\"",
+            ));
+        }
+    };
+    let values = args
+        .get("values")
+        .and_then(Value::as_object)
+        .map(|map| {
+            map.iter()
+                .map(|(name, value)| {
+                    let filled = match value {
+                        Value::String(s) => placeholders::Fill::Text(s.clone()),
+                        Value::Array(items) => placeholders::Fill::List(
+                            items
+                                .iter()
+                                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                                .collect(),
+                        ),
+                        other => placeholders::Fill::Text(other.to_string()),
+                    };
+                    (name.clone(), filled)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rendered = placeholders::render(&text, &values);
+    Ok(json!({ "text": rendered.text, "missing": rendered.missing }))
+}
+
+/// Adds a message to a JSON-RPC error.
+trait TapMessage {
+    fn tap_message(self, message: String) -> Self;
+}
+
+impl TapMessage for Error {
+    fn tap_message(mut self, message: String) -> Self {
+        self.message = message.into();
+        self
+    }
+}

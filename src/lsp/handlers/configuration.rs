@@ -1,0 +1,68 @@
+//! Editor settings: `initializationOptions`, `workspace/configuration` (section `promptstack`) and
+//! `workspace/didChangeConfiguration`, applied live. Invalid values are shown and not applied.
+
+use tower_lsp_server::ls_types::*;
+
+use crate::lsp::state::ServerState;
+
+/// The settings section the server asks editors for.
+pub const SECTION: &str = "promptstack";
+
+/// Applies editor settings and tells the user about values that were refused.
+pub async fn apply(state: &ServerState, settings: Option<serde_json::Value>) {
+    let settings = settings.filter(|s| s.as_object().is_some_and(|o| !o.is_empty()));
+    for error in state.apply_editor_settings(settings) {
+        state
+            .client
+            .show_message(
+                MessageType::WARNING,
+                format!("PromptStack settings: {error}; keeping the previous value"),
+            )
+            .await;
+    }
+}
+
+/// After `initialized`: subscribe to settings changes and pull the current settings.
+pub async fn on_initialized(state: &ServerState) {
+    let features = state.features();
+    if features.dynamic_configuration {
+        let registration = Registration {
+            id: "promptstack-configuration".into(),
+            method: "workspace/didChangeConfiguration".into(),
+            register_options: None,
+        };
+        if let Err(e) = state.client.register_capability(vec![registration]).await {
+            tracing::warn!("client refused configuration-change registration: {e}");
+        }
+    }
+    if features.configuration {
+        pull(state).await;
+    }
+}
+
+/// Asks the client for the `promptstack` section and applies it.
+async fn pull(state: &ServerState) {
+    let item = ConfigurationItem {
+        scope_uri: None,
+        section: Some(SECTION.into()),
+    };
+    match state.client.configuration(vec![item]).await {
+        // An empty answer means the editor has no settings of ours; keep initializationOptions.
+        Ok(values) => match values.into_iter().next() {
+            Some(value) if value.as_object().is_some_and(|o| !o.is_empty()) => {
+                apply(state, Some(value)).await
+            }
+            _ => {}
+        },
+        Err(e) => tracing::warn!("workspace/configuration failed: {e}"),
+    }
+}
+
+pub async fn did_change(state: &ServerState, params: DidChangeConfigurationParams) {
+    // Clients either push the settings (`{"promptstack": {...}}`) or send null and expect a pull.
+    match params.settings.get(SECTION) {
+        Some(settings) if settings.is_object() => apply(state, Some(settings.clone())).await,
+        _ if state.features().configuration => pull(state).await,
+        _ => {}
+    }
+}

@@ -1,0 +1,84 @@
+//! Diagnostics: library rules for library files, size limits for compositions. Debounced, and
+//! computed off the protocol loop; a run whose document changed meanwhile is dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_lsp_server::ls_types::*;
+
+use crate::document::{ColumnEncoding, DocumentKind, MAX_FILE_BYTES};
+use crate::library::validation::{self, Finding, Severity};
+use crate::lsp::convert::IndexedText;
+use crate::lsp::state::ServerState;
+
+pub const SOURCE: &str = "promptstack";
+
+/// Computes and publishes diagnostics for `uri` after `delay`, unless a newer change arrives.
+pub fn schedule(state: &Arc<ServerState>, uri: Uri, delay: Duration) {
+    let generation = state.next_generation(&uri);
+    let state = state.clone();
+    tokio::spawn(async move {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if !state.is_current_generation(&uri, generation) {
+            return;
+        }
+        let Some((text, version, kind)) = state.snapshot(&uri) else {
+            return;
+        };
+        let encoding = state.encoding();
+        let computed = tokio::task::spawn_blocking(move || compute(&text, kind, encoding)).await;
+        let diagnostics = match computed {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("diagnostics task failed: {e}");
+                return;
+            }
+        };
+        if state.is_current_generation(&uri, generation) {
+            state
+                .client
+                .publish_diagnostics(uri, diagnostics, Some(version))
+                .await;
+        }
+    });
+}
+
+/// The diagnostics for a document's text.
+pub fn compute(text: &str, kind: DocumentKind, encoding: ColumnEncoding) -> Vec<Diagnostic> {
+    let indexed = IndexedText::new(text, encoding);
+    match kind {
+        DocumentKind::LibraryPrompt => validation::validate_prompt(text)
+            .iter()
+            .map(|f| to_diagnostic(&indexed, f))
+            .collect(),
+        DocumentKind::Composition if text.len() > MAX_FILE_BYTES => vec![Diagnostic {
+            range: indexed.range(&(0..0)),
+            severity: Some(DiagnosticSeverity::WARNING),
+            code: Some(NumberOrString::String("file-too-large".into())),
+            source: Some(SOURCE.into()),
+            message: format!(
+                "this composition is {:.1} MB; PromptStack handles prompts up to 1 MB, so AI review and history skip it",
+                text.len() as f64 / (1024.0 * 1024.0)
+            ),
+            ..Default::default()
+        }],
+        DocumentKind::Composition | DocumentKind::Other => Vec::new(),
+    }
+}
+
+/// One validation finding as a diagnostic.
+pub fn to_diagnostic(indexed: &IndexedText<'_>, finding: &Finding) -> Diagnostic {
+    Diagnostic {
+        range: indexed.range(&finding.range),
+        severity: Some(match finding.severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+        }),
+        code: Some(NumberOrString::String(finding.code.into())),
+        source: Some(SOURCE.into()),
+        message: finding.message.clone(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,11 @@
+//! One file per feature. Each converts LSP input, calls the domain, and converts the result.
+
+pub mod code_lens;
+pub mod commands;
+pub mod configuration;
+pub mod diagnostics;
+pub mod document_symbols;
+pub mod folding;
+pub mod rename;
+pub mod semantic_tokens;
+pub mod text_sync;

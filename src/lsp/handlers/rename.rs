@@ -1,0 +1,64 @@
+//! Rename a placeholder: every use of its name in the document changes together.
+
+use std::collections::HashMap;
+
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+
+use crate::document::placeholders;
+use crate::lsp::convert::{IndexedText, not_open};
+use crate::lsp::state::ServerState;
+
+pub fn prepare(
+    state: &ServerState,
+    params: TextDocumentPositionParams,
+) -> Result<Option<PrepareRenameResponse>> {
+    let uri = params.text_document.uri;
+    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
+    let indexed = IndexedText::new(&text, state.encoding());
+    let offset = indexed.offset(params.position)?;
+    // Outside a placeholder there is nothing to rename: null tells the editor so.
+    Ok(placeholders::parse(&text)
+        .at(offset)
+        .map(|p| PrepareRenameResponse::RangeWithPlaceholder {
+            range: indexed.range(&p.name_span),
+            placeholder: p.name.clone(),
+        }))
+}
+
+pub fn rename(state: &ServerState, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+    let position = params.text_document_position;
+    let uri = position.text_document.uri;
+    let new_name = params.new_name.trim();
+    if new_name.is_empty()
+        || !new_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(Error::invalid_params(format!(
+            "`{new_name}` is not a valid placeholder name: use letters, digits and `_`"
+        )));
+    }
+    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
+    let indexed = IndexedText::new(&text, state.encoding());
+    let offset = indexed.offset(position.position)?;
+    let parsed = placeholders::parse(&text);
+    let target = parsed.at(offset).ok_or_else(|| {
+        Error::invalid_params(
+            "rename works on placeholders: put the cursor on a `{{text:name}}` or `{{list:name}}`",
+        )
+    })?;
+    let edits: Vec<TextEdit> = parsed
+        .placeholders
+        .iter()
+        .filter(|p| p.name == target.name)
+        .map(|p| TextEdit {
+            range: indexed.range(&p.name_span),
+            new_text: new_name.to_string(),
+        })
+        .collect();
+    Ok(Some(WorkspaceEdit {
+        changes: Some(HashMap::from([(uri, edits)])),
+        ..Default::default()
+    }))
+}

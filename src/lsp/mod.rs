@@ -1,0 +1,9 @@
+//! The language server: the only module that knows LSP types. Handlers convert in, call the
+//! domain, and convert out.
+
+mod convert;
+mod handlers;
+mod server;
+mod state;
+
+pub use server::serve_stdio;

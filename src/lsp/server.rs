@@ -1,0 +1,211 @@
+//! The `LanguageServer` implementation: capabilities, and dispatch to one handler per feature.
+
+use std::sync::Arc;
+
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use super::handlers;
+use super::state::{ClientFeatures, ServerState};
+use crate::config::Loaded;
+use crate::document::ColumnEncoding;
+use crate::events::{AuditLog, EventBus};
+
+/// How many requests may run at once (tower-lsp's default of 4 lets one slow request stall
+/// completion).
+const CONCURRENCY: usize = 64;
+
+/// Runs the language server over stdin/stdout until the client exits.
+pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
+    let events = EventBus::new();
+    events.subscribe(Arc::new(AuditLog::new(loaded.data_paths().audit_log)));
+    let state_events = events.clone();
+    let (service, socket) = LspService::new(move |client| Backend {
+        state: Arc::new(ServerState::new(
+            client,
+            loaded.home.clone(),
+            loaded.layers.clone(),
+            loaded.resolved.clone(),
+            state_events,
+        )),
+        startup_problems: loaded.errors.iter().map(ToString::to_string).collect(),
+    });
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .concurrency_level(CONCURRENCY)
+        .serve(service)
+        .await;
+    // Let queued events (audit log, usage) reach disk before the process ends.
+    tokio::task::spawn_blocking(move || events.drain()).await?;
+    Ok(())
+}
+
+struct Backend {
+    state: Arc<ServerState>,
+    /// Config problems found before the client connected, shown once it has.
+    startup_problems: Vec<String>,
+}
+
+impl Backend {
+    fn client(&self) -> &Client {
+        &self.state.client
+    }
+}
+
+fn negotiate_encoding(params: &InitializeParams) -> ColumnEncoding {
+    let offered = params
+        .capabilities
+        .general
+        .as_ref()
+        .and_then(|g| g.position_encodings.as_ref());
+    match offered {
+        Some(list) if list.contains(&PositionEncodingKind::UTF8) => ColumnEncoding::Utf8,
+        _ => ColumnEncoding::Utf16,
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let encoding = negotiate_encoding(&params);
+        let workspace = params.capabilities.workspace.as_ref();
+        let features = ClientFeatures {
+            encoding,
+            configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
+            dynamic_configuration: workspace
+                .and_then(|w| w.did_change_configuration.as_ref())
+                .and_then(|d| d.dynamic_registration)
+                .unwrap_or(false),
+            work_done_progress: params
+                .capabilities
+                .window
+                .as_ref()
+                .and_then(|w| w.work_done_progress)
+                .unwrap_or(false),
+        };
+        let _ = self.state.features.set(features);
+        if let Some(options) = params.initialization_options {
+            handlers::configuration::apply(&self.state, Some(options)).await;
+        }
+        Ok(InitializeResult {
+            offset_encoding: None,
+            server_info: Some(ServerInfo {
+                name: "promptstack".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            capabilities: ServerCapabilities {
+                position_encoding: Some(match encoding {
+                    ColumnEncoding::Utf8 => PositionEncodingKind::UTF8,
+                    ColumnEncoding::Utf16 => PositionEncodingKind::UTF16,
+                }),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                            include_text: Some(true),
+                        })),
+                        ..Default::default()
+                    },
+                )),
+                semantic_tokens_provider: Some(handlers::semantic_tokens::capability()),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: Default::default(),
+                })),
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: handlers::commands::NAMES
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect(),
+                    work_done_progress_options: Default::default(),
+                }),
+                ..Default::default()
+            },
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        for problem in &self.startup_problems {
+            self.client()
+                .show_message(
+                    MessageType::WARNING,
+                    format!("PromptStack config: {problem}"),
+                )
+                .await;
+        }
+        handlers::configuration::on_initialized(&self.state).await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        handlers::text_sync::did_open(&self.state, params).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        handlers::text_sync::did_change(&self.state, params).await;
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        handlers::text_sync::did_save(&self.state, params).await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        handlers::text_sync::did_close(&self.state, params).await;
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        handlers::configuration::did_change(&self.state, params).await;
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        handlers::semantic_tokens::full(&self.state, params)
+    }
+
+    async fn semantic_tokens_range(
+        &self,
+        params: SemanticTokensRangeParams,
+    ) -> Result<Option<SemanticTokensRangeResult>> {
+        handlers::semantic_tokens::range(&self.state, params)
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        handlers::document_symbols::document_symbol(&self.state, params)
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        handlers::rename::prepare(&self.state, params)
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        handlers::rename::rename(&self.state, params)
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        handlers::code_lens::code_lens(&self.state, params)
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        handlers::folding::folding_range(&self.state, params)
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        handlers::commands::execute(&self.state, params).await
+    }
+}

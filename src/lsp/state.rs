@@ -1,0 +1,190 @@
+//! What the server keeps between requests: open documents, configuration, client features.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::Uri;
+
+use crate::config::{Layers, Resolved};
+use crate::document::{ColumnEncoding, Document, DocumentKind};
+use crate::events::EventBus;
+use crate::home::{DataPaths, Home};
+
+/// What the client said it can do, read once at `initialize`.
+#[derive(Debug, Clone, Default)]
+pub struct ClientFeatures {
+    pub encoding: ColumnEncoding,
+    /// `workspace/configuration` pull.
+    pub configuration: bool,
+    /// Dynamic registration of `workspace/didChangeConfiguration`.
+    pub dynamic_configuration: bool,
+    /// `window/workDoneProgress`.
+    pub work_done_progress: bool,
+}
+
+/// The server's shared state. Locks are held only for short, non-blocking sections.
+pub struct ServerState {
+    pub client: Client,
+    pub home: Home,
+    pub events: EventBus,
+    pub features: OnceLock<ClientFeatures>,
+    layers: Mutex<Layers>,
+    config: RwLock<Arc<Resolved>>,
+    documents: RwLock<HashMap<Uri, Document>>,
+    /// Bumped on every change; a diagnostics run publishes only if its generation is current.
+    generations: Mutex<HashMap<Uri, u64>>,
+}
+
+impl ServerState {
+    pub fn new(
+        client: Client,
+        home: Home,
+        layers: Layers,
+        resolved: Resolved,
+        events: EventBus,
+    ) -> Self {
+        ServerState {
+            client,
+            home,
+            events,
+            features: OnceLock::new(),
+            layers: Mutex::new(layers),
+            config: RwLock::new(Arc::new(resolved)),
+            documents: RwLock::new(HashMap::new()),
+            generations: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn features(&self) -> ClientFeatures {
+        self.features.get().cloned().unwrap_or_default()
+    }
+
+    pub fn encoding(&self) -> ColumnEncoding {
+        self.features().encoding
+    }
+
+    pub fn config(&self) -> Arc<Resolved> {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn data_paths(&self) -> DataPaths {
+        self.config().config.data_paths(&self.home)
+    }
+
+    /// Replaces the editor layer and re-resolves; invalid editor values keep their previous
+    /// effective value. Returns the problems to show the user.
+    pub fn apply_editor_settings(
+        &self,
+        settings: Option<serde_json::Value>,
+    ) -> Vec<crate::config::ConfigError> {
+        let mut layers = self.layers.lock().unwrap_or_else(|p| p.into_inner());
+        layers.editor = settings;
+        let previous = self.config();
+        let (resolved, errors) = crate::config::resolve(&layers, Some(&previous));
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(resolved);
+        drop(layers);
+        self.reclassify_documents();
+        errors
+    }
+
+    /// Decides whether `uri` is a composition, a library prompt or neither, by the current config.
+    pub fn classify(&self, uri: &Uri) -> DocumentKind {
+        let Some(path) = crate::lsp::convert::uri_to_path(uri) else {
+            return DocumentKind::Other;
+        };
+        let config = self.config();
+        if is_under(&path, &config.config.data_paths(&self.home).library_dir)
+            && path.extension().is_some_and(|e| e == "md")
+        {
+            return DocumentKind::LibraryPrompt;
+        }
+        if composition_globs(&config.config.composition_globs).is_match(&path) {
+            return DocumentKind::Composition;
+        }
+        DocumentKind::Other
+    }
+
+    fn reclassify_documents(&self) {
+        let uris: Vec<Uri> = self.read_documents().keys().cloned().collect();
+        for uri in uris {
+            let kind = self.classify(&uri);
+            if let Some(doc) = self.write_documents().get_mut(&uri) {
+                doc.kind = kind;
+            }
+        }
+    }
+
+    pub fn read_documents(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uri, Document>> {
+        self.documents.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn write_documents(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Uri, Document>> {
+        self.documents.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A copy of an open document's text, version and kind.
+    pub fn snapshot(&self, uri: &Uri) -> Option<(String, i32, DocumentKind)> {
+        self.read_documents()
+            .get(uri)
+            .map(|d| (d.text(), d.version, d.kind))
+    }
+
+    /// Starts a new diagnostics generation for `uri` and returns it.
+    pub fn next_generation(&self, uri: &Uri) -> u64 {
+        let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        let generation = generations.entry(uri.clone()).or_insert(0);
+        *generation += 1;
+        *generation
+    }
+
+    pub fn is_current_generation(&self, uri: &Uri, generation: u64) -> bool {
+        self.generations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(uri)
+            .is_some_and(|g| *g == generation)
+    }
+
+    pub fn forget(&self, uri: &Uri) {
+        self.write_documents().remove(uri);
+        self.generations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(uri);
+    }
+}
+
+/// Builds the matcher for composition globs; invalid globs were rejected by config validation's
+/// caller, and any that slip through are skipped with a log line.
+fn composition_globs(globs: &[String]) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        match Glob::new(glob) {
+            Ok(g) => {
+                builder.add(g);
+            }
+            Err(e) => tracing::warn!("ignoring invalid composition glob {glob:?}: {e}"),
+        }
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// Whether `path` is inside `dir`, comparing canonical paths when they exist (symlinked homes).
+fn is_under(path: &Path, dir: &Path) -> bool {
+    if path.starts_with(dir) {
+        return true;
+    }
+    let canonical_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let canonical_path = path
+        .parent()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .map(|p| p.join(path.file_name().unwrap_or_default()))
+        .unwrap_or_else(|| PathBuf::from(path));
+    canonical_path.starts_with(&canonical_dir)
+}
