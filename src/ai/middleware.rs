@@ -3,10 +3,11 @@
 //! hit skips the network, each attempt gets its own timeout, and logs see the whole call.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{AiError, AiFuture, AiProvider, Answer, LineEdit, ReviewRequest, Suggestion};
@@ -32,7 +33,7 @@ pub fn stack(
 const CACHE_CAPACITY: usize = 256;
 
 /// Which call; for logs, metrics and cache keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     Review,
@@ -301,7 +302,8 @@ impl AiProvider for Cache {
 }
 
 /// Counts per method: what `promptstack.ai.stats` shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MethodStats {
     pub calls: u64,
     pub cache_hits: u64,
@@ -315,21 +317,54 @@ pub struct MethodStats {
 }
 
 /// A snapshot of the AI metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AiStats {
     pub methods: BTreeMap<Method, MethodStats>,
+}
+
+impl AiStats {
+    /// Reads a snapshot written by [`AiMetrics::persistent`]; none yet is empty stats.
+    pub fn load(path: &Path) -> std::io::Result<AiStats> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AiStats::default()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Where the running totals are kept under the data directory.
+pub fn stats_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("ai-stats.json")
 }
 
 /// Collects counts, latencies and errors of AI calls; shared across provider rebuilds.
 #[derive(Debug, Default)]
 pub struct AiMetrics {
     stats: Mutex<AiStats>,
+    /// Totals are saved here after each call, so `promptstack ai stats` can show them.
+    file: Option<PathBuf>,
 }
 
 impl AiMetrics {
-    /// Empty metrics.
+    /// Empty metrics kept in memory only.
     pub fn new() -> Self {
         AiMetrics::default()
+    }
+
+    /// Metrics continuing the totals saved in `file` (see [`stats_file`]) and saving them there.
+    /// Processes running at once each save their own view; the last write wins.
+    pub fn persistent(file: PathBuf) -> Self {
+        let stats = AiStats::load(&file).unwrap_or_else(|e| {
+            tracing::warn!(file = %file.display(), "cannot read AI stats, starting afresh: {e}");
+            AiStats::default()
+        });
+        AiMetrics {
+            stats: Mutex::new(stats),
+            file: Some(file),
+        }
     }
 
     /// A copy of the current numbers.
@@ -359,6 +394,16 @@ impl AiMetrics {
                     .errors_by_kind
                     .entry(e.kind().to_string())
                     .or_default() += 1;
+            }
+        }
+        if let Some(file) = &self.file {
+            // A few hundred bytes after a call that took seconds; written under the lock so
+            // snapshots land in order.
+            let saved = serde_json::to_vec_pretty(&*stats)
+                .map_err(std::io::Error::other)
+                .and_then(|json| crate::home::write_atomic(file, &json));
+            if let Err(e) = saved {
+                tracing::warn!(file = %file.display(), "cannot save AI stats: {e}");
             }
         }
     }
@@ -690,5 +735,19 @@ mod tests {
         assert_eq!(review.errors_by_kind["unusable_answer"], 1);
         let json = serde_json::to_value(&stats).unwrap();
         assert_eq!(json["methods"]["review"]["calls"], 3);
+    }
+
+    #[tokio::test]
+    async fn persistent_metrics_continue_the_saved_totals() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = stats_file(dir.path());
+        assert_eq!(AiStats::load(&file).unwrap(), AiStats::default());
+        for expected in [1, 2] {
+            let metrics = Arc::new(AiMetrics::persistent(file.clone()));
+            let metered = Metered::new(Scripted::new(vec![]), metrics);
+            metered.apply("x", &suggestion()).await.unwrap();
+            let saved = AiStats::load(&file).unwrap();
+            assert_eq!(saved.methods[&Method::Apply].calls, expected);
+        }
     }
 }

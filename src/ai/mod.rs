@@ -30,7 +30,7 @@ use crate::config::Config;
 
 pub use context::{CandidatePrompt, ContextSelector, ScoringSelector};
 pub use contract::{apply_edits, resolve_edits};
-pub use middleware::{AiMetrics, AiStats};
+pub use middleware::{AiMetrics, AiStats, stats_file};
 pub use tokens::TokenCounter;
 
 /// What a suggestion is about; the model's `type` field.
