@@ -35,14 +35,18 @@ pub trait ContextSelector: Send + Sync {
 }
 
 /// Scores prompts: tag +10, category +5, keyword overlap +1 (+0.5 for body-only words), recently
-/// used +3, + use count. Only prompts with some relevance (tag, category or keyword) are scored,
-/// so a much-used but unrelated prompt is not sent.
+/// used +3, + use count. Only prompts with a relevance (tag, category, keywords) of at least 1
+/// are scored, so a much-used but unrelated prompt is not sent; at most [`MAX_SCORED`] are picked.
 #[derive(Debug, Clone)]
 pub struct ScoringSelector {
     counter: TokenCounter,
     now: SystemTime,
     recent: Duration,
 }
+
+/// Most prompts chosen by score (linked ones come on top): more rarely helps a review and makes
+/// every request larger.
+pub const MAX_SCORED: usize = 8;
 
 /// Used within this long counts as "recently used".
 const RECENT: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -92,7 +96,7 @@ impl ScoringSelector {
             .filter(|w| words.contains(*w) && !head.contains(*w))
             .count() as f64
             * 0.5;
-        if relevance == 0.0 {
+        if relevance < 1.0 {
             return 0.0;
         }
         let recent = prompt
@@ -131,10 +135,12 @@ impl ContextSelector for ScoringSelector {
             used += self.cost(prompt);
             out.push(to_context(prompt));
         }
+        let mut picked = 0;
         for (_, prompt) in scored {
             let cost = self.cost(prompt);
-            if used + cost <= budget_tokens {
+            if picked < MAX_SCORED && used + cost <= budget_tokens {
                 used += cost;
+                picked += 1;
                 out.push(to_context(prompt));
             }
         }
@@ -199,13 +205,22 @@ mod tests {
     fn scores_tags_categories_keywords_usage_and_recency() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         let selector = ScoringSelector::at(TokenCounter::Estimate, now);
-        let mut recent = prompt("commands/summarize", &[], "Summarize the article briefly.");
+        let mut recent = prompt(
+            "commands/summarize",
+            &[],
+            "Summarize the article and list issues.",
+        );
         recent.last_used = Some(now - Duration::from_secs(3600));
-        let mut popular = prompt("commands/translate", &[], "Translate the article.");
+        let mut popular = prompt(
+            "commands/translate",
+            &[],
+            "Translate the article, keep issues.",
+        );
         popular.use_count = 2;
         let candidates = vec![
             prompt("rules/security", &["security"], "Check for injection."),
             prompt("commands/bake", &[], "Bake bread."),
+            prompt("commands/weak", &[], "One article."),
             recent,
             popular,
             prompt("workflows/review", &[], "Step by step."),
@@ -213,7 +228,8 @@ mod tests {
         let composition = "Review this article for security issues as a workflow.";
         let selected = selector.select(composition, &candidates, 10_000);
         // security: tag 10 + title keyword 1; review: category 5 + title keyword 1;
-        // summarize: body 0.5 + recent 3; translate: body 0.5 + uses 2.
+        // summarize: body 2 × 0.5 + recent 3; translate: body 2 × 0.5 + uses 2; weak: 0.5 is
+        // below the relevance floor.
         assert_eq!(
             ids(&selected),
             [
@@ -243,5 +259,16 @@ mod tests {
                 .select("nothing relevant", &candidates, 100)
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn at_most_a_few_prompts_are_picked_by_score() {
+        let selector = ScoringSelector::new(TokenCounter::Estimate);
+        let candidates: Vec<_> = (0..20)
+            .map(|i| prompt(&format!("rules/r{i:02}"), &["security"], "Short."))
+            .collect();
+        let selected = selector.select("security", &candidates, 100_000);
+        assert_eq!(selected.len(), MAX_SCORED);
+        assert_eq!(selected[0].id, "rules/r00");
     }
 }

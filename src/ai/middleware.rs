@@ -41,7 +41,8 @@ pub enum Method {
 }
 
 impl Method {
-    fn as_str(self) -> &'static str {
+    /// `review` or `apply`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Method::Review => "review",
             Method::Apply => "apply",

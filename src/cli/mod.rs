@@ -8,9 +8,11 @@ use clap::{Parser, Subcommand};
 use crate::config::Loaded;
 use crate::home::Home;
 
+mod ai_cmd;
 mod config_cmd;
 mod init;
 mod lsp;
+mod review;
 mod validate;
 
 const EXAMPLES: &str = "\
@@ -20,7 +22,9 @@ Examples:
   promptstack validate                check the library; exit 1 on errors
   promptstack validate --format json prompts/
   promptstack config                  show the effective configuration and where each value comes from
-  promptstack config check            exit non-zero if the configuration is invalid";
+  promptstack config check            exit non-zero if the configuration is invalid
+  promptstack review draft.prompt.md  print AI suggestions for a composition
+  promptstack ai stats                counts, errors, latencies and tokens of AI calls";
 
 #[derive(Debug, Parser)]
 #[command(name = "promptstack", version, about = "A language server and CLI for AI prompt libraries and compositions", after_help = EXAMPLES)]
@@ -39,6 +43,10 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Show the effective configuration, or check it.
     Config(config_cmd::ConfigArgs),
+    /// Review a composition with the configured AI provider and print the suggestions.
+    Review(review::ReviewArgs),
+    /// AI provider statistics.
+    Ai(ai_cmd::AiArgs),
 }
 
 /// Entry point for the binary.
@@ -67,6 +75,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(args, home),
         Command::Validate(args) => validate::run(args, &prepare(home)?),
         Command::Config(args) => config_cmd::run(args, home),
+        Command::Review(args) => review::run(args, &prepare(home)?),
+        Command::Ai(args) => ai_cmd::run(args, &prepare(home)?),
     }
 }
 
