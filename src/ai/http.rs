@@ -110,12 +110,18 @@ fn transport_error(endpoint: &Endpoint<'_>, e: reqwest::Error) -> AiError {
     }
     // The URL is left out: a base URL may carry credentials.
     let e = e.without_url();
-    let mut message = e.to_string();
+    let mut chain = vec![e.to_string()];
     let mut source = std::error::Error::source(&e);
     while let Some(inner) = source {
-        message = format!("{message}: {inner}");
+        chain.push(inner.to_string());
         source = inner.source();
     }
+    // For a failed connection the root cause ("Connection refused") says it all.
+    let message = if e.is_connect() {
+        chain.last().cloned().unwrap_or_default()
+    } else {
+        chain.join(": ")
+    };
     AiError::Network {
         provider,
         message: scrub(endpoint, &message),
