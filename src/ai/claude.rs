@@ -58,12 +58,17 @@ impl ClaudeProvider {
         })
     }
 
-    async fn complete(&self, task: Task, user: String) -> Result<(String, Usage), AiError> {
+    async fn complete(
+        &self,
+        task: Task,
+        lines: usize,
+        user: String,
+    ) -> Result<(String, Usage), AiError> {
         let body = json!({
             "model": self.model,
             "max_tokens": self.max_tokens,
             "temperature": 0,
-            "system": task.system_prompt(),
+            "system": task.system_prompt(lines),
             "messages": [{"role": "user", "content": user}],
         });
         let request = self
@@ -128,7 +133,11 @@ impl AiProvider for ClaudeProvider {
     fn review<'a>(&'a self, request: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
         Box::pin(async move {
             let (text, usage) = self
-                .complete(Task::Review, contract::review_message(request))
+                .complete(
+                    Task::Review,
+                    contract::line_count(&request.composition),
+                    contract::review_message(request),
+                )
                 .await?;
             let suggestions = contract::parse_review(&text, &request.composition)?;
             Ok(Answer::new(suggestions, usage))
@@ -144,6 +153,7 @@ impl AiProvider for ClaudeProvider {
             let (text, usage) = self
                 .complete(
                     Task::Apply,
+                    contract::line_count(composition),
                     contract::apply_message(composition, suggestion),
                 )
                 .await?;

@@ -27,17 +27,17 @@ impl Task {
         }
     }
 
-    /// The JSON schema the answer must follow.
-    pub fn schema(self) -> Value {
+    /// The JSON schema the answer must follow, for a composition of `lines` lines.
+    pub fn schema(self, lines: usize) -> Value {
         match self {
-            Task::Review => review_schema(),
-            Task::Apply => apply_schema(),
+            Task::Review => review_schema(lines),
+            Task::Apply => apply_schema(lines),
         }
     }
 
-    /// The system prompt explaining the contract.
-    pub fn system_prompt(self) -> String {
-        let schema = serde_json::to_string(&self.schema()).unwrap_or_default();
+    /// The system prompt explaining the contract, for a composition of `lines` lines.
+    pub fn system_prompt(self, lines: usize) -> String {
+        let schema = serde_json::to_string(&self.schema(lines)).unwrap_or_default();
         match self {
             Task::Review => format!(
                 "You review prompts that people write for AI models. Find gaps (missing \
@@ -66,9 +66,23 @@ impl Task {
     }
 }
 
+/// Largest composition whose line numbers are listed as an `enum` in the schemas.
+const LINE_ENUM_MAX: usize = 100;
+
+/// A line number of a composition with `lines` lines. Grammar-constrained servers that ignore
+/// `minimum`/`maximum` (llama-cpp-python) still honour an `enum`, so short compositions get one.
+fn line_number_schema(lines: usize) -> Value {
+    let lines = lines.max(1);
+    if lines <= LINE_ENUM_MAX {
+        json!({"type": "integer", "enum": (1..=lines).collect::<Vec<_>>()})
+    } else {
+        json!({"type": "integer", "minimum": 1, "maximum": lines})
+    }
+}
+
 /// Schema of a review answer; OpenAI strict mode needs every property required, so `prompt_id`
 /// is nullable instead of optional.
-pub fn review_schema() -> Value {
+pub fn review_schema(lines: usize) -> Value {
     let kinds: Vec<&str> = SuggestionKind::ALL.iter().map(|k| k.as_str()).collect();
     json!({
         "type": "object",
@@ -81,8 +95,8 @@ pub fn review_schema() -> Value {
                         "type": {"type": "string", "enum": kinds},
                         "title": {"type": "string"},
                         "description": {"type": "string"},
-                        "start_line": {"type": "integer"},
-                        "end_line": {"type": "integer"},
+                        "start_line": line_number_schema(lines),
+                        "end_line": line_number_schema(lines),
                         "prompt_id": {"type": ["string", "null"]}
                     },
                     "required": ["type", "title", "description", "start_line", "end_line", "prompt_id"],
@@ -96,7 +110,7 @@ pub fn review_schema() -> Value {
 }
 
 /// Schema of an apply answer.
-pub fn apply_schema() -> Value {
+pub fn apply_schema(lines: usize) -> Value {
     json!({
         "type": "object",
         "properties": {
@@ -105,8 +119,8 @@ pub fn apply_schema() -> Value {
                 "items": {
                     "type": "object",
                     "properties": {
-                        "start_line": {"type": "integer"},
-                        "end_line": {"type": "integer"},
+                        "start_line": line_number_schema(lines),
+                        "end_line": line_number_schema(lines),
                         "new_text": {"type": "string"}
                     },
                     "required": ["start_line", "end_line", "new_text"],
@@ -437,6 +451,9 @@ mod tests {
         let msg = review_message(&request);
         assert!(msg.contains("<prompt id=\"rules/tone\" title=\"Tone\">\nBe kind.\n</prompt>"));
         assert!(msg.ends_with("1 | a\n2 | b\n"));
-        assert!(Task::Review.system_prompt().contains("\"enum\":[\"gap\""));
+        let system = Task::Review.system_prompt(3);
+        assert!(system.contains("\"enum\":[\"gap\""));
+        assert!(system.contains("\"start_line\":{\"enum\":[1,2,3],\"type\":\"integer\"}"));
+        assert!(Task::Apply.system_prompt(500).contains("\"maximum\":500"));
     }
 }

@@ -37,17 +37,17 @@ impl StructuredOutput {
         }
     }
 
-    /// The `response_format` field for `task`, if any.
-    pub fn response_format(self, task: Task) -> Option<Value> {
+    /// The `response_format` field for `task` on a composition of `lines` lines, if any.
+    pub fn response_format(self, task: Task, lines: usize) -> Option<Value> {
         match self {
             StructuredOutput::None => None,
             StructuredOutput::JsonObject => Some(json!({"type": "json_object"})),
             StructuredOutput::JsonObjectSchema => {
-                Some(json!({"type": "json_object", "schema": task.schema()}))
+                Some(json!({"type": "json_object", "schema": task.schema(lines)}))
             }
             StructuredOutput::JsonSchema => Some(json!({
                 "type": "json_schema",
-                "json_schema": {"name": task.name(), "schema": task.schema(), "strict": true}
+                "json_schema": {"name": task.name(), "schema": task.schema(lines), "strict": true}
             })),
         }
     }
@@ -109,11 +109,16 @@ impl OpenAiProvider {
         })
     }
 
-    async fn complete(&self, task: Task, user: String) -> Result<(String, Usage), AiError> {
+    async fn complete(
+        &self,
+        task: Task,
+        lines: usize,
+        user: String,
+    ) -> Result<(String, Usage), AiError> {
         let mut body = json!({
             "model": self.model,
             "messages": [
-                {"role": "system", "content": task.system_prompt()},
+                {"role": "system", "content": task.system_prompt(lines)},
                 {"role": "user", "content": user},
             ],
         });
@@ -121,7 +126,7 @@ impl OpenAiProvider {
         if !is_reasoning_model(&self.model) {
             body["temperature"] = json!(0);
         }
-        if let Some(format) = self.structured_output.response_format(task) {
+        if let Some(format) = self.structured_output.response_format(task, lines) {
             body["response_format"] = format;
         }
         let mut request = self.client.post(&self.url);
@@ -190,7 +195,11 @@ impl AiProvider for OpenAiProvider {
     fn review<'a>(&'a self, request: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
         Box::pin(async move {
             let (text, usage) = self
-                .complete(Task::Review, contract::review_message(request))
+                .complete(
+                    Task::Review,
+                    contract::line_count(&request.composition),
+                    contract::review_message(request),
+                )
                 .await?;
             let suggestions = contract::parse_review(&text, &request.composition)?;
             Ok(Answer::new(suggestions, usage))
@@ -206,6 +215,7 @@ impl AiProvider for OpenAiProvider {
             let (text, usage) = self
                 .complete(
                     Task::Apply,
+                    contract::line_count(composition),
                     contract::apply_message(composition, suggestion),
                 )
                 .await?;

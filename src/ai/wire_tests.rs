@@ -119,12 +119,12 @@ async fn openai_sends_each_structured_output_mode() {
         ("json_object", Some(json!({"type": "json_object"}))),
         (
             "json_object_schema",
-            Some(json!({"type": "json_object", "schema": contract::review_schema()})),
+            Some(json!({"type": "json_object", "schema": contract::review_schema(4)})),
         ),
         (
             "json_schema",
             Some(json!({"type": "json_schema", "json_schema": {
-                "name": "review", "schema": contract::review_schema(), "strict": true}})),
+                "name": "review", "schema": contract::review_schema(4), "strict": true}})),
         ),
     ];
     for (mode, expected) in modes {
