@@ -37,7 +37,7 @@ impl Task {
 
     /// The system prompt explaining the contract, for a composition of `lines` lines.
     pub fn system_prompt(self, lines: usize) -> String {
-        let schema = serde_json::to_string(&self.schema(lines)).unwrap_or_default();
+        let schema = ordered_json(&self.schema(lines));
         match self {
             Task::Review => format!(
                 "You review prompts that people write for AI models. Find gaps (missing \
@@ -63,6 +63,75 @@ impl Task {
                  and must stay within the composition. Change only what the suggestion asks for."
             ),
         }
+    }
+}
+
+/// Object keys in the order the model should write them; the rest follow alphabetically.
+const KEY_ORDER: &[&str] = &[
+    "model",
+    "max_tokens",
+    "temperature",
+    "system",
+    "messages",
+    "role",
+    "content",
+    "response_format",
+    "name",
+    "strict",
+    "type",
+    "title",
+    "description",
+    "start_line",
+    "end_line",
+    "prompt_id",
+    "new_text",
+    "schema",
+    "json_schema",
+    "properties",
+    "items",
+    "minItems",
+    "required",
+];
+
+/// JSON text with object keys in [`KEY_ORDER`]. `serde_json::Value` sorts keys alphabetically,
+/// but grammar-constrained decoding (llama.cpp) makes the model write properties in schema
+/// order, and `end_line` before `start_line` confuses small models.
+pub fn ordered_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_ordered(value, &mut out);
+    out
+}
+
+fn write_ordered(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| {
+                let rank = KEY_ORDER.iter().position(|o| o == k).unwrap_or(usize::MAX);
+                (rank, k.as_str())
+            });
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                write_ordered(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_ordered(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -116,6 +185,8 @@ pub fn apply_schema(lines: usize) -> Value {
         "properties": {
             "edits": {
                 "type": "array",
+                // The user accepted the suggestion: an answer without a change is no answer.
+                "minItems": 1,
                 "items": {
                     "type": "object",
                     "properties": {
@@ -240,6 +311,10 @@ pub fn parse_review(answer: &str, composition: &str) -> Result<Vec<Suggestion>, 
 /// Parses an apply answer and checks its edits against `composition`.
 pub fn parse_apply(answer: &str, composition: &str) -> Result<Vec<LineEdit>, AiError> {
     let parsed: ApplyAnswer = parse_json(answer)?;
+    if parsed.edits.is_empty() {
+        tracing::debug!(answer, "apply answer without edits");
+        return Err(AiError::UnusableAnswer("it proposes no change".into()));
+    }
     validate_edits(parsed.edits, line_count(composition) as u32)
 }
 
@@ -406,6 +481,10 @@ mod tests {
             apply_edits(DOC, &edits),
             "# Task\nWrite a poem.\n\nKeep it under 8 lines.\n"
         );
+        assert!(matches!(
+            parse_apply(r#"{"edits":[]}"#, DOC),
+            Err(AiError::UnusableAnswer(m)) if m == "it proposes no change"
+        ));
         let outside = r#"{"edits":[{"start_line":4,"end_line":7,"new_text":"x"}]}"#;
         assert!(matches!(
             parse_apply(outside, DOC),
@@ -453,7 +532,15 @@ mod tests {
         assert!(msg.ends_with("1 | a\n2 | b\n"));
         let system = Task::Review.system_prompt(3);
         assert!(system.contains("\"enum\":[\"gap\""));
-        assert!(system.contains("\"start_line\":{\"enum\":[1,2,3],\"type\":\"integer\"}"));
+        assert!(system.contains("\"start_line\":{\"type\":\"integer\",\"enum\":[1,2,3]}"));
         assert!(Task::Apply.system_prompt(500).contains("\"maximum\":500"));
+        // Properties in the order the model should write them.
+        assert!(system.contains("\"properties\":{\"type\":{\"type\":\"string\",\"enum\""));
+        assert!(system.contains(
+            "\"description\":{\"type\":\"string\"},\"start_line\":{\"type\":\"integer\""
+        ));
+        assert!(Task::Apply.system_prompt(2).contains(
+            "\"properties\":{\"start_line\":{\"type\":\"integer\",\"enum\":[1,2]},\"end_line\""
+        ));
     }
 }

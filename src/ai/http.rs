@@ -46,7 +46,8 @@ pub(super) async fn post_json(
     body: &Value,
 ) -> Result<Value, AiError> {
     let response = request
-        .json(body)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(super::contract::ordered_json(body))
         .send()
         .await
         .map_err(|e| transport_error(endpoint, e))?;
