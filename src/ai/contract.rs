@@ -321,7 +321,13 @@ pub fn parse_apply(answer: &str, composition: &str) -> Result<Vec<LineEdit>, AiE
 /// Rejects edits outside `1..=lines` or overlapping each other; returns them sorted.
 pub fn validate_edits(mut edits: Vec<LineEdit>, lines: u32) -> Result<Vec<LineEdit>, AiError> {
     for e in &edits {
-        if e.start_line == 0 || e.start_line > e.end_line || e.end_line > lines {
+        if e.start_line > e.end_line {
+            return Err(AiError::RejectedEdit(format!(
+                "lines {}-{} run backwards",
+                e.start_line, e.end_line
+            )));
+        }
+        if e.start_line == 0 || e.end_line > lines {
             return Err(AiError::RejectedEdit(format!(
                 "lines {}-{} are outside the document (lines 1-{lines})",
                 e.start_line, e.end_line
