@@ -245,8 +245,10 @@ pub fn apply_message(composition: &str, suggestion: &Suggestion) -> String {
         "end_line": suggestion.end_line,
         "prompt_id": suggestion.prompt_id,
     });
+    let (start, end) = (suggestion.start_line, suggestion.end_line);
     format!(
-        "Composition:\n\n{}\nAccepted suggestion:\n{accepted}\n",
+        "Composition:\n\n{}\nAccepted suggestion:\n{accepted}\n\nIt is about lines {start}-{end}; \
+         usually one edit with start_line {start} and end_line {end} is enough.\n",
         numbered(composition)
     )
 }
@@ -315,7 +317,15 @@ pub fn parse_apply(answer: &str, composition: &str) -> Result<Vec<LineEdit>, AiE
         tracing::debug!(answer, "apply answer without edits");
         return Err(AiError::UnusableAnswer("it proposes no change".into()));
     }
-    validate_edits(parsed.edits, line_count(composition) as u32)
+    let mut edits = parsed.edits;
+    // Small models repeat themselves; an exact repeat changes nothing, so it is not an overlap.
+    edits.sort_by(|a, b| {
+        (a.start_line, a.end_line, &a.new_text).cmp(&(b.start_line, b.end_line, &b.new_text))
+    });
+    edits.dedup();
+    validate_edits(edits, line_count(composition) as u32).inspect_err(|_| {
+        tracing::debug!(answer, "apply answer with rejected edits");
+    })
 }
 
 /// Rejects edits outside `1..=lines` or overlapping each other; returns them sorted.
@@ -496,6 +506,8 @@ mod tests {
             parse_apply(outside, DOC),
             Err(AiError::RejectedEdit(m)) if m.contains("outside")
         ));
+        let repeated = r#"{"edits":[{"start_line":2,"end_line":2,"new_text":"x"},{"start_line":2,"end_line":2,"new_text":"x"}]}"#;
+        assert_eq!(parse_apply(repeated, DOC).unwrap().len(), 1);
         let overlap = r#"{"edits":[{"start_line":2,"end_line":3,"new_text":"x"},{"start_line":3,"end_line":4,"new_text":"y"}]}"#;
         assert!(matches!(
             parse_apply(overlap, DOC),

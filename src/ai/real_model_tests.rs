@@ -18,6 +18,13 @@ async fn review_and_apply_with_a_real_small_model() {
         eprintln!("skipped: no local model server (run scripts/test-real-model.sh)");
         return;
     };
+    // The raw answers behind rejected edits go to the test output.
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let mut config = resolve(&Layers::default(), None).0.config;
     config.ai_provider = "openai".into();
     config.openai_base_url = url;
