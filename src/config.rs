@@ -1134,6 +1134,67 @@ mod tests {
         );
     }
 
+    /// The field table in docs/configuration.md, generated from [`FIELDS`].
+    fn fields_markdown() -> String {
+        let mut out = String::from(
+            "| setting | values | default | environment | old flat name | meaning |\n|---|---|---|---|---|---|\n",
+        );
+        for f in FIELDS {
+            let values = match f.kind {
+                FieldKind::Choice(c) => c.join(" \\| "),
+                FieldKind::Text => "text".into(),
+                FieldKind::Secret => "secret (masked when shown)".into(),
+                FieldKind::Url => "URL".into(),
+                FieldKind::SecretUrl => "URL (password masked)".into(),
+                FieldKind::Path => "path (`~/` expands)".into(),
+                FieldKind::Integer { min, max } => format!("{min}–{max}"),
+                FieldKind::Bool => "true \\| false".into(),
+                FieldKind::List => "list (comma-separated in env)".into(),
+            };
+            let default = match f.default {
+                FieldDefault::None => String::new(),
+                FieldDefault::Str(s) => format!("`{s}`"),
+                FieldDefault::Int(n) => format!("`{n}`"),
+                FieldDefault::Bool(b) => format!("`{b}`"),
+                FieldDefault::List(items) => format!("`[{}]`", items.join(", ")),
+            };
+            let env: Vec<String> = std::iter::once(f.env_var())
+                .chain(f.extra_env.iter().map(|e| e.to_string()))
+                .map(|e| format!("`{e}`"))
+                .collect();
+            out.push_str(&format!(
+                "| `{}` | {values} | {default} | {} | `{}` | {} |\n",
+                f.path,
+                env.join(", "),
+                f.flat,
+                f.doc
+            ));
+        }
+        out
+    }
+
+    /// docs/configuration.md lists every field exactly as the code knows them.
+    /// Regenerate with `UPDATE_DOCS=1 cargo test --lib config`.
+    #[test]
+    fn docs_list_every_field() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+        let doc = std::fs::read_to_string(&path).expect("docs/configuration.md exists");
+        let (start, end) = ("<!-- fields:start -->\n", "<!-- fields:end -->");
+        let from = doc.find(start).expect("start marker") + start.len();
+        let to = doc.find(end).expect("end marker");
+        let table = fields_markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            let updated = format!("{}{table}{}", &doc[..from], &doc[to..]);
+            std::fs::write(&path, updated).expect("write docs");
+            return;
+        }
+        assert_eq!(
+            &doc[from..to],
+            table,
+            "docs/configuration.md is out of date: UPDATE_DOCS=1 cargo test --lib config"
+        );
+    }
+
     #[test]
     fn file_errors_are_clear() {
         let dir = tempfile::tempdir().unwrap();

@@ -29,6 +29,9 @@ pub fn run(_args: LspArgs, home: Home) -> anyhow::Result<ExitCode> {
         .enable_all()
         .thread_name("promptstack")
         .build()?;
-    runtime.block_on(crate::lsp::serve_stdio(loaded))?;
+    let served = runtime.block_on(crate::lsp::serve_stdio(loaded));
+    // The stdin reader sits in a blocking read the client may never end; do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    served?;
     Ok(ExitCode::SUCCESS)
 }

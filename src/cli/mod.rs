@@ -1,5 +1,7 @@
 //! The command line: one file per subcommand. Exit codes: 0 ok, 1 problems found (e.g. validation
 //! errors), 2 bad usage or a failure to run.
+// The command line is where output to stdout belongs.
+#![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
 
@@ -69,6 +71,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
+    if !matches!(command, Command::Lsp(_)) {
+        restore_default_sigpipe();
+    }
     let home = Home::from_env()?;
     match command {
         Command::Lsp(args) => lsp::run(args, home),
@@ -77,6 +82,16 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Config(args) => config_cmd::run(args, home),
         Command::Review(args) => review::run(args, &prepare(home)?),
         Command::Ai(args) => ai_cmd::run(args, &prepare(home)?),
+    }
+}
+
+/// Rust ignores SIGPIPE, which turns `promptstack history list | head` into a panic on the
+/// next print; a CLI should end quietly like other Unix tools instead.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition to its default before any threads start.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

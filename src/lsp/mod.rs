@@ -2,6 +2,7 @@
 //! domain, and convert out.
 
 mod convert;
+mod framing;
 mod handlers;
 mod server;
 mod state;

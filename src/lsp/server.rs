@@ -31,10 +31,14 @@ pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
         )),
         startup_problems: loaded.errors.iter().map(ToString::to_string).collect(),
     });
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .concurrency_level(CONCURRENCY)
-        .serve(service)
-        .await;
+    Server::new(
+        super::framing::guard(tokio::io::stdin()),
+        tokio::io::stdout(),
+        socket,
+    )
+    .concurrency_level(CONCURRENCY)
+    .serve(service)
+    .await;
     // Let queued events (audit log, usage) reach disk before the process ends.
     tokio::task::spawn_blocking(move || events.drain()).await?;
     Ok(())
@@ -138,7 +142,10 @@ impl LanguageServer for Backend {
                 )
                 .await;
         }
-        handlers::configuration::on_initialized(&self.state).await;
+        // Requests to the client run in their own task: if the client exits without answering,
+        // an awaited request here would keep the protocol loop from ever finishing.
+        let state = self.state.clone();
+        tokio::spawn(async move { handlers::configuration::on_initialized(&state).await });
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -162,7 +169,9 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        handlers::configuration::did_change(&self.state, params).await;
+        // May ask the client for settings: off the protocol loop, for the reason in `initialized`.
+        let state = self.state.clone();
+        tokio::spawn(async move { handlers::configuration::did_change(&state, params).await });
     }
 
     async fn semantic_tokens_full(

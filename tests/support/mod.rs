@@ -1,0 +1,380 @@
+//! A small typed LSP client for end-to-end tests: starts the real `promptstack lsp` binary with a
+//! temporary `PROMPTSTACK_HOME` and speaks JSON-RPC over its stdio.
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How long any single wait may take before the test fails with what it saw.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The binary under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_promptstack"))
+}
+
+/// A temp home plus a workspace folder for documents.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn library(&self) -> PathBuf {
+        self.home().join("data/library")
+    }
+
+    pub fn workspace(&self) -> PathBuf {
+        let w = self.dir.path().join("workspace");
+        std::fs::create_dir_all(&w).expect("workspace dir");
+        w
+    }
+
+    /// Writes a file (creating parents) and returns its path.
+    pub fn write(&self, path: &Path, text: &[u8]) -> PathBuf {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+        path.to_path_buf()
+    }
+
+    /// Runs the CLI with this home; returns (exit code, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(binary())
+            .args(args)
+            .env("PROMPTSTACK_HOME", self.home())
+            .env_remove("ANTHROPIC_API_KEY")
+            .env_remove("OPENAI_API_KEY")
+            .output()
+            .expect("run promptstack");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+pub fn uri(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// One message from the server.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    Response {
+        id: i64,
+        result: Result<Value, Value>,
+    },
+    Notification {
+        method: String,
+        params: Value,
+    },
+    /// A request from the server (answered automatically, kept for inspection).
+    Request {
+        method: String,
+        params: Value,
+    },
+}
+
+/// The client side of a running server.
+pub struct Client {
+    child: Child,
+    stdin: Arc<Mutex<ChildStdin>>,
+    incoming: Receiver<Incoming>,
+    /// Notifications and server requests seen while waiting for something else.
+    pub seen: Vec<Incoming>,
+    next_id: AtomicI64,
+    /// What the client answers to `workspace/configuration`.
+    pub settings: Arc<Mutex<Value>>,
+    pub stderr: Arc<Mutex<String>>,
+}
+
+fn write_message(stdin: &Mutex<ChildStdin>, value: &Value) -> std::io::Result<()> {
+    let body = serde_json::to_vec(value).expect("serialise");
+    let mut stdin = stdin.lock().expect("stdin lock");
+    write!(stdin, "Content-Length: {}\r\n\r\n", body.len())?;
+    stdin.write_all(&body)?;
+    stdin.flush()
+}
+
+/// Reads one framed message; `None` at end of stream.
+fn read_message(reader: &mut impl BufRead) -> Option<Value> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length: ") {
+            length = v.parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+impl Client {
+    /// Starts `promptstack lsp` with the sandbox's home and extra environment.
+    pub fn start(sandbox: &Sandbox, env: &[(&str, &str)]) -> Client {
+        let mut command = Command::new(binary());
+        command
+            .arg("lsp")
+            .env("PROMPTSTACK_HOME", sandbox.home())
+            .env("PROMPTSTACK_LOG", "promptstack=debug")
+            .env_remove("ANTHROPIC_API_KEY")
+            .env_remove("OPENAI_API_KEY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start promptstack lsp");
+        let stdin = Arc::new(Mutex::new(child.stdin.take().expect("stdin")));
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr_pipe = child.stderr.take().expect("stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr_sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stderr_pipe);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                stderr_sink.lock().expect("stderr lock").push_str(&line);
+                line.clear();
+            }
+        });
+        let settings = Arc::new(Mutex::new(Value::Null));
+        let (tx, rx) = channel();
+        let reply_stdin = stdin.clone();
+        let reply_settings = settings.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            while let Some(msg) = read_message(&mut reader) {
+                let method = msg
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let id = msg.get("id").cloned();
+                let incoming = match (method, id) {
+                    (Some(method), Some(id)) => {
+                        // Answer server-to-client requests the way an editor would.
+                        let result = match method.as_str() {
+                            "workspace/configuration" => {
+                                let items = msg["params"]["items"].as_array().map_or(1, Vec::len);
+                                let value = reply_settings.lock().expect("settings").clone();
+                                Value::Array(vec![value; items])
+                            }
+                            "window/showDocument" => json!({ "success": true }),
+                            _ => Value::Null,
+                        };
+                        let _ = write_message(
+                            &reply_stdin,
+                            &json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                        );
+                        Incoming::Request {
+                            method,
+                            params: msg.get("params").cloned().unwrap_or(Value::Null),
+                        }
+                    }
+                    (Some(method), None) => Incoming::Notification {
+                        method,
+                        params: msg.get("params").cloned().unwrap_or(Value::Null),
+                    },
+                    (None, Some(id)) => Incoming::Response {
+                        id: id.as_i64().unwrap_or(-1),
+                        result: match msg.get("error") {
+                            Some(e) => Err(e.clone()),
+                            None => Ok(msg.get("result").cloned().unwrap_or(Value::Null)),
+                        },
+                    },
+                    (None, None) => continue,
+                };
+                if tx.send(incoming).is_err() {
+                    break;
+                }
+            }
+        });
+        Client {
+            child,
+            stdin,
+            incoming: rx,
+            seen: Vec::new(),
+            next_id: AtomicI64::new(1),
+            settings,
+            stderr,
+        }
+    }
+
+    /// `initialize` + `initialized` with typical editor capabilities plus `extra` merged in.
+    pub fn initialize(&mut self, init_options: Value, utf8: bool) -> Value {
+        let encodings = if utf8 {
+            json!(["utf-8", "utf-16"])
+        } else {
+            json!(["utf-16"])
+        };
+        let result = self
+            .request(
+                "initialize",
+                json!({
+                    "processId": null,
+                    "rootUri": null,
+                    "capabilities": {
+                        "general": { "positionEncodings": encodings },
+                        "workspace": {
+                            "configuration": true,
+                            "didChangeConfiguration": { "dynamicRegistration": true },
+                            "workspaceFolders": true
+                        },
+                        "window": { "workDoneProgress": true, "showDocument": { "support": true } },
+                        "textDocument": {
+                            "completion": { "completionItem": { "snippetSupport": true } },
+                            "synchronization": { "didSave": true }
+                        }
+                    },
+                    "initializationOptions": init_options
+                }),
+            )
+            .expect("initialize succeeds");
+        self.notify("initialized", json!({}));
+        result
+    }
+
+    /// Sends a notification; a null `params` is left out, as editors do for `exit`.
+    pub fn notify(&mut self, method: &str, params: Value) {
+        let mut message = json!({"jsonrpc": "2.0", "method": method});
+        if !params.is_null() {
+            message["params"] = params;
+        }
+        write_message(&self.stdin, &message).expect("write notification");
+    }
+
+    /// Writes raw bytes (for malformed-input tests).
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let mut stdin = self.stdin.lock().expect("stdin");
+        stdin.write_all(bytes).expect("write raw");
+        stdin.flush().expect("flush");
+    }
+
+    /// Sends a request and waits for its response: `Ok(result)` or `Err(error object)`.
+    pub fn request(&mut self, method: &str, params: Value) -> Result<Value, Value> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method});
+        if !params.is_null() {
+            message["params"] = params;
+        }
+        write_message(&self.stdin, &message).expect("write request");
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match self.next(deadline) {
+                Some(Incoming::Response { id: got, result }) if got == id => return result,
+                Some(other) => self.seen.push(other),
+                None => panic!(
+                    "no response to {method} within {TIMEOUT:?}; stderr:\n{}",
+                    self.stderr.lock().expect("stderr")
+                ),
+            }
+        }
+    }
+
+    fn next(&mut self, deadline: Instant) -> Option<Incoming> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.incoming.recv_timeout(left) {
+            Ok(msg) => Some(msg),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// Waits for a notification matching `pred`, first among those already seen.
+    pub fn wait_notification(&mut self, method: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(pos) = self.seen.iter().position(
+            |m| matches!(m, Incoming::Notification { method: m2, params } if m2 == method && pred(params)),
+        ) {
+            if let Incoming::Notification { params, .. } = self.seen.remove(pos) {
+                return params;
+            }
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match self.next(deadline) {
+                Some(Incoming::Notification { method: m, params })
+                    if m == method && pred(&params) =>
+                {
+                    return params;
+                }
+                Some(other) => self.seen.push(other),
+                None => panic!(
+                    "no {method} notification within {TIMEOUT:?}; seen: {:#?}\nstderr:\n{}",
+                    self.seen,
+                    self.stderr.lock().expect("stderr")
+                ),
+            }
+        }
+    }
+
+    /// Waits for `publishDiagnostics` for `uri` (optionally at a document version).
+    pub fn wait_diagnostics(&mut self, uri: &str, version: Option<i64>) -> Vec<Value> {
+        let params = self.wait_notification("textDocument/publishDiagnostics", |p| {
+            p["uri"] == uri && version.is_none_or(|v| p["version"] == v)
+        });
+        params["diagnostics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn open(&mut self, uri: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "markdown", "version": 1, "text": text}}),
+        );
+    }
+
+    /// Whether the server process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// `shutdown` + `exit`, and the process's exit status code.
+    pub fn shutdown(mut self) -> Option<i32> {
+        let _ = self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
