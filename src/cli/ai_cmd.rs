@@ -1,6 +1,4 @@
 //! `promptstack ai stats`: counts, errors, latencies and tokens of AI calls so far.
-// The CLI prints its results on stdout (design.md: allowed in cli/ only).
-#![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
 

@@ -1,7 +1,5 @@
 //! `promptstack review FILE`: review a composition with the configured AI provider and print the
 //! suggestions (nothing is changed).
-// The CLI prints its results on stdout (design.md: allowed in cli/ only).
-#![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
