@@ -10,12 +10,14 @@ use clap::{Parser, Subcommand};
 use crate::config::Loaded;
 use crate::home::Home;
 
+mod ai_cmd;
 mod config_cmd;
 mod history;
 mod init;
 mod library;
 mod lsp;
 mod migrate;
+mod review;
 mod validate;
 
 const EXAMPLES: &str = "\
@@ -29,7 +31,9 @@ Examples:
   promptstack config check            exit non-zero if the configuration is invalid
   promptstack history search \"code review\"  full-text search over saved compositions
   promptstack history cleanup --older-than 90   show what would go; add --yes to delete
-  promptstack migrate status          history database schema version";
+  promptstack migrate status          history database schema version
+  promptstack review draft.prompt.md  print AI suggestions for a composition
+  promptstack ai stats                counts, errors, latencies and tokens of AI calls";
 
 #[derive(Debug, Parser)]
 #[command(name = "promptstack", version, about = "A language server and CLI for AI prompt libraries and compositions", after_help = EXAMPLES)]
@@ -54,6 +58,10 @@ enum Command {
     History(history::HistoryArgs),
     /// Show, apply or roll back history database migrations.
     Migrate(migrate::MigrateArgs),
+    /// Review a composition with the configured AI provider and print the suggestions.
+    Review(review::ReviewArgs),
+    /// AI provider statistics.
+    Ai(ai_cmd::AiArgs),
 }
 
 /// Entry point for the binary.
@@ -88,6 +96,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Config(args) => config_cmd::run(args, home),
         Command::History(args) => history::run(args, &prepare(home)?),
         Command::Migrate(args) => migrate::run(args, &prepare(home)?),
+        Command::Review(args) => review::run(args, &prepare(home)?),
+        Command::Ai(args) => ai_cmd::run(args, &prepare(home)?),
     }
 }
 
