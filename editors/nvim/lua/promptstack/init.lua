@@ -289,7 +289,13 @@ function M.lsp_config(opts)
   opts = opts or M.options
   local config = M.client_config(opts)
   config.root_dir = function(bufnr, on_dir)
-    if M.matches(bufnr, opts) and M.check_cmd(opts) then
+    if not M.matches(bufnr, opts) then
+      return
+    end
+    -- The command in force is the merged one (a user may set it with vim.lsp.config()).
+    local resolved = vim.lsp.config and vim.lsp.config[M.name]
+    local cmd = (resolved and resolved.cmd) or opts.cmd
+    if type(cmd) ~= "table" or M.check_cmd({ cmd = cmd }) then
       on_dir(root_for(bufnr, opts))
     end
   end
@@ -831,15 +837,24 @@ function M.setup(opts)
   end
   M.create_commands()
 
+  augroup = vim.api.nvim_create_augroup("PromptStack", { clear = true })
   if vim.lsp.config and vim.lsp.enable then
     M.mode = "config"
     vim.lsp.config(M.name, M.lsp_config(M.options))
     vim.lsp.enable(M.name)
+    -- vim.lsp.enable() skips a missing server with a line in the LSP log only; say it out loud.
+    vim.api.nvim_create_autocmd("FileType", {
+      group = augroup,
+      callback = function(args)
+        if M.matches(args.buf) then
+          M.check_cmd(M.options)
+        end
+      end,
+    })
     return
   end
 
   M.mode = "start_client"
-  augroup = vim.api.nvim_create_augroup("PromptStack", { clear = true })
   vim.api.nvim_create_autocmd({ "FileType", "BufReadPost", "BufNewFile", "BufFilePost" }, {
     group = augroup,
     callback = function(args)
