@@ -46,7 +46,10 @@ fn config_json(server: &toml::Table) -> Value {
 fn languages_toml_starts_promptstack_lsp() {
     let table = parse(&read("editors/helix/languages.toml"), "languages.toml");
     let server = promptstack_server(&table);
-    assert_eq!(server.get("command").and_then(|v| v.as_str()), Some("promptstack"));
+    assert_eq!(
+        server.get("command").and_then(|v| v.as_str()),
+        Some("promptstack")
+    );
     let args: Vec<&str> = server
         .get("args")
         .and_then(|v| v.as_array())
@@ -114,7 +117,10 @@ fn commented_examples_in_languages_toml_are_valid_settings() {
         .filter_map(|l| l.strip_prefix("# "))
         .filter(|l| l.contains(" = "))
         .collect();
-    assert!(examples.len() >= 2, "expected commented examples, got {examples:?}");
+    assert!(
+        examples.len() >= 2,
+        "expected commented examples, got {examples:?}"
+    );
     for example in examples {
         let settings = serde_json::to_value(parse(example, example)).expect("JSON");
         let (_, errors) = settings_errors(settings);
@@ -131,10 +137,15 @@ fn a_bad_value_in_the_config_is_refused() {
     );
     let (_, errors) = settings_errors(serde_json::to_value(bad).expect("JSON"));
     assert!(
-        errors.iter().any(|e| e.contains("ai.provider") && e.contains("nope")),
+        errors
+            .iter()
+            .any(|e| e.contains("ai.provider") && e.contains("nope")),
         "{errors:?}"
     );
-    assert!(errors.iter().any(|e| e.contains("compositoins")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("compositoins")),
+        "{errors:?}"
+    );
 }
 
 /// Every ```toml block in the Helix docs that configures promptstack is valid too.
@@ -180,5 +191,8 @@ fn helix_snippets_in_the_docs_are_valid() {
             }
         }
     }
-    assert!(checked >= 3, "too few Helix snippets found in the docs ({checked})");
+    assert!(
+        checked >= 3,
+        "too few Helix snippets found in the docs ({checked})"
+    );
 }

@@ -140,7 +140,8 @@ fn run(nvim: &Path, mode: &str) -> Vec<String> {
         lines.join("\n"),
     );
     println!("{report}");
-    let status = status.unwrap_or_else(|| panic!("Neovim hung (killed after {RUN_TIMEOUT:?})\n{report}"));
+    let status =
+        status.unwrap_or_else(|| panic!("Neovim hung (killed after {RUN_TIMEOUT:?})\n{report}"));
     assert!(
         lines.last().is_some_and(|l| l == "done"),
         "the Lua test did not finish\n{report}"
@@ -192,9 +193,9 @@ fn plugin_attaches_and_runs_commands_in_real_neovim() {
             ":PromptStackReview reports back",
         ] {
             assert!(
-                lines
-                    .iter()
-                    .any(|l| l == &format!("ok {gated}") || l.starts_with(&format!("skip {gated}:"))),
+                lines.iter().any(
+                    |l| l == &format!("ok {gated}") || l.starts_with(&format!("skip {gated}:"))
+                ),
                 "step `{gated}` did not run: {lines:#?}"
             );
         }
@@ -221,10 +222,15 @@ fn native_lsp_config_works_on_neovim_0_11() {
         let step = "vim.lsp.enable with lsp/promptstack.lua";
         assert!(
             lines.iter().any(|l| l == &format!("ok {step}"))
-                || lines.iter().any(|l| l.starts_with(&format!("skip {step}: Neovim 0.")) && {
-                    // Only versions before 0.11 may skip.
-                    l.contains("Neovim 0.7.") || l.contains("Neovim 0.8.") || l.contains("Neovim 0.9.") || l.contains("Neovim 0.10.")
-                }),
+                || lines
+                    .iter()
+                    .any(|l| l.starts_with(&format!("skip {step}: Neovim 0.")) && {
+                        // Only versions before 0.11 may skip.
+                        l.contains("Neovim 0.7.")
+                            || l.contains("Neovim 0.8.")
+                            || l.contains("Neovim 0.9.")
+                            || l.contains("Neovim 0.10.")
+                    }),
             "{step}: {lines:#?}"
         );
     }
