@@ -173,6 +173,7 @@ fn plugin_attaches_and_runs_commands_in_real_neovim() {
             &[
                 "commands defined by plugin/ before setup",
                 "setup",
+                "commands work before any prompt file is open",
                 "attaches to a .prompt.md",
                 "does not attach to other markdown",
                 "document symbols",

@@ -198,6 +198,15 @@ local function run_full()
     check(ps.library_dir() == library, "library dir " .. tostring(ps.library_dir()) .. " ~= " .. library)
   end)
 
+  step("commands work before any prompt file is open", function()
+    check(#(vim.lsp.get_clients and vim.lsp.get_clients() or vim.lsp.get_active_clients()) == 0, "a client is already running")
+    local since = #notes
+    vim.cmd("PromptStackValidate")
+    wait_for("the validation summary", function()
+      return note_matching("Total: %d+ errors", since) ~= nil
+    end)
+  end)
+
   local task
   step("attaches to a .prompt.md", function()
     task = edit(ws .. "/task.prompt.md")
@@ -250,6 +259,7 @@ local function run_full()
 
   step(":PromptStackValidate fills the quickfix list", function()
     edit(ws .. "/task.prompt.md")
+    vim.fn.setqflist({}, " ", { title = "before", items = {} })
     local since = #notes
     vim.cmd("PromptStackValidate")
     wait_for("the validation report", function()

@@ -255,12 +255,14 @@ local function on_attach(opts)
 end
 
 local function on_exit(code, signal)
-  if code ~= 0 then
+  -- SIGTERM/SIGKILL: stopped on purpose (Neovim quitting, :LspStop); anything else is a failure.
+  if code ~= 0 or (signal ~= 0 and signal ~= 15 and signal ~= 9) then
     vim.schedule(function()
       notify(
-        ("server exited with code %s%s; see :LspLog (and PROMPTSTACK_LOG=debug)"):format(
+        ("server exited with code %s%s; its messages are in %s (PROMPTSTACK_LOG=debug for more)"):format(
           tostring(code),
-          signal ~= 0 and (" (signal " .. tostring(signal) .. ")") or ""
+          signal ~= 0 and (" (signal " .. tostring(signal) .. ")") or "",
+          vim.lsp.get_log_path()
         ),
         vim.log.levels.ERROR
       )
@@ -440,7 +442,7 @@ function M.execute(command, args, on_result, on_error)
     return client.initialized == true or is_stopped(client)
   end, 20)
   if not ready or not client.initialized then
-    return fail("the server did not start (see :LspLog)")
+    return fail("the server did not start; see " .. vim.lsp.get_log_path())
   end
   send()
 end
