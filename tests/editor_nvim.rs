@@ -191,6 +191,8 @@ fn plugin_attaches_and_runs_commands_in_real_neovim() {
             ":w lands in history and history.search finds it",
             ":PromptStackHistory opens the saved composition",
             ":PromptStackCleanup dry run, confirm, delete",
+            ":PromptStackNew creates and opens a composition",
+            ":PromptStackCreatePrompt asks and creates a library prompt",
             ":PromptStackReview reports back",
         ] {
             assert!(

@@ -346,11 +346,17 @@ local function run_full()
     wait_attached(buf)
     vim.api.nvim_buf_set_lines(buf, -1, -1, false, { "Saved from Neovim: quokkasaurus." })
     vim.cmd("write")
+    -- Poll: the save is recorded asynchronously. (No vim.wait inside vim.wait's condition.)
     local results
-    wait_for("the saved composition in history", function()
+    for _ = 1, 100 do
       results = exec_sync("promptstack.history.search", { query = "quokkasaurus" }).results
-      return results and #results > 0
-    end)
+      if results and #results > 0 then
+        break
+      end
+      vim.wait(200)
+    end
+    check(results and #results > 0, "the saved composition is not found in history")
+    check(results[1].id ~= nil, "result without id: " .. vim.inspect(results[1]))
     saved_id = results[1].id
   end)
 
@@ -393,6 +399,55 @@ local function run_full()
     check(prompt and prompt:find("composition", 1, true), "dry run not shown: " .. tostring(prompt))
     local left = exec_sync("promptstack.history.search", { query = "quokkasaurus" }).results or {}
     check(#left == 0, "history still has the composition: " .. vim.inspect(left))
+  end)
+
+  step(":PromptStackNew creates and opens a composition", function()
+    local client = buf_clients(task)[1]
+    if not offered(client, "promptstack.newComposition") then
+      return "skip: the server has no newComposition yet"
+    end
+    edit(ws .. "/task.prompt.md")
+    local before = vim.api.nvim_get_current_buf()
+    vim.cmd("PromptStackNew fresh")
+    wait_for("the new composition to open", function()
+      return vim.api.nvim_get_current_buf() ~= before
+    end)
+    local path = vim.api.nvim_buf_get_name(0)
+    check(path:find(ws, 1, true) == 1, "not in the workspace: " .. path)
+    check(path:find("fresh", 1, true), "name not used: " .. path)
+    check(vim.fn.filereadable(path) == 1, "not on disk: " .. path)
+    wait_attached(vim.api.nvim_get_current_buf())
+  end)
+
+  step(":PromptStackCreatePrompt asks and creates a library prompt", function()
+    local client = buf_clients(task)[1]
+    if not offered(client, "promptstack.createPrompt") then
+      return "skip: the server has no createPrompt yet"
+    end
+    edit(ws .. "/task.prompt.md")
+    asked = {}
+    answer_inputs({
+      ["Prompt title"] = "Nvim test prompt",
+      ["Description"] = "Made by the Neovim test",
+      ["Tags"] = "nvim, test",
+    })
+    local categories
+    vim.ui.select = function(items, opts, on_choice)
+      categories = items
+      on_choice("commands", 1)
+    end
+    local before = vim.api.nvim_get_current_buf()
+    vim.cmd("PromptStackCreatePrompt")
+    wait_for("the new prompt to open", function()
+      return vim.api.nvim_get_current_buf() ~= before
+    end)
+    local path = vim.api.nvim_buf_get_name(0)
+    check(path:find(library .. "/commands/", 1, true) == 1, "not in the library: " .. path)
+    local text = table.concat(vim.fn.readfile(path), "\n")
+    check(text:find("Nvim test prompt", 1, true), "title missing: " .. text)
+    check(text:find("nvim", 1, true) and text:find("test", 1, true), "tags missing: " .. text)
+    check(vim.tbl_contains(categories, "commands") and vim.tbl_contains(categories, "workflows"), "categories " .. vim.inspect(categories))
+    wait_attached(vim.api.nvim_get_current_buf())
   end)
 
   step(":PromptStackReview reports back", function()
