@@ -179,6 +179,7 @@ fn plugin_attaches_and_runs_commands_in_real_neovim() {
                 "document symbols",
                 "semantic tokens",
                 "settings reach the server (composition globs)",
+                "settings changes are pulled through workspace/configuration",
                 "library file diagnostics",
                 ":PromptStackValidate fills the quickfix list",
                 ":PromptStackRender asks for placeholders and copies the text",

@@ -244,6 +244,35 @@ local function run_full()
     check(lenses[1].command.title:find("characters", 1, true), "lens " .. vim.inspect(lenses[1]))
   end)
 
+  step("settings changes are pulled through workspace/configuration", function()
+    local note = vim.fn.bufnr(ws .. "/drafts/note.md")
+    local client = buf_clients(note)[1]
+    -- What the user would get from setup() with drafts/ no longer a composition folder.
+    local globs = { "**/*.prompt.md" }
+    -- Neovim 0.11+ answers from client.settings, older ones from client.config.settings.
+    for _, settings in pairs({ new = client.settings, old = client.config.settings }) do
+      if type(settings) == "table" and settings.promptstack then
+        settings.promptstack.compositions = { globs = globs }
+      end
+    end
+    -- An empty push makes the server ask for its section (Neovim answers from the settings).
+    local params = { settings = vim.empty_dict() }
+    if vim.fn.has("nvim-0.11") == 1 then
+      client:notify("workspace/didChangeConfiguration", params)
+    else
+      client.notify("workspace/didChangeConfiguration", params)
+    end
+    local lenses
+    for _ = 1, 100 do
+      lenses = request(note, "textDocument/codeLens", { textDocument = text_document(note) })
+      if lenses == nil or #lenses == 0 then
+        break
+      end
+      vim.wait(100)
+    end
+    check(lenses == nil or #lenses == 0, "drafts/note.md is still a composition: " .. vim.inspect(lenses))
+  end)
+
   step("library file diagnostics", function()
     local bad = edit(library .. "/commands/bad.md")
     wait_attached(bad)

@@ -274,13 +274,20 @@ end
 function M.client_config(opts)
   opts = opts or M.options
   local settings = normalise_settings(opts.settings)
+  local capabilities = vim.deepcopy(opts.capabilities or vim.lsp.protocol.make_client_capabilities())
+  -- Neovim 0.7-0.8 answer workspace/configuration but do not say so; without this the server
+  -- would never ask for settings changed after start.
+  capabilities.workspace = capabilities.workspace or {}
+  if capabilities.workspace.configuration == nil then
+    capabilities.workspace.configuration = true
+  end
   return {
     name = M.name,
     cmd = opts.cmd,
     filetypes = opts.filetypes,
     init_options = as_object(vim.deepcopy(settings)),
     settings = { promptstack = as_object(vim.deepcopy(settings)) },
-    capabilities = opts.capabilities or vim.lsp.protocol.make_client_capabilities(),
+    capabilities = capabilities,
     on_attach = on_attach(opts),
     on_exit = on_exit,
   }
