@@ -18,6 +18,7 @@ use support::{Sandbox, binary};
 const RUN_TIMEOUT: Duration = Duration::from_secs(240);
 
 const COMPOSITION: &str = "# Task\nWrite about {{text:topic}} for {{text:audience}}.\n\n## Points\n{{list:points}}\nAgain {{text:topic}}.\n";
+const ZEBRA_LIBRARY_PROMPT: &str = "---\ntitle: Zebra migration plan\ndescription: Plan a zebra migration\ntags: [planning]\n---\nMove {{text:herd}} across {{text:river}}.\nRisks:\n{{list:risks}}\n";
 const BAD_LIBRARY_PROMPT: &str = "---\ndescription: No title here\ntags: [x]\n---\n# Bad\nBody\n";
 
 fn plugin_dir() -> PathBuf {
@@ -58,8 +59,12 @@ fn fixtures(sandbox: &Sandbox) {
     sandbox.write(&ws.join("task.prompt.md"), COMPOSITION.as_bytes());
     sandbox.write(&ws.join("notes.md"), b"# Notes\nNot a prompt.\n");
     sandbox.write(&ws.join("drafts/note.md"), b"# Draft\nHello {{text:who}}\n");
-    sandbox.write(&ws.join("complete.prompt.md"), b"/code\n");
+    sandbox.write(&ws.join("complete.prompt.md"), b"/zebra\n");
     sandbox.write(&ws.join("history.prompt.md"), b"# History test\n");
+    sandbox.write(
+        &sandbox.library().join("workflows/zebra.md"),
+        ZEBRA_LIBRARY_PROMPT.as_bytes(),
+    );
     sandbox.write(
         &sandbox.library().join("commands/bad.md"),
         BAD_LIBRARY_PROMPT.as_bytes(),
@@ -188,7 +193,7 @@ fn plugin_attaches_and_runs_commands_in_real_neovim() {
         );
         // Steps for features still landing may skip; they must not be missing.
         for gated in [
-            "completion offers a library prompt after /",
+            "completion offers a library prompt after / and inserts it",
             ":w lands in history and history.search finds it",
             ":PromptStackHistory opens the saved composition",
             ":PromptStackCleanup dry run, confirm, delete",

@@ -340,29 +340,69 @@ local function run_full()
     check(note_matching("render needs"), "error not notified")
   end)
 
-  step("completion offers a library prompt after /", function()
+  step("completion offers a library prompt after / and inserts it", function()
     local client = buf_clients(task)[1]
     if not client.server_capabilities.completionProvider then
       return "skip: the server has no completion yet"
     end
     local buf = edit(ws .. "/complete.prompt.md")
     wait_attached(buf)
-    local result = request(buf, "textDocument/completion", {
+    local params = {
       textDocument = text_document(buf),
-      position = { line = 0, character = 5 },
+      position = { line = 0, character = 6 }, -- after "/zebra"
       context = { triggerKind = 1 },
-    })
-    local items = result and (result.items or result) or {}
-    local labels = {}
-    local found
-    for _, item in ipairs(items) do
-      table.insert(labels, item.label)
-      if item.label:lower():find("code review", 1, true) then
-        found = item
+    }
+    -- The library is indexed in the background: ask until the prompt shows up.
+    local found, labels
+    for _ = 1, 100 do
+      local result = request(buf, "textDocument/completion", params)
+      labels = {}
+      for _, item in ipairs(result and (result.items or result) or {}) do
+        table.insert(labels, item.label)
+        if item.label == "Zebra migration plan" then
+          found = item
+        end
       end
+      if found then
+        break
+      end
+      vim.wait(100)
     end
-    check(found, "no `Code review` in " .. table.concat(labels, ", "))
-    check(found.insertTextFormat == 2, "not a snippet: " .. vim.inspect(found))
+    check(found, "no `Zebra migration plan` in " .. table.concat(labels or {}, ", "))
+    local edit_ = found.textEdit
+    local new_text = edit_ and edit_.newText or found.insertText
+    check(type(new_text) == "string", "item without text: " .. vim.inspect(found))
+    local caps = client.config.capabilities or {}
+    local item_caps = ((caps.textDocument or {}).completion or {}).completionItem or {}
+    local snippets = item_caps.snippetSupport == true
+    -- Accept the item as the editor does: replace the typed text, expand the snippet.
+    local range = edit_ and (edit_.range or edit_.replace)
+    if range then
+      vim.lsp.util.apply_text_edits({ { range = range, newText = "" } }, buf, client.offset_encoding or "utf-16")
+    end
+    local text
+    if snippets then
+      check(found.insertTextFormat == 2, "snippet client got no snippet: " .. vim.inspect(found))
+      vim.api.nvim_win_set_cursor(0, { 1, 0 })
+      vim.snippet.expand(new_text)
+      text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+      check(text:find("Move herd across river.", 1, true), "expanded snippet: " .. text)
+      check(text:find("- risks", 1, true), "list placeholder not a bullet: " .. text)
+      check(vim.snippet.active(), "no active snippet session (tabstops)")
+      vim.snippet.stop()
+    else
+      check(found.insertTextFormat ~= 2, "plain-text client got a snippet: " .. vim.inspect(found))
+      if not range then
+        vim.api.nvim_buf_set_lines(buf, 0, 1, false, { "" })
+      end
+      vim.lsp.util.apply_text_edits({
+        { range = { start = { line = 0, character = 0 }, ["end"] = { line = 0, character = 0 } }, newText = new_text },
+      }, buf, client.offset_encoding or "utf-16")
+      text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+      check(text:find("Move {{text:herd}} across {{text:river}}.", 1, true), "inserted body: " .. text)
+    end
+    check(not text:find("title:", 1, true), "frontmatter inserted: " .. text)
+    vim.cmd("silent! edit!")
   end)
 
   local saved_id
