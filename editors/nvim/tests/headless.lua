@@ -438,8 +438,10 @@ local function run_full()
       choices = vim.tbl_map(opts.format_item or tostring, items)
       on_choice(items[1], 1)
     end
+    asked = {}
+    answer_inputs({ ["Search history"] = "quokkasaurus" })
     local before = vim.api.nvim_get_current_buf()
-    vim.cmd("PromptStackHistory quokkasaurus")
+    vim.cmd("PromptStackHistory")
     wait_for("the history file to open", function()
       return vim.api.nvim_get_current_buf() ~= before
     end)
@@ -447,6 +449,7 @@ local function run_full()
     check(text:find("quokkasaurus", 1, true), "opened buffer: " .. text)
     check(vim.api.nvim_buf_get_name(0):find(".history", 1, true), "not a history file: " .. vim.api.nvim_buf_get_name(0))
     check(choices and #choices >= 1, "no choices offered")
+    check(#asked == 1, "asked " .. vim.inspect(asked))
   end)
 
   step(":PromptStackCleanup dry run, confirm, delete", function()
