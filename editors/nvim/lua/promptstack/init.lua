@@ -378,14 +378,19 @@ function M.client()
       return client
     end
   end
-  if not M.check_cmd(M.options) then
-    return nil
-  end
   local id
   if M.mode == "config" or (M.mode == nil and vim.lsp.config and vim.lsp.start) then
-    local config = vim.tbl_extend("force", M.client_config(M.options), { root_dir = vim.fn.getcwd() })
+    -- The merged config: setup() options, lsp/promptstack.lua and the user's vim.lsp.config().
+    local base = vim.lsp.config[M.name] or M.client_config(M.options)
+    local config = vim.tbl_extend("force", vim.deepcopy(base), { name = M.name, root_dir = vim.fn.getcwd() })
+    if type(config.cmd) == "table" and not M.check_cmd({ cmd = config.cmd }) then
+      return nil
+    end
     id = vim.lsp.start(config, { attach = false, bufnr = vim.api.nvim_get_current_buf() })
   else
+    if not M.check_cmd(M.options) then
+      return nil
+    end
     id = legacy_start(nil)
   end
   local client = id and vim.lsp.get_client_by_id(id)
