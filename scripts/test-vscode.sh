@@ -142,10 +142,14 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
-mkdir -p "$SANDBOX/user-data/User" "$SANDBOX/extensions" "$SANDBOX/home" "$SANDBOX/workspace"
+mkdir -p "$SANDBOX/user-data/User" "$SANDBOX/user-data/Machine" "$SANDBOX/extensions" "$SANDBOX/home" "$SANDBOX/workspace"
+# promptstack.server.path is machine-scoped: in code-server (a remote window) it is read from the
+# Machine settings, where a user of a remote setup sets it.
+cat >"$SANDBOX/user-data/Machine/settings.json" <<EOF
+{ "promptstack.server.path": "$BIN" }
+EOF
 cat >"$SANDBOX/user-data/User/settings.json" <<EOF
 {
-  "promptstack.server.path": "$BIN",
   "workbench.startupEditor": "none",
   "security.workspace.trust.enabled": false,
   "telemetry.telemetryLevel": "off",

@@ -154,8 +154,10 @@ async function closeNotifications() {
   await palette('Notifications: Clear All Notifications').catch(() => {});
 }
 
+/** The visible lines of the active editor (Monaco renders spaces as U+00A0). */
 async function editorText() {
-  return page.locator('.editor-instance .view-lines').first().innerText();
+  const text = await page.locator('.editor-group-container.active .editor-instance .view-lines').first().innerText();
+  return text.replace(/\u00a0/g, ' ');
 }
 
 const STATUS_RE = /([\d,]+) chars · ([\d,]+) lines · ~([\d,]+) tokens/;
@@ -271,7 +273,7 @@ try {
 
   if (caps.completion) {
     await step('completion-suggest', async () => {
-      await page.locator('.editor-instance .view-lines').first().click();
+      await page.locator('.editor-group-container.active .editor-instance .view-lines').first().click();
       await page.keyboard.press('Control+End');
       await page.keyboard.press('Enter');
       await page.keyboard.press('Enter');
@@ -306,19 +308,23 @@ try {
     await step('completion-gated-live-counts', async () => {
       // No completion on this server yet: check that counts follow typing on both sides instead.
       const before = await statsAgree();
-      await page.locator('.editor-instance .view-lines').first().click();
+      await page.locator('.editor-group-container.active .editor-instance .view-lines').first().click();
       await page.keyboard.press('Control+End');
       await page.keyboard.press('Enter');
-      await page.keyboard.type('Mention the {{text:audience}} too.', { delay: 20 });
+      const typed = 'Mention the {{text:audience}} too.';
+      await page.keyboard.type(typed, { delay: 20 });
+      // The file ends with a newline: Enter on the last (empty) line adds "\n" and two lines.
+      const chars = before[0] + 1 + typed.length;
+      const expected = [chars, before[1] + 2, Math.ceil(chars / 4)];
       const until = Date.now() + STEP_TIMEOUT;
       let after = before;
       while (Date.now() < until) {
         after = await statsAgree();
-        if (after[0] > before[0]) break;
+        if (after.join() === expected.join()) break;
         await page.waitForTimeout(250);
       }
-      if (!(after[0] > before[0] && after[1] === before[1] + 1)) {
-        throw new Error(`counts did not follow typing: before ${before}, after ${after}`);
+      if (after.join() !== expected.join()) {
+        throw new Error(`counts did not follow typing: before ${before}, after ${after}, expected ${expected}`);
       }
       return `GATED: server has no completionProvider; counts followed typing ${before} → ${after}`;
     });
@@ -338,20 +344,25 @@ try {
     // One input box per missing placeholder, in order.
     const values = { product: 'Stackwise', version: '2.4.0', audience: 'operators' };
     const filled = [];
-    for (let i = 0; i < 5; i++) {
-      const box = page.locator('.quick-input-widget:visible');
+    for (let k = 1; k <= 5; k++) {
+      // Titles read "PromptStack: Render — <name> (k/n)"; wait for the k-th box.
+      const title = page.locator('.quick-input-widget .quick-input-title', { hasText: new RegExp(`Render — \\w+ \\(${k}/\\d+\\)`) });
       try {
-        await box.waitFor({ state: 'visible', timeout: 5000 });
+        await title.first().waitFor({ state: 'visible', timeout: k === 1 ? STEP_TIMEOUT : 3000 });
       } catch {
+        if (k === 1) throw new Error('no input box for the first missing placeholder');
         break;
       }
-      const title = await box.locator('.quick-input-title').innerText().catch(() => '');
-      const name = /Render — (\w+)/.exec(title)?.[1];
-      if (!name) break;
+      const [, name, total] = /Render — (\w+) \(\d+\/(\d+)\)/.exec(await title.first().innerText());
       filled.push(name);
       await page.locator('.quick-input-widget input').fill(values[name] ?? `value-${name}`);
       await page.keyboard.press('Enter');
-      await page.waitForTimeout(300);
+      if (k === Number(total)) break;
+    }
+    const onDisk = fs.readFileSync(path.join(WORKSPACE, 'draft.prompt.md'), 'utf8');
+    const expected = [...new Set([...onDisk.matchAll(/\{\{(?:text|list):(\w+)\}\}/g)].map((m) => m[1]))];
+    if (filled.slice().sort().join() !== expected.slice().sort().join()) {
+      throw new Error(`asked for ${filled} but the composition's placeholders are ${expected}`);
     }
     const toast = await notification('copied to the clipboard');
     const clip = await page.evaluate(() => navigator.clipboard.readText()).catch((e) => `(clipboard unreadable: ${e})`);
