@@ -81,7 +81,7 @@ npm_install() { # dir package...
   rm -rf "$dir"
   mkdir -p "$dir"
   log "npm install $* (into $dir)"
-  if ! npm install --no-audit --no-fund --loglevel=error --prefix "$dir" "$@" >"$dir.log" 2>&1; then
+  if ! timeout 1800 npm install --no-audit --no-fund --loglevel=error --prefix "$dir" "$@" >"$dir.log" 2>&1; then
     tail -20 "$dir.log" >&2
     return 1
   fi

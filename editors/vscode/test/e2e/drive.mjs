@@ -112,15 +112,22 @@ async function screenshot(name) {
   return file;
 }
 
+/**
+ * Runs one step. `fn(snap)` may call `snap()` at the moment that shows the step's evidence
+ * (a toast or a picker about to close); otherwise the screenshot is taken when the step ends.
+ */
 async function step(name, fn) {
   const t = Date.now();
+  let file = '';
+  const snap = async () => {
+    file = await screenshot(name);
+  };
   try {
-    const note = await fn();
-    const file = await screenshot(name);
+    const note = await fn(snap);
+    if (!file) await snap();
     console.log(`ok    ${name} (${((Date.now() - t) / 1000).toFixed(1)}s)${note ? ` — ${note}` : ''} [${path.basename(file)}]`);
   } catch (e) {
     failed = true;
-    let file = '';
     try {
       file = await screenshot(`${name}-FAILED`);
     } catch {
@@ -289,7 +296,7 @@ try {
       }
       return `suggest widget lists "${(await row.innerText()).split('\n')[0]}"`;
     });
-    await step('completion-accepted', async () => {
+    await step('completion-accepted', async (snap) => {
       const row = page.locator('.suggest-widget .monaco-list-row', { hasText: 'Think step by step' }).first();
       await row.click();
       const until = Date.now() + STEP_TIMEOUT;
@@ -301,6 +308,7 @@ try {
       }
       if (!text.includes('Restate the question')) throw new Error(`snippet text not in the editor: ${text.slice(-400)}`);
       if (/^\s*\/think step/m.test(text)) throw new Error('the typed "/think step" was not replaced');
+      await snap();
       await page.keyboard.press('Escape');
       return 'editor shows "Restate the question" from the library prompt body';
     });
@@ -332,14 +340,17 @@ try {
 
   await step('save', async () => {
     await page.keyboard.press('Control+S');
-    await page.locator('.tab.dirty', { hasText: 'draft.prompt.md' }).first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
-    const onDisk = fs.readFileSync(path.join(WORKSPACE, 'draft.prompt.md'), 'utf8');
     const expected = caps.completion ? 'Restate the question' : '{{text:audience}}';
-    if (!onDisk.includes(expected)) throw new Error(`saved file lacks "${expected}"`);
-    return 'file on disk has the edit';
+    const until = Date.now() + STEP_TIMEOUT;
+    while (!fs.readFileSync(path.join(WORKSPACE, 'draft.prompt.md'), 'utf8').includes(expected)) {
+      if (Date.now() > until) throw new Error(`saved file lacks "${expected}"`);
+      await page.waitForTimeout(200);
+    }
+    await page.locator('.tab.dirty', { hasText: 'draft.prompt.md' }).first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
+    return `file on disk has "${expected}"`;
   });
 
-  await step('render-composition', async () => {
+  await step('render-composition', async (snap) => {
     await palette('PromptStack: Render Composition');
     // One input box per missing placeholder, in order.
     const values = { product: 'Stackwise', version: '2.4.0', audience: 'operators' };
@@ -365,6 +376,7 @@ try {
       throw new Error(`asked for ${filled} but the composition's placeholders are ${expected}`);
     }
     const toast = await notification('copied to the clipboard');
+    await snap();
     const clip = await page.evaluate(() => navigator.clipboard.readText()).catch((e) => `(clipboard unreadable: ${e})`);
     if (!clip.includes('Release notes for Stackwise 2.4.0')) {
       throw new Error(`clipboard does not hold the rendered text: ${clip.slice(0, 200)}`);
@@ -374,9 +386,11 @@ try {
   });
   await closeNotifications();
 
-  await step('validate-library', async () => {
+  await step('validate-library', async (snap) => {
     await palette('PromptStack: Validate Library');
-    return notification(/PromptStack: .*(error|warning|file|prompt)/i);
+    const toast = await notification(/PromptStack: .*(error|warning|file|prompt)/i);
+    await snap();
+    return toast;
   });
   await closeNotifications();
 
@@ -404,13 +418,14 @@ try {
       throw new Error('the chosen history entry did not open');
     });
   } else {
-    await step('search-history-gated', async () => {
+    await step('search-history-gated', async (snap) => {
       await palette('PromptStack: Search History');
       const input = page.locator('.quick-input-widget input');
       await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
       const toast = await notification('promptstack.history.search failed');
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Search failed' }).first()
         .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+      await snap();
       await page.keyboard.press('Escape');
       return `GATED: server has no history commands; the extension shows "${toast.slice(0, 110)}"`;
     });
