@@ -1,5 +1,7 @@
 //! The command line: one file per subcommand. Exit codes: 0 ok, 1 problems found (e.g. validation
 //! errors), 2 bad usage or a failure to run.
+// The command line is where output to stdout belongs.
+#![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
 
