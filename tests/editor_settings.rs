@@ -56,7 +56,7 @@ fn every_field_has_a_setting_and_no_setting_is_unknown() {
                 .cloned()
                 .collect()
         })
-        .unwrap_or_else(Vec::new);
+        .unwrap_or_default();
     assert!(
         stray.is_empty(),
         "settings outside promptstack.*: {stray:?}"
@@ -110,10 +110,10 @@ fn kinds_choices_ranges_and_defaults_match() {
                     ));
                 }
             }
-            FieldKind::List => {
-                if schema.pointer("/items/type").and_then(Value::as_str) != Some("string") {
-                    problems.push(format!("{}: items must be strings", field.path));
-                }
+            FieldKind::List
+                if schema.pointer("/items/type").and_then(Value::as_str) != Some("string") =>
+            {
+                problems.push(format!("{}: items must be strings", field.path));
             }
             _ => {}
         }
