@@ -160,7 +160,8 @@ cat >"$SANDBOX/user-data/User/settings.json" <<EOF
   "workbench.tips.enabled": false,
   "chat.disableAIFeatures": true,
   "workbench.secondarySideBar.defaultVisibility": "hidden",
-  "editor.wordBasedSuggestions": "off"
+  "editor.wordBasedSuggestions": "off",
+  "promptstack.compositions.globs": ["**/*.prompt.md", "**/drafts/*.md"]
 }
 EOF
 cat >"$SANDBOX/workspace/draft.prompt.md" <<'EOF'
@@ -170,6 +171,8 @@ Write release notes for the changes listed below. Group them by user impact
 and keep each entry to one sentence.
 EOF
 echo "# Not a composition" >"$SANDBOX/workspace/notes.md"
+mkdir -p "$SANDBOX/workspace/drafts"
+printf 'Idea: {{text:topic}}\nAnother line.\n' >"$SANDBOX/workspace/drafts/idea.md"
 
 log "installing $VSIX into code-server"
 CS_ARGS=(--config "$SANDBOX/code-server.yaml" --user-data-dir "$SANDBOX/user-data" --extensions-dir "$SANDBOX/extensions")

@@ -138,6 +138,18 @@ async function step(name, fn) {
   }
 }
 
+/** Opens a workspace file with Quick Open. */
+async function quickOpen(name) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(name) }).first()
+    .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: path.basename(name) }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+}
+
 /** Runs a palette command by its title. */
 async function palette(title) {
   await page.keyboard.press('F1');
@@ -267,8 +279,12 @@ try {
       .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
     await page.keyboard.press('Enter');
     await page.locator('.tab', { hasText: 'draft.prompt.md' }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-    const text = await editorText();
-    if (!text.includes('Release notes for')) throw new Error(`the editor does not show the composition: ${text.slice(0, 200)}`);
+    const until = Date.now() + STEP_TIMEOUT;
+    let text = '';
+    while (!(text = await editorText()).includes('Release notes for')) {
+      if (Date.now() > until) throw new Error(`the editor does not show the composition: ${text.slice(0, 200)}`);
+      await page.waitForTimeout(200);
+    }
   });
 
   await step('extension-active', async () => {
@@ -430,6 +446,24 @@ try {
       return `GATED: server has no history commands; the extension shows "${toast.slice(0, 110)}"`;
     });
   }
+
+  await step('settings-reach-server', async (snap) => {
+    // settings.json sets promptstack.compositions.globs to also match drafts/*.md: the client's
+    // document selector and the server (initializationOptions / workspace/configuration) both
+    // have to see it for the size lens and the status bar to appear on drafts/idea.md.
+    await quickOpen('drafts/idea.md');
+    const [chars, lines] = await statsAgree();
+    const onDisk = fs.readFileSync(path.join(WORKSPACE, 'drafts/idea.md'), 'utf8');
+    if (chars !== [...onDisk].length) throw new Error(`idea.md has ${[...onDisk].length} characters, lens says ${chars}`);
+    await snap();
+    // A Markdown file outside the globs is not a composition: no lens, no status bar item.
+    await quickOpen('notes.md');
+    await page.waitForTimeout(3000);
+    const lenses = await page.locator('.editor-group-container.active .codelens-decoration', { hasText: LENS_RE }).count();
+    const items = await page.locator('.statusbar-item', { hasText: STATUS_RE }).count();
+    if (lenses || items) throw new Error(`notes.md shows composition counts (lenses ${lenses}, status items ${items})`);
+    return `drafts/idea.md counted (${chars} characters, ${lines} lines); notes.md not`;
+  });
 } catch {
   failed = true;
 } finally {
