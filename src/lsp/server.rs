@@ -31,10 +31,14 @@ pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
         )),
         startup_problems: loaded.errors.iter().map(ToString::to_string).collect(),
     });
-    Server::new(super::framing::guard(tokio::io::stdin()), tokio::io::stdout(), socket)
-        .concurrency_level(CONCURRENCY)
-        .serve(service)
-        .await;
+    Server::new(
+        super::framing::guard(tokio::io::stdin()),
+        tokio::io::stdout(),
+        socket,
+    )
+    .concurrency_level(CONCURRENCY)
+    .serve(service)
+    .await;
     // Let queued events (audit log, usage) reach disk before the process ends.
     tokio::task::spawn_blocking(move || events.drain()).await?;
     Ok(())
