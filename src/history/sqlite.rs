@@ -323,7 +323,9 @@ impl CompositionRepository for SqliteRepository {
     }
 
     fn save(&self, record: &CompositionRecord) -> Result<StoredVersion, HistoryError> {
-        Ok(self.save_many(std::slice::from_ref(record))?[0])
+        self.save_many(std::slice::from_ref(record))?
+            .pop()
+            .ok_or_else(|| HistoryError::Database("save stored nothing".into()))
     }
 
     fn save_many(&self, records: &[CompositionRecord]) -> Result<Vec<StoredVersion>, HistoryError> {
