@@ -1,6 +1,7 @@
 //! PromptStack: a language server that turns editors into a workbench for AI prompts.
 #![deny(clippy::print_stdout)]
 
+pub mod ai;
 pub mod cli;
 pub mod config;
 pub mod document;
