@@ -36,7 +36,7 @@ enum HistoryCommand {
     },
     /// Full-text search, best matches first.
     Search {
-        /// Words to look for (all must occur; prefixes match).
+        /// Words to look for (all must occur; the last also matches as a prefix).
         #[arg(required = true, num_args = 1..)]
         query: Vec<String>,
         #[command(flatten)]

@@ -94,7 +94,7 @@ impl HistoryRecorder {
                     }
                 }
             })
-            .map_err(|e| HistoryError::io("cannot start the history worker", Path::new(""), e))?;
+            .map_err(HistoryError::WorkerStart)?;
         Ok(HistoryRecorder {
             jobs: Some(jobs),
             worker: Some(handle),
