@@ -10,8 +10,7 @@ use anyhow::Context as _;
 use super::validate::Format;
 use crate::ai::tokens::window_share;
 use crate::ai::{
-    AiMetrics, CandidatePrompt, ContextSelector, ReviewRequest, ScoringSelector, TokenCounter,
-    create_provider, stats_file,
+    AiMetrics, CandidatePrompt, ReviewRequest, create_provider, create_selector, stats_file,
 };
 use crate::config::Loaded;
 use crate::document::{MAX_FILE_BYTES, frontmatter};
@@ -41,7 +40,7 @@ pub fn run(args: ReviewArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     let context = if args.no_context {
         Vec::new()
     } else {
-        let selector = ScoringSelector::new(TokenCounter::for_model(provider.model()));
+        let selector = create_selector(provider.model());
         let budget = window_share(provider.model(), config.context_budget_percent);
         selector.select(&text, &library_candidates(&paths.library_dir), budget)
     };
