@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod document;
 pub mod events;
+pub mod history;
 pub mod home;
 pub mod library;
 pub mod logging;
