@@ -144,7 +144,8 @@ async function quickOpen(name) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
   await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(name) }).first()
+  // The list filters asynchronously: wait until the focused row is the file, then open it.
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: path.basename(name) }).first()
     .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
   await page.keyboard.press('Enter');
   await page.locator('.tab.active', { hasText: path.basename(name) }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
@@ -292,6 +293,32 @@ try {
     const [chars, lines, tokens] = await statsAgree();
     if (chars < 50 || lines < 3) throw new Error(`implausible counts ${chars}/${lines}/${tokens}`);
     return `status bar and code lens: ${chars} characters, ${lines} lines, ~${tokens} tokens`;
+  });
+
+  await step('library-file', async (snap) => {
+    // A library prompt without a title (written now: the server wrote the starter library when it
+    // started, and only into an empty directory). The client's selector must cover the library
+    // directory for the server to see the file and mark the error; nothing else has validated it.
+    const broken = path.join(HOME, 'data', 'library', 'rules', 'untitled-rule.md');
+    fs.writeFileSync(broken, '---\ndescription: a rule without a title\n---\nAlways answer in {{text:language}}.\n');
+    await palette('File: Open File...');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await input.fill(broken);
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Enter');
+    await page.locator('.tab', { hasText: 'untitled-rule.md' }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    // The squiggle decoration has no box of its own in some themes: attached is what counts.
+    await page.locator('.editor-group-container.active .squiggly-error').first().waitFor({ state: 'attached', timeout: STEP_TIMEOUT });
+    const problems = await page.locator('.statusbar-item[id="status.problems"] a, .statusbar-item[id="status.problems"]').first()
+      .getAttribute('aria-label').catch(() => '');
+    if (await page.locator('.statusbar-item', { hasText: STATUS_RE }).count()) {
+      throw new Error('a library prompt got the composition status bar item');
+    }
+    if (!/Errors: [1-9]/.test(problems ?? '')) throw new Error(`no error counted in the status bar: ${problems}`);
+    await snap();
+    await quickOpen('draft.prompt.md');
+    return `error squiggle on the library file; problems in the status bar: ${problems}`;
   });
 
   if (caps.completion) {
