@@ -304,8 +304,15 @@ try {
     await palette('File: Open File...');
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    // The dialog fills in the workspace folder asynchronously; type the path only after that.
+    const until = Date.now() + STEP_TIMEOUT;
+    while (!(await input.inputValue()).endsWith('/')) {
+      if (Date.now() > until) throw new Error('the Open File dialog never showed its folder');
+      await page.waitForTimeout(100);
+    }
     await input.fill(broken);
-    await page.waitForTimeout(500);
+    await page.waitForTimeout(300);
+    if ((await input.inputValue()) !== broken) throw new Error(`Open File input holds ${await input.inputValue()}`);
     await page.keyboard.press('Enter');
     await page.locator('.tab', { hasText: 'untitled-rule.md' }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
     // The squiggle decoration has no box of its own in some themes: attached is what counts.
@@ -354,6 +361,37 @@ try {
       await snap();
       await page.keyboard.press('Escape');
       return 'editor shows "Restate the question" from the library prompt body';
+    });
+    await step('completion-snippet-tabstops', async () => {
+      // A prompt with placeholders: each becomes a tabstop; typing fills it, Tab moves on.
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('/write tests', { delay: 80 });
+      const row = page.locator('.suggest-widget .monaco-list-row', { hasText: 'Write tests' }).first();
+      try {
+        await row.waitFor({ state: 'visible', timeout: 8000 });
+      } catch {
+        await page.keyboard.press('Control+Space');
+        await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+      }
+      await row.click();
+      await page.locator('.editor-group-container.active .view-lines', { hasText: 'Write tests for the code below' }).first()
+        .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+      await page.keyboard.type('pytest', { delay: 30 });
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('the config parser', { delay: 30 });
+      const until = Date.now() + STEP_TIMEOUT;
+      let text = '';
+      while (Date.now() < until) {
+        text = await editorText();
+        if (text.includes('using pytest.') && /Code under test\s+the config parser/.test(text)) break;
+        await page.waitForTimeout(250);
+      }
+      if (!text.includes('using pytest.')) throw new Error(`first tabstop not filled: ${text.slice(-600)}`);
+      if (!/Code under test\s+the config parser/.test(text)) throw new Error(`Tab did not reach the second tabstop: ${text.slice(-600)}`);
+      if (text.includes('{{text:test_framework}}')) throw new Error('the placeholder was inserted literally, not as a snippet');
+      await page.keyboard.press('Escape');
+      return 'typed "pytest" into tabstop 1 and, after Tab, "the config parser" into tabstop 2';
     });
   } else {
     await step('completion-gated-live-counts', async () => {
