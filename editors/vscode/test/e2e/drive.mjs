@@ -151,6 +151,33 @@ async function quickOpen(name) {
   await page.locator('.tab.active', { hasText: path.basename(name) }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
 }
 
+/** Types `/` + query, waits for `label` in the suggest widget (asking explicitly if needed). */
+async function suggest(query, label) {
+  await page.keyboard.type('/', { delay: 50 });
+  await page.keyboard.type(query, { delay: 80 });
+  const row = page.locator('.suggest-widget .monaco-list-row', { hasText: label }).first();
+  try {
+    await row.waitFor({ state: 'visible', timeout: 8000 });
+  } catch {
+    await page.keyboard.press('Control+Space');
+    await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  }
+  return row;
+}
+
+/** Accepts `label` from the open suggest widget: Enter once it is the focused row (the list may
+ * still be re-rendering while results arrive, so a click could land on another item). */
+async function accept(label) {
+  const focused = page.locator('.suggest-widget .monaco-list-row.focused', { hasText: label }).first();
+  try {
+    await focused.waitFor({ state: 'visible', timeout: 5000 });
+  } catch {
+    await page.locator('.suggest-widget .monaco-list-row', { hasText: label }).first().click();
+    return;
+  }
+  await page.keyboard.press('Enter');
+}
+
 /** Runs a palette command by its title. */
 async function palette(title) {
   await page.keyboard.press('F1');
@@ -310,9 +337,13 @@ try {
       if (Date.now() > until) throw new Error('the Open File dialog never showed its folder');
       await page.waitForTimeout(100);
     }
-    await input.fill(broken);
-    await page.waitForTimeout(300);
-    if ((await input.inputValue()) !== broken) throw new Error(`Open File input holds ${await input.inputValue()}`);
+    // It may still reset the value once more after that: fill until the path stays put.
+    for (let attempt = 0; ; attempt++) {
+      await input.fill(broken);
+      await page.waitForTimeout(500);
+      if ((await input.inputValue()) === broken) break;
+      if (attempt === 10) throw new Error(`Open File input keeps holding ${await input.inputValue()}`);
+    }
     await page.keyboard.press('Enter');
     await page.locator('.tab', { hasText: 'untitled-rule.md' }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
     // The squiggle decoration has no box of its own in some themes: attached is what counts.
@@ -334,21 +365,11 @@ try {
       await page.keyboard.press('Control+End');
       await page.keyboard.press('Enter');
       await page.keyboard.press('Enter');
-      await page.keyboard.type('/', { delay: 50 });
-      await page.keyboard.type('think step', { delay: 80 });
-      const widget = page.locator('.suggest-widget');
-      const row = widget.locator('.monaco-list-row', { hasText: 'Think step by step' }).first();
-      try {
-        await row.waitFor({ state: 'visible', timeout: 8000 });
-      } catch {
-        await page.keyboard.press('Control+Space');
-        await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-      }
+      const row = await suggest('think step', 'Think step by step');
       return `suggest widget lists "${(await row.innerText()).split('\n')[0]}"`;
     });
     await step('completion-accepted', async (snap) => {
-      const row = page.locator('.suggest-widget .monaco-list-row', { hasText: 'Think step by step' }).first();
-      await row.click();
+      await accept('Think step by step');
       const until = Date.now() + STEP_TIMEOUT;
       let text = '';
       while (Date.now() < until) {
@@ -366,15 +387,8 @@ try {
       // A prompt with placeholders: each becomes a tabstop; typing fills it, Tab moves on.
       await page.keyboard.press('Control+End');
       await page.keyboard.press('Enter');
-      await page.keyboard.type('/write tests', { delay: 80 });
-      const row = page.locator('.suggest-widget .monaco-list-row', { hasText: 'Write tests' }).first();
-      try {
-        await row.waitFor({ state: 'visible', timeout: 8000 });
-      } catch {
-        await page.keyboard.press('Control+Space');
-        await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-      }
-      await row.click();
+      await suggest('write tests', 'Write tests');
+      await accept('Write tests');
       await page.locator('.editor-group-container.active .view-lines', { hasText: 'Write tests for the code below' }).first()
         .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
       await page.keyboard.type('pytest', { delay: 30 });
@@ -474,6 +488,18 @@ try {
     return toast;
   });
   await closeNotifications();
+
+  if (caps.commands.includes('promptstack.reindexLibrary')) {
+    await step('reindex-library', async (snap) => {
+      await palette('PromptStack: Reindex Library');
+      const toast = await notification(/library indexed \(\d+ prompts\)/);
+      await snap();
+      const n = Number(/\((\d+) prompts\)/.exec(toast)[1]);
+      if (n < 18) throw new Error(`only ${n} prompts indexed; the starter library has 18`);
+      return toast;
+    });
+    await closeNotifications();
+  }
 
   if (caps.history) {
     await step('search-history', async () => {
