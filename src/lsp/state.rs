@@ -36,6 +36,8 @@ pub struct ServerState {
     pub features: OnceLock<ClientFeatures>,
     /// The prompt library, set once it has been opened after `initialized`.
     pub library: OnceLock<Arc<Library>>,
+    /// AI provider, suggestions and reviews in flight.
+    pub ai: super::ai_session::AiSession,
     layers: Mutex<Layers>,
     config: RwLock<Arc<Resolved>>,
     documents: RwLock<HashMap<Uri, Document>>,
@@ -57,6 +59,7 @@ impl ServerState {
             events,
             features: OnceLock::new(),
             library: OnceLock::new(),
+            ai: Default::default(),
             layers: Mutex::new(layers),
             config: RwLock::new(Arc::new(resolved)),
             documents: RwLock::new(HashMap::new()),
@@ -163,6 +166,7 @@ impl ServerState {
     }
 
     pub fn forget(&self, uri: &Uri) {
+        self.ai.forget(uri);
         self.write_documents().remove(uri);
         self.generations
             .lock()

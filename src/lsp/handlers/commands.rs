@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
+use super::ai_review;
 use super::diagnostics::to_diagnostic;
 use crate::document::placeholders;
 use crate::library::validation;
@@ -19,7 +20,15 @@ pub const PROMPT_USED: &str = "promptstack.promptUsed";
 pub const REINDEX_LIBRARY: &str = "promptstack.reindexLibrary";
 
 /// Every command the server executes, as advertised at `initialize`.
-pub const NAMES: &[&str] = &[VALIDATE_LIBRARY, RENDER, PROMPT_USED, REINDEX_LIBRARY];
+pub const NAMES: &[&str] = &[
+    VALIDATE_LIBRARY,
+    RENDER,
+    PROMPT_USED,
+    REINDEX_LIBRARY,
+    ai_review::REVIEW,
+    ai_review::DISMISS,
+    ai_review::STATS,
+];
 
 pub async fn execute(
     state: &Arc<ServerState>,
@@ -42,6 +51,9 @@ pub async fn execute(
             Ok(None)
         }
         REINDEX_LIBRARY => super::library_sync::reindex(state).await.map(Some),
+        ai_review::REVIEW => ai_review::review(state.clone(), first).await.map(Some),
+        ai_review::DISMISS => ai_review::dismiss(state, &first).map(Some),
+        ai_review::STATS => ai_review::stats(state).map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command `{other}`; available: {}",
             NAMES.join(", ")
