@@ -62,15 +62,23 @@ fn ai_options(provider: Provider, url: &str, key: Option<&str>) -> Value {
 }
 
 fn start(provider: Provider, replies: Vec<Reply>, key: Option<&str>) -> Setup {
+    start_with(Sandbox::new(), replies, ai_options_key(provider, key))
+}
+
+fn ai_options_key(provider: Provider, key: Option<&str>) -> impl FnOnce(&str) -> Value {
+    let key = key.map(str::to_string);
+    move |url| ai_options(provider, url, key.as_deref())
+}
+
+fn start_with(sandbox: Sandbox, replies: Vec<Reply>, options: impl FnOnce(&str) -> Value) -> Setup {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     let server = rt.block_on(TestServer::start(replies));
-    let sandbox = Sandbox::new();
     let mut client = Client::start(&sandbox, &[]);
-    client.initialize(ai_options(provider, &server.url, key), false);
+    client.initialize(options(&server.url), false);
     let path = sandbox.workspace().join("draft.prompt.md");
     std::fs::write(&path, DRAFT).expect("draft");
     let uri = uri(&path);
@@ -392,5 +400,91 @@ fn closing_the_document_aborts_its_review() {
         "{error}"
     );
     let _ = &s.sandbox;
+    s.client.shutdown();
+}
+
+#[test]
+fn recommendation_inserts_the_library_prompt() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("rules/brevity.md"),
+        b"---\ntitle: Brevity\ndescription: Keep answers short\ntags: [style]\n---\nBe brief: {{text:limit}} at most.\n",
+    );
+    let answer = json!({"suggestions": [{
+        "type": "recommendation", "title": "Use the brevity rule",
+        "description": "The library has a rule for this.", "start_line": 2, "end_line": 2,
+        "prompt_id": "rules/brevity"}]})
+    .to_string();
+    let mut s = start_with(
+        sandbox,
+        vec![Reply::claude_text(&answer)],
+        ai_options_key(Provider::Claude, Some(KEY)),
+    );
+    let uri = s.uri.clone();
+    review(&mut s.client, &uri).expect("review");
+    s.client
+        .wait_notification("textDocument/publishDiagnostics", |p| {
+            p["uri"] == uri.as_str() && !ai_diagnostics(p).is_empty()
+        });
+    let apply = titled(
+        &code_actions(&mut s.client, &uri, 1),
+        "Apply: Use the brevity rule",
+    );
+    let resolved = s
+        .client
+        .request("codeAction/resolve", apply)
+        .expect("resolve");
+    assert_eq!(
+        resolved["edit"]["documentChanges"][0]["edits"],
+        json!([{
+            "range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}},
+            "newText": "Be brief: {{text:limit}} at most.\n"
+        }])
+    );
+    // No apply call: the prompt comes from the library.
+    assert_eq!(s.server.requests().len(), 1);
+    s.client.shutdown();
+}
+
+#[test]
+fn server_error_offers_retry() {
+    let mut s = start_with(
+        Sandbox::new(),
+        vec![Reply::openai_error(
+            500,
+            "The server had an error while processing your request",
+        )],
+        |url| {
+            let mut options = ai_options(Provider::OpenAi, url, Some(KEY));
+            options["ai"]["max_retries"] = json!(1);
+            options
+        },
+    );
+    let uri = s.uri.clone();
+    let error = review(&mut s.client, &uri).expect_err("500");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("HTTP 500"), "{message}");
+    assert!(
+        message.contains("while processing your request"),
+        "{message}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let asked = s.client.seen.iter().any(|m| matches!(m,
+            support::Incoming::Request { method, params }
+                if method == "window/showMessageRequest" && params["actions"][0]["title"] == "Retry"));
+        if asked {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no Retry prompt: {:#?}",
+            s.client.seen
+        );
+        // Any traffic moves messages into `seen`.
+        let _ = code_actions(&mut s.client, &uri, 0);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_no_key(&s);
     s.client.shutdown();
 }
