@@ -421,11 +421,29 @@ fn recommendation_inserts_the_library_prompt() {
         ai_options_key(Provider::Claude, Some(KEY)),
     );
     let uri = s.uri.clone();
+    // The library opens after `initialized`; wait until it knows the prompt.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = s
+            .client
+            .request("workspace/symbol", json!({"query": "Brevity"}))
+            .expect("symbols");
+        if found.to_string().contains("Brevity") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the library never loaded the prompt"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     review(&mut s.client, &uri).expect("review");
     s.client
         .wait_notification("textDocument/publishDiagnostics", |p| {
             p["uri"] == uri.as_str() && !ai_diagnostics(p).is_empty()
         });
+    // The prompt went to the model as context.
+    assert!(s.server.requests()[0].body.to_string().contains("Be brief"));
     let apply = titled(
         &code_actions(&mut s.client, &uri, 1),
         "Apply: Use the brevity rule",
@@ -486,5 +504,28 @@ fn server_error_offers_retry() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_no_key(&s);
+    s.client.shutdown();
+}
+
+#[test]
+fn a_new_review_aborts_the_one_in_flight() {
+    let mut s = start(
+        Provider::Claude,
+        vec![Reply::hang(), Reply::claude_text(&review_answer())],
+        Some(KEY),
+    );
+    let uri = s.uri.clone();
+    let first = s.client.send_request(
+        "workspace/executeCommand",
+        json!({"command": "promptstack.ai.review", "arguments": [{"uri": uri}]}),
+    );
+    wait_requests(&s.server, 1);
+    assert_eq!(
+        review(&mut s.client, &uri).expect("second review"),
+        json!({"suggestions": 1})
+    );
+    wait_closed(&mut s);
+    let error = s.client.wait_response(first).expect_err("first cancelled");
+    assert_eq!(error["code"], -32800);
     s.client.shutdown();
 }

@@ -193,14 +193,14 @@ fn recommendation_edit(
     suggestion: &Suggestion,
     prompt_id: &str,
 ) -> Result<Vec<(Range<usize>, String)>> {
-    let prompt = state
+    let library = state
         .library()
-        .and_then(|l| l.get(prompt_id))
-        .ok_or_else(|| {
-            failed(format!(
-                "the recommended prompt `{prompt_id}` is not in the library"
-            ))
-        })?;
+        .ok_or_else(|| failed("the prompt library is still loading; try again in a moment"))?;
+    let prompt = library.get(prompt_id).ok_or_else(|| {
+        failed(format!(
+            "the recommended prompt `{prompt_id}` is not in the library"
+        ))
+    })?;
     let mut body = to_plain_text(prompt.body.trim_start_matches(['\n', '\r']));
     if !body.ends_with('\n') {
         body.push('\n');
