@@ -309,8 +309,12 @@ fn openai_review_apply_dismiss_and_stale() {
 }
 
 #[test]
-fn not_configured_explains_how() {
-    let mut s = start(Provider::Claude, vec![], None);
+fn not_configured_explains_how_and_settings_fix_it() {
+    let mut s = start(
+        Provider::Claude,
+        vec![Reply::claude_text(&review_answer())],
+        None,
+    );
     let uri = s.uri.clone();
     let error = review(&mut s.client, &uri).expect_err("not configured");
     let message = error["message"].as_str().unwrap();
@@ -323,6 +327,25 @@ fn not_configured_explains_how() {
     });
     assert_eq!(shown["type"], 1);
     assert!(s.server.requests().is_empty());
+
+    // Configuring it in the editor settings rebuilds the provider; no restart needed.
+    let settings = ai_options(Provider::Claude, &s.server.url, Some(KEY));
+    s.client.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"promptstack": settings}}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match review(&mut s.client, &uri) {
+            Ok(result) => {
+                assert_eq!(result, json!({"suggestions": 1}));
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "still failing: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_no_key(&s);
     s.client.shutdown();
 }
 

@@ -138,6 +138,12 @@ async fn review_inner(state: &Arc<ServerState>, args: Value) -> Result<Value> {
         }
         Err(join) => return Err(failed(format!("the AI review failed: {join}"))),
     };
+    // Suggestions point at lines of the text as sent; after an edit they would point elsewhere.
+    if state.snapshot(&uri).map(|(_, v, _)| v) != Some(version) {
+        return Err(failed(
+            "the document changed while the model was reviewing it; run Review with AI again",
+        ));
+    }
     let count = suggestions.len();
     state.ai.set_review(
         uri.clone(),
