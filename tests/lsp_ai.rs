@@ -552,3 +552,19 @@ fn a_new_review_aborts_the_one_in_flight() {
     assert_eq!(error["code"], -32800);
     s.client.shutdown();
 }
+
+#[test]
+fn timeout_is_clear_and_closes_the_connection() {
+    let mut s = start_with(Sandbox::new(), vec![Reply::hang()], |url| {
+        let mut options = ai_options(Provider::Claude, url, Some(KEY));
+        options["ai"]["timeout"] = json!(1);
+        options["ai"]["max_retries"] = json!(1);
+        options
+    });
+    let uri = s.uri.clone();
+    let error = review(&mut s.client, &uri).expect_err("timeout");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("did not answer within 1 s"), "{message}");
+    wait_closed(&mut s);
+    s.client.shutdown();
+}

@@ -321,3 +321,41 @@ pub fn diagnostics_for(
         .map(|s| to_diagnostic(&indexed, s))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suggestion(start_line: u32, end_line: u32) -> Suggestion {
+        Suggestion {
+            id: "s-1".into(),
+            kind: SuggestionKind::Clarity,
+            title: "t".into(),
+            description: String::new(),
+            start_line,
+            end_line,
+            prompt_id: None,
+        }
+    }
+
+    /// The text covered by the suggestion's lines.
+    fn check(text: &str, start_line: u32, end_line: u32, expected: &str) {
+        let span = line_span(text, &suggestion(start_line, end_line));
+        assert_eq!(
+            &text[span], expected,
+            "lines {start_line}-{end_line} of {text:?}"
+        );
+    }
+
+    #[test]
+    fn line_spans() {
+        check("a\nbb\nccc\n", 2, 2, "bb");
+        check("a\nbb\nccc\n", 2, 3, "bb\nccc");
+        check("a\r\nbb\r\n", 1, 1, "a");
+        check("a\nbb", 2, 2, "bb");
+        // Out of range or reversed lines never panic.
+        check("a\n", 5, 9, "");
+        check("a\nb\n", 2, 1, "b");
+        check("", 1, 1, "");
+    }
+}
