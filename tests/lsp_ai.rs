@@ -296,6 +296,12 @@ fn full_flow(provider: Provider) {
     );
     assert_no_key(&s);
     s.client.shutdown();
+    // Resolving the Apply published SuggestionAccepted (the audit log records events).
+    let audit =
+        std::fs::read_to_string(s.sandbox.home().join("data/audit.log")).unwrap_or_default();
+    assert!(audit.contains("suggestion_accepted"), "{audit}");
+    assert!(audit.contains(&suggestion_id), "{audit}");
+    assert!(!audit.contains(KEY));
 }
 
 #[test]
