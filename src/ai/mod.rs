@@ -12,7 +12,9 @@ pub mod middleware;
 pub mod openai;
 #[cfg(test)]
 mod real_model_tests;
+// Shared with the end-to-end tests, which start it in front of the real binary.
 #[cfg(test)]
+#[path = "../../tests/support/wire_server.rs"]
 mod test_server;
 pub mod tokens;
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The language server: the only module that knows LSP types. Handlers convert in, call the
 //! domain, and convert out.
 
+mod ai_session;
 mod convert;
 mod framing;
 mod handlers;

@@ -41,6 +41,8 @@ pub struct ServerState {
     pub history: HistorySlot,
     /// Workspace folders from `initialize` (working directory of saved compositions).
     pub workspace_folders: OnceLock<Vec<PathBuf>>,
+    /// AI provider, suggestions and reviews in flight.
+    pub ai: super::ai_session::AiSession,
     layers: Mutex<Layers>,
     config: RwLock<Arc<Resolved>>,
     documents: RwLock<HashMap<Uri, Document>>,
@@ -64,6 +66,7 @@ impl ServerState {
             library: OnceLock::new(),
             history: HistorySlot::default(),
             workspace_folders: OnceLock::new(),
+            ai: Default::default(),
             layers: Mutex::new(layers),
             config: RwLock::new(Arc::new(resolved)),
             documents: RwLock::new(HashMap::new()),
@@ -180,6 +183,7 @@ impl ServerState {
     }
 
     pub fn forget(&self, uri: &Uri) {
+        self.ai.forget(uri);
         self.write_documents().remove(uri);
         self.generations
             .lock()

@@ -2,6 +2,8 @@
 //! temporary `PROMPTSTACK_HOME` and speaks JSON-RPC over its stdio.
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod wire_server;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -291,6 +293,37 @@ impl Client {
                 Some(other) => self.seen.push(other),
                 None => panic!(
                     "no response to {method} within {TIMEOUT:?}; stderr:\n{}",
+                    self.stderr.lock().expect("stderr")
+                ),
+            }
+        }
+    }
+
+    /// Sends a request without waiting; returns its id (see [`Client::wait_response`]).
+    pub fn send_request(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        write_message(&self.stdin, &message).expect("write request");
+        id
+    }
+
+    /// Waits for the response to a request sent with [`Client::send_request`].
+    pub fn wait_response(&mut self, id: i64) -> Result<Value, Value> {
+        if let Some(pos) = self
+            .seen
+            .iter()
+            .position(|m| matches!(m, Incoming::Response { id: got, .. } if *got == id))
+            && let Incoming::Response { result, .. } = self.seen.remove(pos)
+        {
+            return result;
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match self.next(deadline) {
+                Some(Incoming::Response { id: got, result }) if got == id => return result,
+                Some(other) => self.seen.push(other),
+                None => panic!(
+                    "no response to request {id} within {TIMEOUT:?}; stderr:\n{}",
                     self.stderr.lock().expect("stderr")
                 ),
             }

@@ -1,8 +1,10 @@
-//! A code lens at the top of a composition with its size: characters, lines, estimated tokens.
+//! A code lens at the top of a composition with its size: characters, lines, and tokens counted
+//! with the configured model's tokenizer (estimated where the model family has none).
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
+use crate::ai::TokenCounter;
 use crate::document::{DocumentKind, TextStats};
 use crate::lsp::convert::not_open;
 use crate::lsp::state::ServerState;
@@ -14,9 +16,12 @@ pub fn code_lens(state: &ServerState, params: CodeLensParams) -> Result<Option<V
         return Ok(None);
     }
     let stats = TextStats::of(&text);
+    let counter = TokenCounter::for_model(&model_name(&state.config().config));
+    let tokens = counter.count(&text);
+    let approx = if counter.is_exact() { "" } else { "~" };
     let title = format!(
-        "{} characters · {} lines · ~{} tokens",
-        stats.characters, stats.lines, stats.tokens
+        "{} characters · {} lines · {approx}{tokens} tokens",
+        stats.characters, stats.lines
     );
     Ok(Some(vec![CodeLens {
         range: Range::default(),
@@ -28,4 +33,15 @@ pub fn code_lens(state: &ServerState, params: CodeLensParams) -> Result<Option<V
         }),
         data: None,
     }]))
+}
+
+/// The model the configured provider asks (its default when none is set).
+fn model_name(config: &crate::config::Config) -> String {
+    config.model.clone().unwrap_or_else(|| {
+        match config.ai_provider.as_str() {
+            "openai" => crate::ai::openai::DEFAULT_MODEL,
+            _ => crate::ai::claude::DEFAULT_MODEL,
+        }
+        .to_string()
+    })
 }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
+use super::ai_review;
 use super::diagnostics::to_diagnostic;
 use crate::document::placeholders;
 use crate::library::validation;
@@ -32,6 +33,9 @@ pub const NAMES: &[&str] = &[
     HISTORY_OPEN,
     HISTORY_CLEANUP,
     HISTORY_REBUILD,
+    ai_review::REVIEW,
+    ai_review::DISMISS,
+    ai_review::STATS,
 ];
 
 pub async fn execute(
@@ -68,6 +72,9 @@ pub async fn execute(
         HISTORY_OPEN => super::history::open_entry(state, first).await.map(Some),
         HISTORY_CLEANUP => super::history::cleanup(state, first).await.map(Some),
         HISTORY_REBUILD => super::history::rebuild(state).await.map(Some),
+        ai_review::REVIEW => ai_review::review(state.clone(), first).await.map(Some),
+        ai_review::DISMISS => ai_review::dismiss(state, &first).map(Some),
+        ai_review::STATS => ai_review::stats(state).map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command `{other}`; available: {}",
             NAMES.join(", ")

@@ -28,14 +28,17 @@ pub fn schedule(state: &Arc<ServerState>, uri: Uri, delay: Duration) {
             return;
         };
         let encoding = state.encoding();
+        // AI suggestions join the set (a client keeps one list per document and server).
+        let ai = super::ai_review::diagnostics_for(&state, &uri, &text, version);
         let computed = tokio::task::spawn_blocking(move || compute(&text, kind, encoding)).await;
-        let diagnostics = match computed {
+        let mut diagnostics = match computed {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!("diagnostics task failed: {e}");
                 return;
             }
         };
+        diagnostics.extend(ai);
         if state.is_current_generation(&uri, generation) {
             state
                 .client

@@ -1,5 +1,7 @@
 //! One file per feature. Each converts LSP input, calls the domain, and converts the result.
 
+pub mod ai_review;
+pub mod code_actions;
 pub mod code_lens;
 pub mod commands;
 pub mod completion;
