@@ -212,7 +212,8 @@ local function run_full()
     task = edit(ws .. "/task.prompt.md")
     local client = wait_attached(task)
     check(client.name == "promptstack", "client name " .. tostring(client.name))
-    check(vim.bo[task].omnifunc ~= "", "omnifunc not set")
+    local expected = vim.fn.has("nvim-0.11") == 1 and "vim.lsp.omnifunc" or "promptstack.completion"
+    check(vim.bo[task].omnifunc:find(expected, 1, true), "omnifunc is " .. vim.bo[task].omnifunc)
   end)
 
   step("does not attach to other markdown", function()
@@ -400,6 +401,19 @@ local function run_full()
       }, buf, client.offset_encoding or "utf-16")
       text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
       check(text:find("Move {{text:herd}} across {{text:river}}.", 1, true), "inserted body: " .. text)
+      -- The same through the keyboard: the plugin's omnifunc, Ctrl-x Ctrl-o, Ctrl-y.
+      vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "/zebra" })
+      vim.api.nvim_win_set_cursor(0, { 1, 0 })
+      local keys = vim.api.nvim_replace_termcodes("A<C-x><C-o><C-y><Esc>", true, false, true)
+      vim.api.nvim_feedkeys(keys, "xt", false)
+      wait_for("the omni-completed prompt", function()
+        return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n"):find("Risks:", 1, true) ~= nil
+      end, 5000)
+      text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+      check(
+        text:find("^Move {{text:herd}} across {{text:river}}.\nRisks:\n{{list:risks}}"),
+        "omni completion inserted: " .. text
+      )
     end
     check(not text:find("title:", 1, true), "frontmatter inserted: " .. text)
     vim.cmd("silent! edit!")
