@@ -1188,7 +1188,11 @@ mod tests {
             std::fs::write(&path, updated).expect("write docs");
             return;
         }
-        assert_eq!(&doc[from..to], table, "docs/configuration.md is out of date: UPDATE_DOCS=1 cargo test --lib config");
+        assert_eq!(
+            &doc[from..to],
+            table,
+            "docs/configuration.md is out of date: UPDATE_DOCS=1 cargo test --lib config"
+        );
     }
 
     #[test]

@@ -13,9 +13,20 @@ fn validate_reports_file_line_and_problem_and_exits_1() {
     );
     let (code, stdout, _) = sandbox.cli(&["validate"]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("commands/bad.md:1: missing `title` in frontmatter"), "{stdout}");
-    assert!(stdout.contains("commands/bad.md:6: duplicate placeholder name `a`"), "{stdout}");
-    assert!(stdout.trim_end().ends_with("Total: 2 errors, 0 warnings in 1 files"), "{stdout}");
+    assert!(
+        stdout.contains("commands/bad.md:1: missing `title` in frontmatter"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("commands/bad.md:6: duplicate placeholder name `a`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with("Total: 2 errors, 0 warnings in 1 files"),
+        "{stdout}"
+    );
 
     let (code, stdout, _) = sandbox.cli(&["validate", "--format", "json"]);
     assert_eq!(code, 1);
@@ -31,10 +42,17 @@ fn the_starter_library_is_written_once_and_validates_clean() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     let count: usize = walk_md(&sandbox.library());
     assert!(count >= 12, "starter library has {count} prompts");
-    assert!(stdout.contains(&format!("Total: 0 errors, 0 warnings in {count} files")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Total: 0 errors, 0 warnings in {count} files")),
+        "{stdout}"
+    );
     // A user's edit is never overwritten.
     let first = sandbox.library().join("commands/code-review.md");
-    std::fs::write(&first, "---\ntitle: Mine\ndescription: d\ntags: [x]\n---\nmine\n").unwrap();
+    std::fs::write(
+        &first,
+        "---\ntitle: Mine\ndescription: d\ntags: [x]\n---\nmine\n",
+    )
+    .unwrap();
     sandbox.cli(&["validate"]);
     assert!(std::fs::read_to_string(&first).unwrap().contains("mine"));
 }
@@ -43,7 +61,13 @@ fn walk_md(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .map(|p| if p.is_dir() { walk_md(&p) } else { usize::from(p.extension().is_some_and(|e| e == "md")) })
+        .map(|p| {
+            if p.is_dir() {
+                walk_md(&p)
+            } else {
+                usize::from(p.extension().is_some_and(|e| e == "md"))
+            }
+        })
         .sum()
 }
 
@@ -60,17 +84,35 @@ fn validate_bad_usage_exits_2() {
 #[test]
 fn config_shows_sources_masks_keys_and_check_fails_on_invalid() {
     let sandbox = Sandbox::new();
-    sandbox.write(&sandbox.home().join("config.yaml"), b"version: 2\nai:\n  provider: openai\n  openai_api_key: sk-test-abcdefghijklmnop\n");
+    sandbox.write(
+        &sandbox.home().join("config.yaml"),
+        b"version: 2\nai:\n  provider: openai\n  openai_api_key: sk-test-abcdefghijklmnop\n",
+    );
     let (code, stdout, _) = sandbox.cli(&["config"]);
     assert_eq!(code, 0);
-    assert!(stdout.lines().any(|l| l.starts_with("ai.provider") && l.contains("openai") && l.ends_with("(file)")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("ai.provider") && l.contains("openai") && l.ends_with("(file)")),
+        "{stdout}"
+    );
     assert!(stdout.contains("****mnop"), "{stdout}");
-    assert!(!stdout.contains("sk-test-abcdefghijklmnop"), "key leaked: {stdout}");
-    assert!(stdout.lines().any(|l| l.starts_with("storage.backend") && l.ends_with("(default)")));
+    assert!(
+        !stdout.contains("sk-test-abcdefghijklmnop"),
+        "key leaked: {stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("storage.backend") && l.ends_with("(default)"))
+    );
 
     let (code, _, _) = sandbox.cli(&["config", "check"]);
     assert_eq!(code, 0);
-    sandbox.write(&sandbox.home().join("config.yaml"), b"version: 2\nstorage:\n  backend: mongo\n");
+    sandbox.write(
+        &sandbox.home().join("config.yaml"),
+        b"version: 2\nstorage:\n  backend: mongo\n",
+    );
     let (code, _, stderr) = sandbox.cli(&["config", "check"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("invalid value for `storage.backend` (from file): \"mongo\"; allowed: sqlite, postgres, graph"), "{stderr}");
@@ -79,7 +121,10 @@ fn config_shows_sources_masks_keys_and_check_fails_on_invalid() {
 #[test]
 fn env_overrides_the_file() {
     let sandbox = Sandbox::new();
-    sandbox.write(&sandbox.home().join("config.yaml"), b"version: 2\nai:\n  provider: openai\n");
+    sandbox.write(
+        &sandbox.home().join("config.yaml"),
+        b"version: 2\nai:\n  provider: openai\n",
+    );
     let out = std::process::Command::new(support::binary())
         .args(["config"])
         .env("PROMPTSTACK_HOME", sandbox.home())
@@ -88,7 +133,9 @@ fn env_overrides_the_file() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.lines().any(|l| l.starts_with("ai.provider") && l.contains("claude") && l.ends_with("(env PROMPTSTACK_AI_PROVIDER)")),
+        stdout.lines().any(|l| l.starts_with("ai.provider")
+            && l.contains("claude")
+            && l.ends_with("(env PROMPTSTACK_AI_PROVIDER)")),
         "{stdout}"
     );
 }
@@ -102,7 +149,10 @@ fn init_non_interactive_writes_a_private_config_and_the_layout() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&config).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     assert!(sandbox.home().join("data/.history").is_dir());
     assert!(sandbox.library().join("workflows").is_dir());
@@ -114,7 +164,11 @@ fn init_non_interactive_writes_a_private_config_and_the_layout() {
     assert!(stderr.contains("already exists"), "{stderr}");
     let (code, _, _) = sandbox.cli(&["init", "--provider", "openai", "--force"]);
     assert_eq!(code, 0);
-    assert!(std::fs::read_to_string(&config).unwrap().contains("provider: openai"));
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("provider: openai")
+    );
     assert!(sandbox.home().join("config.yaml.bak").exists());
 }
 
@@ -125,8 +179,16 @@ fn an_old_flat_config_is_migrated_and_keeps_working() {
     sandbox.write(&sandbox.home().join("config.yaml"), old.as_bytes());
     let (code, stdout, stderr) = sandbox.cli(&["config"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.lines().any(|l| l.starts_with("ai.model") && l.contains("claude-3-haiku") && l.ends_with("(file)")), "{stdout}");
-    assert_eq!(std::fs::read_to_string(sandbox.home().join("config.yaml.bak")).unwrap(), old);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("ai.model")
+            && l.contains("claude-3-haiku")
+            && l.ends_with("(file)")),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sandbox.home().join("config.yaml.bak")).unwrap(),
+        old
+    );
     let migrated = std::fs::read_to_string(sandbox.home().join("config.yaml")).unwrap();
     assert!(!migrated.contains("vim_mode"), "{migrated}");
     let (code, _, stderr) = sandbox.cli(&["config", "check"]);

@@ -46,7 +46,10 @@ fn library_file_problems_are_error_diagnostics() {
         ]
     );
     // The duplicate's range covers exactly the second `{{text:a}}` (UTF-16 columns).
-    assert_eq!(diagnostics[2]["range"], json!({"start": {"line": 4, "character": 22}, "end": {"line": 4, "character": 32}}));
+    assert_eq!(
+        diagnostics[2]["range"],
+        json!({"start": {"line": 4, "character": 22}, "end": {"line": 4, "character": 32}})
+    );
     assert_eq!(diagnostics[2]["source"], "promptstack");
 
     // Fixing the file clears the errors after the debounce, and stale runs are not published.
@@ -64,10 +67,16 @@ fn composition_semantic_tokens_symbols_folding_and_code_lens() {
     let mut client = start(&sandbox, false);
     let uri = composition_uri(&sandbox, "task.prompt.md");
     client.open(&uri, COMPOSITION);
-    assert!(client.wait_diagnostics(&uri, Some(1)).is_empty(), "placeholders in compositions are not diagnosed");
+    assert!(
+        client.wait_diagnostics(&uri, Some(1)).is_empty(),
+        "placeholders in compositions are not diagnosed"
+    );
 
     let tokens = client
-        .request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/semanticTokens/full",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
     // (deltaLine, deltaStart, length, type, modifiers) per token: type then name of each placeholder.
     assert_eq!(
@@ -88,11 +97,19 @@ fn composition_semantic_tokens_symbols_folding_and_code_lens() {
     assert_eq!(ranged["data"], json!([4, 2, 4, 0, 0, 0, 5, 6, 1, 0]));
 
     let symbols = client
-        .request("textDocument/documentSymbol", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
     let task = &symbols[0];
     assert_eq!(task["name"], "Task");
-    let children: Vec<&str> = task["children"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let children: Vec<&str> = task["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(children, vec!["topic", "audience", "Points"]);
     let points: Vec<&str> = task["children"][2]["children"]
         .as_array()
@@ -103,25 +120,42 @@ fn composition_semantic_tokens_symbols_folding_and_code_lens() {
     assert_eq!(points, vec!["points", "topic"]);
 
     let folds = client
-        .request("textDocument/foldingRange", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/foldingRange",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
     let folds: Vec<(i64, i64)> = folds
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["startLine"].as_i64().unwrap(), f["endLine"].as_i64().unwrap()))
+        .map(|f| {
+            (
+                f["startLine"].as_i64().unwrap(),
+                f["endLine"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(folds, vec![(0, 5), (3, 5)]);
 
     let lenses = client
-        .request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
     let chars = COMPOSITION.chars().count();
     assert_eq!(
         lenses[0]["command"]["title"],
-        format!("{chars} characters · 6 lines · ~{} tokens", chars.div_ceil(4))
+        format!(
+            "{chars} characters · 6 lines · ~{} tokens",
+            chars.div_ceil(4)
+        )
     );
-    assert_eq!(lenses[0]["range"]["start"], json!({"line": 0, "character": 0}));
+    assert_eq!(
+        lenses[0]["range"]["start"],
+        json!({"line": 0, "character": 0})
+    );
     client.shutdown();
 }
 
@@ -139,14 +173,21 @@ fn rename_a_placeholder_across_the_document() {
         )
         .unwrap();
     assert_eq!(prepared["placeholder"], "topic");
-    assert_eq!(prepared["range"], json!({"start": {"line": 1, "character": 19}, "end": {"line": 1, "character": 24}}));
+    assert_eq!(
+        prepared["range"],
+        json!({"start": {"line": 1, "character": 19}, "end": {"line": 1, "character": 24}})
+    );
     let outside = client
         .request(
             "textDocument/prepareRename",
             json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 2}}),
         )
         .unwrap();
-    assert_eq!(outside, Value::Null, "prepareRename refuses outside a placeholder");
+    assert_eq!(
+        outside,
+        Value::Null,
+        "prepareRename refuses outside a placeholder"
+    );
 
     let edit = client
         .request(
@@ -155,7 +196,10 @@ fn rename_a_placeholder_across_the_document() {
         )
         .unwrap();
     let edits = edit["changes"][&uri].as_array().unwrap();
-    let lines: Vec<i64> = edits.iter().map(|e| e["range"]["start"]["line"].as_i64().unwrap()).collect();
+    let lines: Vec<i64> = edits
+        .iter()
+        .map(|e| e["range"]["start"]["line"].as_i64().unwrap())
+        .collect();
     assert_eq!(lines, vec![1, 5]);
     assert!(edits.iter().all(|e| e["newText"] == "subject"));
 
@@ -165,7 +209,12 @@ fn rename_a_placeholder_across_the_document() {
             json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 22}, "newName": "not valid"}),
         )
         .unwrap_err();
-    assert!(bad["message"].as_str().unwrap().contains("not a valid placeholder name"));
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid placeholder name")
+    );
     client.shutdown();
 }
 
@@ -183,7 +232,10 @@ fn incremental_changes_and_utf8_positions() {
         ]}),
     );
     let tokens = client
-        .request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/semanticTokens/full",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
     // "é😀ab {{" is 2+4+2+1+2 = 11 bytes before `text`.
     assert_eq!(tokens["data"], json!([0, 11, 4, 0, 0, 0, 5, 1, 1, 0]));
@@ -210,11 +262,16 @@ fn bad_input_never_kills_the_server() {
     // Malformed JSON-RPC body.
     client.send_raw(b"Content-Length: 12\r\n\r\n{not json!!}");
     // Unknown method.
-    let unknown = client.request("promptstack/noSuchThing", json!({})).unwrap_err();
+    let unknown = client
+        .request("promptstack/noSuchThing", json!({}))
+        .unwrap_err();
     assert_eq!(unknown["code"], -32601);
     // A request about a document that was never opened.
     let not_open = client
-        .request("textDocument/documentSymbol", json!({"textDocument": {"uri": "file:///nowhere.prompt.md"}}))
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": "file:///nowhere.prompt.md"}}),
+        )
         .unwrap_err();
     assert!(not_open["message"].as_str().unwrap().contains("not open"));
     // A position beyond the end of the document.
@@ -226,16 +283,33 @@ fn bad_input_never_kills_the_server() {
             json!({"textDocument": {"uri": uri}, "position": {"line": 40, "character": 0}}),
         )
         .unwrap_err();
-    assert!(beyond["message"].as_str().unwrap().contains("outside the document"), "{beyond}");
+    assert!(
+        beyond["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside the document"),
+        "{beyond}"
+    );
     // An unknown command.
     let command = client
-        .request("workspace/executeCommand", json!({"command": "promptstack.nope", "arguments": []}))
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.nope", "arguments": []}),
+        )
         .unwrap_err();
-    assert!(command["message"].as_str().unwrap().contains("unknown command"));
+    assert!(
+        command["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command")
+    );
     assert!(client.alive());
     // Still serving.
     client
-        .request("textDocument/documentSymbol", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
     assert_eq!(client.shutdown(), Some(0));
 }
@@ -250,22 +324,45 @@ fn a_five_megabyte_composition_gets_a_clear_warning() {
     client.open(&uri, &text);
     let diagnostics = client.wait_diagnostics(&uri, Some(1));
     assert_eq!(diagnostics.len(), 1);
-    assert!(diagnostics[0]["message"].as_str().unwrap().contains("5.0 MB"), "{diagnostics:?}");
+    assert!(
+        diagnostics[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("5.0 MB"),
+        "{diagnostics:?}"
+    );
     let lenses = client
-        .request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}))
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
         .unwrap();
-    assert!(lenses[0]["command"]["title"].as_str().unwrap().starts_with(&format!("{} characters", text.len())));
+    assert!(
+        lenses[0]["command"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{} characters", text.len()))
+    );
     client.shutdown();
 }
 
 #[test]
 fn validate_library_command_reports_invalid_utf8_and_publishes_diagnostics() {
     let sandbox = Sandbox::new();
-    let binary_file = sandbox.write(&sandbox.library().join("rules/broken.md"), &[0xff, 0xfe, 0x00, b'x']);
-    sandbox.write(&sandbox.library().join("commands/bad.md"), LIBRARY_PROMPT_WITH_PROBLEMS.as_bytes());
+    let binary_file = sandbox.write(
+        &sandbox.library().join("rules/broken.md"),
+        &[0xff, 0xfe, 0x00, b'x'],
+    );
+    sandbox.write(
+        &sandbox.library().join("commands/bad.md"),
+        LIBRARY_PROMPT_WITH_PROBLEMS.as_bytes(),
+    );
     let mut client = start(&sandbox, false);
     let report = client
-        .request("workspace/executeCommand", json!({"command": "promptstack.validateLibrary", "arguments": []}))
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.validateLibrary", "arguments": []}),
+        )
         .unwrap();
     assert_eq!(report["errors"], 3, "{report:#}");
     let broken = report["files"]
@@ -274,7 +371,12 @@ fn validate_library_command_reports_invalid_utf8_and_publishes_diagnostics() {
         .iter()
         .find(|f| f["path"] == "rules/broken.md")
         .expect("broken file in report");
-    assert!(broken["findings"][0]["message"].as_str().unwrap().contains("not UTF-8"));
+    assert!(
+        broken["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not UTF-8")
+    );
     let diagnostics = client.wait_diagnostics(&uri(&binary_file), None);
     assert_eq!(diagnostics[0]["code"], "not-utf8");
     assert!(client.alive());
@@ -310,7 +412,10 @@ fn settings_from_the_editor_apply_live_and_invalid_values_are_reported() {
     let task = composition_uri(&sandbox, "a.task.md");
     client.open(&task, "hello\n");
     let lenses = client
-        .request("textDocument/codeLens", json!({"textDocument": {"uri": task}}))
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": task}}),
+        )
         .unwrap();
     assert!(lenses.is_array(), "a.task.md is a composition: {lenses}");
 
@@ -320,24 +425,42 @@ fn settings_from_the_editor_apply_live_and_invalid_values_are_reported() {
         json!({"settings": {"promptstack": {"compositions": {"globs": ["**/*.task.md"]}, "ai": {"provider": "gemini"}}}}),
     );
     let message = client.wait_notification("window/showMessage", |p| {
-        p["message"].as_str().is_some_and(|m| m.contains("ai.provider"))
+        p["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ai.provider"))
     });
-    assert!(message["message"].as_str().unwrap().contains("allowed: claude, openai, mcp"));
+    assert!(
+        message["message"]
+            .as_str()
+            .unwrap()
+            .contains("allowed: claude, openai, mcp")
+    );
 
     // A pull-style change: the server asks workspace/configuration and applies the answer.
     *client.settings.lock().unwrap() = json!({"compositions": {"globs": ["**/*.other.md"]}});
-    client.notify("workspace/didChangeConfiguration", json!({"settings": null}));
+    client.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": null}),
+    );
     let deadline = std::time::Instant::now() + support::TIMEOUT;
     loop {
         let lenses = client
-            .request("textDocument/codeLens", json!({"textDocument": {"uri": task}}))
+            .request(
+                "textDocument/codeLens",
+                json!({"textDocument": {"uri": task}}),
+            )
             .unwrap();
         if lenses.is_null() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "pulled settings never applied");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pulled settings never applied"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(client.seen.iter().any(|m| matches!(m, Incoming::Request { method, .. } if method == "workspace/configuration")));
+    assert!(client.seen.iter().any(
+        |m| matches!(m, Incoming::Request { method, .. } if method == "workspace/configuration")
+    ));
     client.shutdown();
 }

@@ -10,10 +10,13 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 const MAX_BODY: usize = 256 * 1024 * 1024;
 
 /// What the server receives in place of a malformed message.
-const IGNORED: &[u8] = br#"{"jsonrpc":"2.0","method":"$/promptstack/malformedMessage","params":null}"#;
+const IGNORED: &[u8] =
+    br#"{"jsonrpc":"2.0","method":"$/promptstack/malformedMessage","params":null}"#;
 
 /// Returns a reader carrying only well-formed frames from `input`.
-pub fn guard(input: impl AsyncRead + Unpin + Send + 'static) -> impl AsyncRead + Unpin + Send + 'static {
+pub fn guard(
+    input: impl AsyncRead + Unpin + Send + 'static,
+) -> impl AsyncRead + Unpin + Send + 'static {
     let (reader, mut writer) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         let mut input = BufReader::new(input);
@@ -27,7 +30,9 @@ pub fn guard(input: impl AsyncRead + Unpin + Send + 'static) -> impl AsyncRead +
                 }
             };
             let header = format!("Content-Length: {}\r\n\r\n", frame.len());
-            if writer.write_all(header.as_bytes()).await.is_err() || writer.write_all(&frame).await.is_err() {
+            if writer.write_all(header.as_bytes()).await.is_err()
+                || writer.write_all(&frame).await.is_err()
+            {
                 break;
             }
         }
@@ -42,9 +47,16 @@ async fn read_frame(input: &mut (impl AsyncBufReadExt + Unpin)) -> Result<Option
     let mut saw_header = false;
     loop {
         let mut line = Vec::new();
-        let n = input.read_until(b'\n', &mut line).await.map_err(|e| e.to_string())?;
+        let n = input
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| e.to_string())?;
         if n == 0 {
-            return if saw_header { Err("input ended inside a header".into()) } else { Ok(None) };
+            return if saw_header {
+                Err("input ended inside a header".into())
+            } else {
+                Ok(None)
+            };
         }
         let line = String::from_utf8_lossy(&line);
         let line = line.trim_end_matches(['\r', '\n']);
@@ -68,10 +80,15 @@ async fn read_frame(input: &mut (impl AsyncBufReadExt + Unpin)) -> Result<Option
         let skipped = tokio::io::copy(&mut input.take(length as u64), &mut tokio::io::sink())
             .await
             .map_err(|e| e.to_string())?;
-        return Err(format!("a {skipped}-byte message, over the {MAX_BODY}-byte limit"));
+        return Err(format!(
+            "a {skipped}-byte message, over the {MAX_BODY}-byte limit"
+        ));
     }
     let mut body = vec![0; length];
-    input.read_exact(&mut body).await.map_err(|e| e.to_string())?;
+    input
+        .read_exact(&mut body)
+        .await
+        .map_err(|e| e.to_string())?;
     match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
         Ok(_) => Ok(Some(body)),
         Err(e) => Err(format!("the body is not JSON ({e})")),
@@ -94,6 +111,14 @@ mod tests {
     #[tokio::test]
     async fn passes_valid_frames_and_replaces_broken_ones() {
         let got = frames(b"Content-Length: 2\r\n\r\n{}Content-Length: 3\r\n\r\n{x}Content-Type: a\r\n\r\nContent-Length: 4\r\n\r\n[1] ").await;
-        assert_eq!(got, vec!["{}".to_string(), String::from_utf8_lossy(IGNORED).into_owned(), String::from_utf8_lossy(IGNORED).into_owned(), "[1] ".to_string()]);
+        assert_eq!(
+            got,
+            vec![
+                "{}".to_string(),
+                String::from_utf8_lossy(IGNORED).into_owned(),
+                String::from_utf8_lossy(IGNORED).into_owned(),
+                "[1] ".to_string()
+            ]
+        );
     }
 }

@@ -31,10 +31,14 @@ pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
         )),
         startup_problems: loaded.errors.iter().map(ToString::to_string).collect(),
     });
-    Server::new(super::framing::guard(tokio::io::stdin()), tokio::io::stdout(), socket)
-        .concurrency_level(CONCURRENCY)
-        .serve(service)
-        .await;
+    Server::new(
+        super::framing::guard(tokio::io::stdin()),
+        tokio::io::stdout(),
+        socket,
+    )
+    .concurrency_level(CONCURRENCY)
+    .serve(service)
+    .await;
     // Let queued events (audit log, usage) reach disk before the process ends.
     tokio::task::spawn_blocking(move || events.drain()).await?;
     Ok(())
@@ -81,6 +85,14 @@ impl LanguageServer for Backend {
                 .as_ref()
                 .and_then(|w| w.work_done_progress)
                 .unwrap_or(false),
+            snippets: params
+                .capabilities
+                .text_document
+                .as_ref()
+                .and_then(|t| t.completion.as_ref())
+                .and_then(|c| c.completion_item.as_ref())
+                .and_then(|i| i.snippet_support)
+                .unwrap_or(false),
         };
         let _ = self.state.features.set(features);
         if let Some(options) = params.initialization_options {
@@ -117,6 +129,8 @@ impl LanguageServer for Backend {
                     resolve_provider: Some(false),
                 }),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                completion_provider: Some(handlers::completion::capability()),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: handlers::commands::NAMES
                         .iter()
@@ -142,6 +156,8 @@ impl LanguageServer for Backend {
         // an awaited request here would keep the protocol loop from ever finishing.
         let state = self.state.clone();
         tokio::spawn(async move { handlers::configuration::on_initialized(&state).await });
+        let state = self.state.clone();
+        tokio::spawn(async move { handlers::library_sync::open(&state).await });
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -157,6 +173,7 @@ impl LanguageServer for Backend {
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        handlers::library_sync::did_save(&self.state, &params.text_document.uri);
         handlers::text_sync::did_save(&self.state, params).await;
     }
 
@@ -208,6 +225,25 @@ impl LanguageServer for Backend {
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
         handlers::folding::folding_range(&self.state, params)
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        handlers::completion::completion(&self.state, params).await
+    }
+
+    async fn completion_resolve(&self, item: CompletionItem) -> Result<CompletionItem> {
+        handlers::completion::resolve(&self.state, item)
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        handlers::workspace_symbols::symbol(&self.state, params)
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        handlers::library_sync::did_change_watched_files(&self.state, params);
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {

@@ -12,6 +12,7 @@ use crate::config::{Layers, Resolved};
 use crate::document::{ColumnEncoding, Document, DocumentKind};
 use crate::events::EventBus;
 use crate::home::{DataPaths, Home};
+use crate::library::Library;
 
 /// What the client said it can do, read once at `initialize`.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +24,8 @@ pub struct ClientFeatures {
     pub dynamic_configuration: bool,
     /// `window/workDoneProgress`.
     pub work_done_progress: bool,
+    /// Snippet syntax in completion items.
+    pub snippets: bool,
 }
 
 /// The server's shared state. Locks are held only for short, non-blocking sections.
@@ -31,6 +34,8 @@ pub struct ServerState {
     pub home: Home,
     pub events: EventBus,
     pub features: OnceLock<ClientFeatures>,
+    /// The prompt library, set once it has been opened after `initialized`.
+    pub library: OnceLock<Arc<Library>>,
     layers: Mutex<Layers>,
     config: RwLock<Arc<Resolved>>,
     documents: RwLock<HashMap<Uri, Document>>,
@@ -51,6 +56,7 @@ impl ServerState {
             home,
             events,
             features: OnceLock::new(),
+            library: OnceLock::new(),
             layers: Mutex::new(layers),
             config: RwLock::new(Arc::new(resolved)),
             documents: RwLock::new(HashMap::new()),
@@ -60,6 +66,11 @@ impl ServerState {
 
     pub fn features(&self) -> ClientFeatures {
         self.features.get().cloned().unwrap_or_default()
+    }
+
+    /// The library, once opened.
+    pub fn library(&self) -> Option<Arc<Library>> {
+        self.library.get().cloned()
     }
 
     pub fn encoding(&self) -> ColumnEncoding {

@@ -77,10 +77,19 @@ pub fn uri(path: &Path) -> String {
 /// One message from the server.
 #[derive(Debug, Clone)]
 pub enum Incoming {
-    Response { id: i64, result: Result<Value, Value> },
-    Notification { method: String, params: Value },
+    Response {
+        id: i64,
+        result: Result<Value, Value>,
+    },
+    Notification {
+        method: String,
+        params: Value,
+    },
     /// A request from the server (answered automatically, kept for inspection).
-    Request { method: String, params: Value },
+    Request {
+        method: String,
+        params: Value,
+    },
 }
 
 /// The client side of a running server.
@@ -162,7 +171,10 @@ impl Client {
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             while let Some(msg) = read_message(&mut reader) {
-                let method = msg.get("method").and_then(Value::as_str).map(str::to_string);
+                let method = msg
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 let id = msg.get("id").cloned();
                 let incoming = match (method, id) {
                     (Some(method), Some(id)) => {
@@ -176,7 +188,10 @@ impl Client {
                             "window/showDocument" => json!({ "success": true }),
                             _ => Value::Null,
                         };
-                        let _ = write_message(&reply_stdin, &json!({"jsonrpc": "2.0", "id": id, "result": result}));
+                        let _ = write_message(
+                            &reply_stdin,
+                            &json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                        );
                         Incoming::Request {
                             method,
                             params: msg.get("params").cloned().unwrap_or(Value::Null),
@@ -213,7 +228,11 @@ impl Client {
 
     /// `initialize` + `initialized` with typical editor capabilities plus `extra` merged in.
     pub fn initialize(&mut self, init_options: Value, utf8: bool) -> Value {
-        let encodings = if utf8 { json!(["utf-8", "utf-16"]) } else { json!(["utf-16"]) };
+        let encodings = if utf8 {
+            json!(["utf-8", "utf-16"])
+        } else {
+            json!(["utf-16"])
+        };
         let result = self
             .request(
                 "initialize",
@@ -298,7 +317,9 @@ impl Client {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             match self.next(deadline) {
-                Some(Incoming::Notification { method: m, params }) if m == method && pred(&params) => {
+                Some(Incoming::Notification { method: m, params })
+                    if m == method && pred(&params) =>
+                {
                     return params;
                 }
                 Some(other) => self.seen.push(other),
@@ -316,7 +337,10 @@ impl Client {
         let params = self.wait_notification("textDocument/publishDiagnostics", |p| {
             p["uri"] == uri && version.is_none_or(|v| p["version"] == v)
         });
-        params["diagnostics"].as_array().cloned().unwrap_or_default()
+        params["diagnostics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn open(&mut self, uri: &str, text: &str) {
@@ -324,6 +348,11 @@ impl Client {
             "textDocument/didOpen",
             json!({"textDocument": {"uri": uri, "languageId": "markdown", "version": 1, "text": text}}),
         );
+    }
+
+    /// The server's process id (benchmarks read its memory use).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the server process is still running.

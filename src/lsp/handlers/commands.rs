@@ -14,9 +14,12 @@ use crate::lsp::state::ServerState;
 
 pub const VALIDATE_LIBRARY: &str = "promptstack.validateLibrary";
 pub const RENDER: &str = "promptstack.render";
+/// Sent by the client when a prompt completion is accepted (attached to the item).
+pub const PROMPT_USED: &str = "promptstack.promptUsed";
+pub const REINDEX_LIBRARY: &str = "promptstack.reindexLibrary";
 
 /// Every command the server executes, as advertised at `initialize`.
-pub const NAMES: &[&str] = &[VALIDATE_LIBRARY, RENDER];
+pub const NAMES: &[&str] = &[VALIDATE_LIBRARY, RENDER, PROMPT_USED, REINDEX_LIBRARY];
 
 pub async fn execute(
     state: &Arc<ServerState>,
@@ -26,6 +29,19 @@ pub async fn execute(
     match params.command.as_str() {
         VALIDATE_LIBRARY => validate_library(state).await.map(Some),
         RENDER => render(state, first).map(Some),
+        PROMPT_USED => {
+            let id = first
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::invalid_params("expected `{ \"id\": \"<prompt id>\" }`"))?;
+            state
+                .events
+                .publish(crate::events::DomainEvent::PromptUsed {
+                    prompt_id: id.to_string(),
+                });
+            Ok(None)
+        }
+        REINDEX_LIBRARY => super::library_sync::reindex(state).await.map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command `{other}`; available: {}",
             NAMES.join(", ")

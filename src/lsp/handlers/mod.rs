@@ -2,10 +2,13 @@
 
 pub mod code_lens;
 pub mod commands;
+pub mod completion;
 pub mod configuration;
 pub mod diagnostics;
 pub mod document_symbols;
 pub mod folding;
+pub mod library_sync;
 pub mod rename;
 pub mod semantic_tokens;
 pub mod text_sync;
+pub mod workspace_symbols;

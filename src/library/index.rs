@@ -1,0 +1,769 @@
+//! The tantivy search index over the library, persisted under `data/index/`.
+//!
+//! One `IndexWriter` lives on a background thread and takes commands over a channel, so commits
+//! never run on the caller's thread; one `IndexReader` serves the process and every search takes
+//! a fresh searcher from it. Searching is synchronous and cheap (sub-millisecond to a few
+//! milliseconds); [`PromptIndex::update`] blocks until the change is committed and visible.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+};
+use tantivy::schema::{
+    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::document::placeholders::PlaceholderKind;
+
+use super::prompt::{Prompt, TitleSource, id_key};
+
+/// Bump when the schema or the tokenizer changes: an index with another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 2;
+const VERSION_FILE: &str = "promptstack-schema-version";
+const TOKENIZER: &str = "prompt";
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// Metadata matches that make a body search unnecessary (see [`PromptIndex::search`]).
+pub const ENOUGH_HITS: usize = 10;
+
+/// Why the index failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the search index writer has stopped")]
+    WriterGone,
+}
+
+/// Why an index had to be created from scratch (it then needs a full build).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fresh {
+    /// There was no index.
+    Missing,
+    /// The index was written by another schema version.
+    SchemaChanged { found: Option<String> },
+    /// The index could not be opened.
+    Corrupt(String),
+    /// Another process holds the index; this one keeps its own in memory.
+    Busy,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    /// [`id_key`] of the id, as a fast column: hits are mapped to prompts without string reads.
+    key: Field,
+    title: Field,
+    description: Field,
+    tags: Field,
+    category: Field,
+    body: Field,
+    placeholders: Field,
+    // Stored only: enough to rebuild the `Prompt` without reading its file.
+    path: Field,
+    hash: Field,
+    mtime: Field,
+    size: Field,
+    title_source: Field,
+    placeholder_kinds: Field,
+    extra: Field,
+    frontmatter_error: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let stored_text = text.clone().set_stored();
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        key: b.add_u64_field("key", FAST),
+        title: b.add_text_field("title", stored_text.clone()),
+        description: b.add_text_field("description", stored_text.clone()),
+        tags: b.add_text_field("tags", stored_text.clone()),
+        category: b.add_text_field("category", stored_text.clone()),
+        body: b.add_text_field("body", stored_text),
+        placeholders: b.add_text_field("placeholders", text),
+        path: b.add_text_field("path", STORED),
+        hash: b.add_text_field("hash", STORED),
+        mtime: b.add_u64_field("mtime", STORED),
+        size: b.add_u64_field("size", STORED),
+        title_source: b.add_text_field("title_source", STORED),
+        placeholder_kinds: b.add_text_field("placeholder_kinds", STORED),
+        extra: b.add_text_field("extra", STORED),
+        frontmatter_error: b.add_text_field("frontmatter_error", STORED),
+    };
+    (b.build(), fields)
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// Whether `query` has no words to search for (the caller lists prompts instead).
+pub fn is_blank_query(query: &str) -> bool {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(query);
+    !stream.advance()
+}
+
+/// A progress callback: `(done, total)`.
+pub type Progress = Box<dyn FnMut(usize, usize) + Send>;
+
+enum Command {
+    Update {
+        clear: bool,
+        upserts: Vec<Arc<Prompt>>,
+        deletes: Vec<String>,
+        progress: Option<Progress>,
+        done: mpsc::Sender<Result<(), IndexError>>,
+    },
+}
+
+/// One search match from the index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexHit {
+    /// [`id_key`] of the prompt's id.
+    pub key: u64,
+    pub score: f32,
+    pub address: DocAddress,
+}
+
+/// The library's search index.
+pub struct PromptIndex {
+    reader: IndexReader,
+    fields: Fields,
+    /// `None` once dropping: closing the channel stops the writer thread.
+    commands: Mutex<Option<mpsc::Sender<Command>>>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+    fresh: Option<Fresh>,
+}
+
+impl Drop for PromptIndex {
+    fn drop(&mut self) {
+        self.commands
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        // Waiting releases the writer lock before a new index is opened on the same directory.
+        if let Some(thread) = self.writer_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> IndexError + '_ {
+    move |source| IndexError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl PromptIndex {
+    /// Opens the index in `dir`, or creates it (wiping what is there) when it is missing, of
+    /// another schema version, or unreadable. Blocking. Check [`PromptIndex::fresh`] to know
+    /// whether it needs a full build.
+    pub fn open(dir: &Path) -> Result<PromptIndex, IndexError> {
+        let (schema, fields) = schema();
+        let version_file = dir.join(VERSION_FILE);
+        let found = std::fs::read_to_string(&version_file).ok();
+        let mut fresh = None;
+        let mut opened = None;
+        if found.as_deref().map(str::trim) == Some(&SCHEMA_VERSION.to_string()) {
+            match Index::open_in_dir(dir) {
+                Ok(index) if index.schema() == schema => opened = Some(index),
+                Ok(_) => {
+                    fresh = Some(Fresh::SchemaChanged {
+                        found: found.clone(),
+                    })
+                }
+                Err(e) => fresh = Some(Fresh::Corrupt(e.to_string())),
+            }
+        } else if dir.join("meta.json").exists() {
+            fresh = Some(Fresh::SchemaChanged {
+                found: found.clone(),
+            });
+        } else {
+            fresh = Some(Fresh::Missing);
+        }
+        let index = match opened {
+            Some(index) => index,
+            None => {
+                if let Some(reason) = &fresh {
+                    tracing::info!("creating the search index at {}: {reason:?}", dir.display());
+                }
+                if dir.exists() {
+                    std::fs::remove_dir_all(dir).map_err(io_err(dir))?;
+                }
+                std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+                let index = Index::create_in_dir(dir, schema.clone())?;
+                crate::home::write_atomic(&version_file, SCHEMA_VERSION.to_string().as_bytes())
+                    .map_err(io_err(&version_file))?;
+                index
+            }
+        };
+        match Self::start(index, fields, fresh) {
+            Ok(me) => Ok(me),
+            Err(IndexError::Tantivy(tantivy::TantivyError::LockFailure(..))) => {
+                tracing::warn!(
+                    "the search index at {} is in use by another process; keeping one in memory",
+                    dir.display()
+                );
+                Self::in_memory_because(Fresh::Busy)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An index in memory (tests, or when the directory is held by another process).
+    pub fn in_memory() -> Result<PromptIndex, IndexError> {
+        Self::in_memory_because(Fresh::Missing)
+    }
+
+    fn in_memory_because(reason: Fresh) -> Result<PromptIndex, IndexError> {
+        let (schema, fields) = schema();
+        Self::start(Index::create_in_ram(schema), fields, Some(reason))
+    }
+
+    fn start(
+        index: Index,
+        fields: Fields,
+        fresh: Option<Fresh>,
+    ) -> Result<PromptIndex, IndexError> {
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+        let writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_MEMORY)?;
+        let (tx, rx) = mpsc::channel();
+        let thread_reader = reader.clone();
+        let writer_thread = std::thread::Builder::new()
+            .name("library-index-writer".into())
+            .spawn(move || run_writer(writer, fields, &thread_reader, &rx))
+            .map_err(|e| IndexError::Io {
+                path: PathBuf::from("<index writer thread>"),
+                source: e,
+            })?;
+        Ok(PromptIndex {
+            reader,
+            fields,
+            commands: Mutex::new(Some(tx)),
+            writer_thread: Some(writer_thread),
+            fresh,
+        })
+    }
+
+    /// Why the index was created empty on open, if it was (it then needs a full build).
+    pub fn fresh(&self) -> Option<&Fresh> {
+        self.fresh.as_ref()
+    }
+
+    /// Number of indexed prompts.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Whether the index holds no prompts.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Replaces (`clear`) or updates the content: delete by id + add for each upsert, delete for
+    /// each id in `deletes`, then commit. Blocks until the commit is visible to searches.
+    pub fn update(
+        &self,
+        clear: bool,
+        upserts: Vec<Arc<Prompt>>,
+        deletes: Vec<String>,
+        progress: Option<Progress>,
+    ) -> Result<(), IndexError> {
+        let (done, wait) = mpsc::channel();
+        self.commands
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .ok_or(IndexError::WriterGone)?
+            .send(Command::Update {
+                clear,
+                upserts,
+                deletes,
+                progress,
+                done,
+            })
+            .map_err(|_| IndexError::WriterGone)?;
+        wait.recv().map_err(|_| IndexError::WriterGone)?
+    }
+
+    /// Every indexed prompt, rebuilt from the stored fields (for reconciling without reading
+    /// unchanged files). Blocking.
+    pub fn stored_prompts(&self) -> Result<HashMap<String, Prompt>, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
+        for segment in searcher.segment_readers() {
+            let store = segment
+                .get_store_reader(16)
+                .map_err(io_err(Path::new("<doc store>")))?;
+            for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+                if let Some(p) = self.prompt_from_doc(&doc?) {
+                    out.insert(p.id.clone(), p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The prompt stored at `address` (from a hit).
+    pub fn prompt_at(&self, address: DocAddress) -> Result<Option<Prompt>, IndexError> {
+        let doc: TantivyDocument = self.reader.searcher().doc(address)?;
+        Ok(self.prompt_from_doc(&doc))
+    }
+
+    fn prompt_from_doc(&self, doc: &TantivyDocument) -> Option<Prompt> {
+        let f = &self.fields;
+        let text = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let all = |field: Field| -> Vec<String> {
+            doc.get_all(field)
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        };
+        let number = |field: Field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
+        let id = text(f.id)?;
+        let title_source = match text(f.title_source).as_deref() {
+            Some("frontmatter") => TitleSource::Frontmatter,
+            Some("heading") => TitleSource::Heading,
+            _ => TitleSource::FileName,
+        };
+        let placeholders = all(f.placeholder_kinds)
+            .into_iter()
+            .filter_map(|s| {
+                let (kind, name) = s.split_once(':')?;
+                let kind = if kind == "list" {
+                    PlaceholderKind::List
+                } else {
+                    PlaceholderKind::Text
+                };
+                Some((name.to_string(), kind))
+            })
+            .collect();
+        Some(Prompt {
+            category: text(f.category),
+            path: PathBuf::from(text(f.path)?),
+            title: text(f.title).unwrap_or_else(|| id.clone()),
+            title_source,
+            description: text(f.description),
+            tags: all(f.tags),
+            body: text(f.body).unwrap_or_default(),
+            placeholders,
+            extra: text(f.extra)
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
+            frontmatter_error: text(f.frontmatter_error),
+            mtime_ns: number(f.mtime),
+            size: number(f.size),
+            hash: text(f.hash).unwrap_or_default(),
+            id,
+        })
+    }
+
+    /// Searches for `query` (prefix, typo-tolerant and phrase matching); at most `limit` hits,
+    /// best first. An empty query (no words) returns nothing: callers list prompts instead.
+    ///
+    /// The short fields (title, tags, category, placeholders, description) are searched first
+    /// (with several words: first requiring all of them); bodies only when those give fewer than
+    /// [`ENOUGH_HITS`] (or `limit`) hits. Body words are
+    /// everywhere in a large library, so scoring them on every keystroke would cost most of the
+    /// latency budget, and body-only matches rank below metadata matches anyway (title ×4,
+    /// tags ×3, body ×1); typing another word narrows the list.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<IndexHit>, IndexError> {
+        let words = self.tokens(query);
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = limit.max(1);
+        let searcher = self.reader.searcher();
+        let enough = limit.min(ENOUGH_HITS);
+        // Cheapest first: metadata with every word, then metadata with any word, then bodies.
+        let mut passes = vec![(false, false), (true, false)];
+        if words.len() > 1 {
+            passes.insert(0, (false, true));
+        }
+        let mut top = Vec::new();
+        for (bodies, every_word) in passes {
+            let query = self.build_query(&words, bodies, every_word);
+            top = searcher.search(&query, &TopDocs::with_limit(limit))?;
+            if top.len() >= enough {
+                break;
+            }
+        }
+        let mut hits = Vec::with_capacity(top.len());
+        let mut columns = HashMap::new();
+        for (score, address) in top {
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("key")?,
+                ),
+            };
+            if let Some(key) = column.first(address.doc_id) {
+                hits.push(IndexHit {
+                    key,
+                    score,
+                    address,
+                });
+            }
+        }
+        Ok(hits)
+    }
+
+    /// The words of `query` as the index sees them.
+    fn tokens(&self, query: &str) -> Vec<String> {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(query);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    /// Per word: exact terms on every field (title and tags boosted), a prefix on title and tags
+    /// (the user is still typing), and a fuzzy match on title and tags (typos: distance 1 from 4
+    /// letters, 2 from 8). Several words also match as a phrase in the title (and body).
+    /// `every_word`: each word must match somewhere (the cheap, precise first pass for several
+    /// words); otherwise any word may.
+    fn build_query(&self, words: &[String], bodies: bool, every_word: bool) -> Box<dyn Query> {
+        let f = &self.fields;
+        let boosted = |q: Box<dyn Query>, boost: f32| -> (Occur, Box<dyn Query>) {
+            (Occur::Should, Box::new(BoostQuery::new(q, boost)))
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut exact = vec![
+            (f.title, 4.0),
+            (f.tags, 3.0),
+            (f.category, 2.0),
+            (f.placeholders, 1.5),
+            (f.description, 1.5),
+        ];
+        let mut phrases = vec![(f.title, 3.0)];
+        if bodies {
+            exact.push((f.body, 1.0));
+            phrases.push((f.body, 1.5));
+        }
+        for (n, word) in words.iter().enumerate() {
+            // Only the last word is still being typed; earlier ones get no prefix expansion.
+            let typing = n + 1 == words.len();
+            let mut alternatives = Vec::new();
+            for &(field, boost) in &exact {
+                let term = Term::from_field_text(field, word);
+                alternatives.push(boosted(
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                    boost,
+                ));
+            }
+            let letters = word.chars().count();
+            for (field, boost) in [(f.title, 1.0), (f.tags, 0.8)] {
+                let term = Term::from_field_text(field, word);
+                if typing && letters >= 2 {
+                    alternatives.push(boosted(
+                        Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+                        2.0 * boost,
+                    ));
+                }
+                let distance = match letters {
+                    0..4 => 0,
+                    4..8 => 1,
+                    _ => 2,
+                };
+                if distance > 0 {
+                    alternatives.push(boosted(
+                        Box::new(FuzzyTermQuery::new(term, distance, true)),
+                        boost,
+                    ));
+                }
+            }
+            let occur = if every_word {
+                Occur::Must
+            } else {
+                Occur::Should
+            };
+            clauses.push((occur, Box::new(BooleanQuery::new(alternatives))));
+        }
+        if words.len() > 1 {
+            for &(field, boost) in &phrases {
+                let terms = words
+                    .iter()
+                    .map(|w| Term::from_field_text(field, w))
+                    .collect();
+                clauses.push(boosted(Box::new(PhraseQuery::new(terms)), boost));
+            }
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+}
+
+fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_text(f.id, &p.id);
+    doc.add_u64(f.key, id_key(&p.id));
+    doc.add_text(f.title, &p.title);
+    if let Some(d) = &p.description {
+        doc.add_text(f.description, d);
+    }
+    for tag in &p.tags {
+        doc.add_text(f.tags, tag);
+    }
+    if let Some(c) = &p.category {
+        doc.add_text(f.category, c);
+    }
+    doc.add_text(f.body, &p.body);
+    for (name, kind) in &p.placeholders {
+        doc.add_text(f.placeholders, name);
+        doc.add_text(f.placeholder_kinds, format!("{}:{name}", kind.keyword()));
+    }
+    doc.add_text(f.path, p.path.to_string_lossy());
+    doc.add_text(f.hash, &p.hash);
+    doc.add_u64(f.mtime, p.mtime_ns);
+    doc.add_u64(f.size, p.size);
+    let source = match p.title_source {
+        TitleSource::Frontmatter => "frontmatter",
+        TitleSource::Heading => "heading",
+        TitleSource::FileName => "file_name",
+    };
+    doc.add_text(f.title_source, source);
+    if !p.extra.is_empty()
+        && let Ok(json) = serde_json::to_string(&p.extra)
+    {
+        doc.add_text(f.extra, json);
+    }
+    if let Some(e) = &p.frontmatter_error {
+        doc.add_text(f.frontmatter_error, e);
+    }
+    doc
+}
+
+/// A batch at least this large (a build) is followed by merging the index into one segment.
+const MERGE_AFTER: usize = 1000;
+
+/// Merges every segment into one: every query walks each segment's term dictionary once per
+/// word and field, so after a build many small segments cost more than the merge. Failures only
+/// cost speed, so they are logged.
+fn merge_all(writer: &mut IndexWriter, reader: &IndexReader) {
+    let ids: Vec<_> = reader
+        .searcher()
+        .segment_readers()
+        .iter()
+        .map(|s| s.segment_id())
+        .collect();
+    if ids.len() < 2 {
+        return;
+    }
+    match writer.merge(&ids).wait() {
+        Ok(_) => {
+            if let Err(e) = reader.reload() {
+                tracing::warn!("reloading the search index after a merge: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("merging the search index: {e}"),
+    }
+}
+
+fn run_writer(
+    mut writer: IndexWriter,
+    fields: Fields,
+    reader: &IndexReader,
+    commands: &mpsc::Receiver<Command>,
+) {
+    for command in commands {
+        match command {
+            Command::Update {
+                clear,
+                upserts,
+                deletes,
+                mut progress,
+                done,
+            } => {
+                let result = (|| -> Result<(), IndexError> {
+                    if clear {
+                        writer.delete_all_documents()?;
+                    }
+                    for id in &deletes {
+                        writer.delete_term(Term::from_field_text(fields.id, id));
+                    }
+                    let total = upserts.len();
+                    // Report about a hundred times per build, not once per prompt.
+                    let step = (total / 100).max(1);
+                    for (n, p) in upserts.iter().enumerate() {
+                        if !clear {
+                            writer.delete_term(Term::from_field_text(fields.id, &p.id));
+                        }
+                        writer.add_document(to_doc(&fields, p))?;
+                        if let Some(report) = progress.as_mut()
+                            && ((n + 1) % step == 0 || n + 1 == total)
+                        {
+                            report(n + 1, total);
+                        }
+                    }
+                    writer.commit()?;
+                    reader.reload()?;
+                    if total >= MERGE_AFTER {
+                        merge_all(&mut writer, reader);
+                    }
+                    Ok(())
+                })();
+                if let Err(e) = &result {
+                    tracing::error!("search index update failed: {e}");
+                    // Drop the half-applied batch so the next one starts from the last commit.
+                    let _ = writer.rollback();
+                }
+                let _ = done.send(result);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::prompt::FileStamp;
+
+    fn prompt(id: &str, text: &str) -> Arc<Prompt> {
+        Arc::new(Prompt::from_text(
+            id.into(),
+            format!("/lib/{id}.md").into(),
+            text,
+            FileStamp {
+                mtime_ns: 7,
+                size: text.len() as u64,
+            },
+        ))
+    }
+
+    fn sample() -> Vec<Arc<Prompt>> {
+        vec![
+            prompt(
+                "commands/code-review",
+                "---\ntitle: Code review\ndescription: Review a change for bugs\ntags: [review, quality]\n---\nReview this {{text:language}} code.\n",
+            ),
+            prompt(
+                "workflows/release-notes",
+                "---\ntitle: Release notes\ndescription: Summarise merged pull requests\ntags: [writing]\n---\nWrite notes for {{list:changes}}.\n",
+            ),
+            prompt(
+                "rules/security",
+                "---\ntitle: Security checklist\ntags: [security, review]\n---\nCheck input validation and secrets handling.\n",
+            ),
+        ]
+    }
+
+    fn ids(index: &PromptIndex, q: &str) -> Vec<String> {
+        index
+            .search(q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| index.prompt_at(h.address).unwrap().unwrap().id)
+            .collect()
+    }
+
+    #[test]
+    fn typos_prefixes_and_phrases_find_the_right_prompt() {
+        let index = PromptIndex::in_memory().unwrap();
+        index.update(true, sample(), vec![], None).unwrap();
+        assert_eq!(index.len(), 3);
+        assert_eq!(ids(&index, "reveiw")[0], "commands/code-review");
+        assert_eq!(ids(&index, "relase")[0], "workflows/release-notes");
+        assert_eq!(ids(&index, "secu")[0], "rules/security");
+        assert_eq!(ids(&index, "secrets")[0], "rules/security");
+        assert_eq!(ids(&index, "code review")[0], "commands/code-review");
+        assert_eq!(ids(&index, "language")[0], "commands/code-review");
+        assert!(ids(&index, "zzzzzz").is_empty());
+        assert!(ids(&index, "  ").is_empty());
+    }
+
+    #[test]
+    fn updates_are_incremental_and_stored_prompts_round_trip() {
+        let index = PromptIndex::in_memory().unwrap();
+        index.update(true, sample(), vec![], None).unwrap();
+        let edited = prompt("rules/security", "---\ntitle: Threat model\n---\nAssets.\n");
+        index
+            .update(
+                false,
+                vec![edited.clone()],
+                vec!["workflows/release-notes".into()],
+                None,
+            )
+            .unwrap();
+        assert_eq!(index.len(), 2);
+        assert!(ids(&index, "security").is_empty());
+        assert_eq!(ids(&index, "threat"), ["rules/security"]);
+        let stored = index.stored_prompts().unwrap();
+        assert_eq!(stored.len(), 2);
+        assert_eq!(&stored["rules/security"], edited.as_ref());
+        assert_eq!(&stored["commands/code-review"], sample()[0].as_ref());
+    }
+
+    #[test]
+    fn schema_version_change_and_corruption_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        {
+            let index = PromptIndex::open(&path).unwrap();
+            assert_eq!(index.fresh(), Some(&Fresh::Missing));
+            index.update(true, sample(), vec![], None).unwrap();
+        }
+        let index = PromptIndex::open(&path).unwrap();
+        assert_eq!(index.fresh(), None);
+        assert_eq!(index.len(), 3);
+        drop(index);
+        std::fs::write(path.join(VERSION_FILE), "0").unwrap();
+        let index = PromptIndex::open(&path).unwrap();
+        assert!(matches!(index.fresh(), Some(Fresh::SchemaChanged { .. })));
+        assert_eq!(index.len(), 0);
+        index.update(true, sample(), vec![], None).unwrap();
+        drop(index);
+        std::fs::write(path.join("meta.json"), "{ garbage").unwrap();
+        let index = PromptIndex::open(&path).unwrap();
+        assert!(matches!(index.fresh(), Some(Fresh::Corrupt(_))));
+        assert_eq!(index.len(), 0);
+    }
+
+    #[test]
+    fn progress_is_reported() {
+        let index = PromptIndex::in_memory().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let progress: Progress = Box::new(move |d, t| sink.lock().unwrap().push((d, t)));
+        index
+            .update(true, sample(), vec![], Some(progress))
+            .unwrap();
+        assert_eq!(seen.lock().unwrap().last(), Some(&(3, 3)));
+    }
+}

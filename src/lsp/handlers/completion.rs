@@ -1,0 +1,279 @@
+//! Completion: library prompts after `/` at the start of a line (inserted as snippets), and
+//! placeholder kinds and names after `{{`.
+
+use serde_json::{Value, json};
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+
+use crate::document::placeholders;
+use crate::library::snippet;
+use crate::lsp::convert::{IndexedText, not_open};
+use crate::lsp::handlers::commands::PROMPT_USED;
+use crate::lsp::state::ServerState;
+
+/// Most prompts offered per request; the list is incomplete, so typing refines it. Each item
+/// carries its whole body, so this bounds the response size (~25 × 1.5 KB).
+const MAX_PROMPTS: usize = 25;
+/// Body lines shown in the resolved documentation.
+const PREVIEW_LINES: usize = 40;
+
+/// The completion capability advertised at `initialize`.
+pub fn capability() -> CompletionOptions {
+    CompletionOptions {
+        trigger_characters: Some(vec!["/".into(), "{".into(), ":".into()]),
+        resolve_provider: Some(true),
+        ..Default::default()
+    }
+}
+
+/// What the text before the cursor asks for. Offsets are bytes into the document.
+#[derive(Debug, PartialEq, Eq)]
+enum Context {
+    /// `/query` at the start of a line: `start` is the `/`.
+    Prompt {
+        start: usize,
+        query: String,
+    },
+    /// `{{` then part of a kind keyword: `start` is just after `{{`.
+    PlaceholderKind {
+        start: usize,
+    },
+    /// `{{text:` / `{{list:` then part of a name: `start` is just after the colon.
+    PlaceholderName {
+        start: usize,
+    },
+    None,
+}
+
+fn context(text: &str, offset: usize) -> Context {
+    let line_start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+    let prefix = &text[line_start..offset];
+    let indent = prefix.len() - prefix.trim_start().len();
+    if let Some(query) = prefix.trim_start().strip_prefix('/') {
+        return Context::Prompt {
+            start: line_start + indent,
+            query: query.to_string(),
+        };
+    }
+    if let Some(open) = prefix.rfind("{{")
+        && !prefix[open..].contains("}}")
+    {
+        let inner = &prefix[open + 2..];
+        let inner_start = line_start + open + 2;
+        let is_name = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        return match inner.split_once(':') {
+            Some(("text" | "list", name)) if is_name(name) => Context::PlaceholderName {
+                start: inner_start + inner.len() - name.len(),
+            },
+            None if inner.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                Context::PlaceholderKind { start: inner_start }
+            }
+            _ => Context::None,
+        };
+    }
+    Context::None
+}
+
+pub async fn completion(
+    state: &ServerState,
+    params: CompletionParams,
+) -> Result<Option<CompletionResponse>> {
+    let position = params.text_document_position;
+    let uri = position.text_document.uri;
+    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
+    let indexed = IndexedText::new(&text, state.encoding());
+    let offset = indexed.offset(position.position)?;
+    let replace = |start: usize| indexed.range(&(start..offset));
+    let items = match context(&text, offset) {
+        Context::Prompt { start, query } => {
+            return Ok(Some(CompletionResponse::List(CompletionList {
+                is_incomplete: true,
+                items: prompt_items(state, &query, replace(start)),
+            })));
+        }
+        Context::PlaceholderKind { start } => ["text", "list"]
+            .into_iter()
+            .map(|kind| CompletionItem {
+                label: format!("{kind}:"),
+                kind: Some(CompletionItemKind::KEYWORD),
+                detail: Some(if kind == "text" {
+                    "free text placeholder".into()
+                } else {
+                    "bulleted list placeholder".into()
+                }),
+                text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(
+                    replace(start),
+                    format!("{kind}:"),
+                ))),
+                ..Default::default()
+            })
+            .collect(),
+        Context::PlaceholderName { start } => {
+            let closed = text[offset..].starts_with("}}");
+            placeholder_names(state, &text)
+                .into_iter()
+                .enumerate()
+                .map(|(rank, (name, detail))| CompletionItem {
+                    label: name.clone(),
+                    kind: Some(CompletionItemKind::VARIABLE),
+                    detail: Some(detail),
+                    sort_text: Some(format!("{rank:05}")),
+                    text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(
+                        replace(start),
+                        if closed { name } else { format!("{name}}}}}") },
+                    ))),
+                    ..Default::default()
+                })
+                .collect()
+        }
+        Context::None => return Ok(None),
+    };
+    Ok(Some(CompletionResponse::Array(items)))
+}
+
+/// Ranked prompts as items. The client must not re-filter them (the ranking is typo-tolerant),
+/// so every item's filter text is exactly what was typed.
+fn prompt_items(state: &ServerState, query: &str, range: Range) -> Vec<CompletionItem> {
+    let Some(library) = state.library() else {
+        return Vec::new();
+    };
+    let hits = match library.search(query, MAX_PROMPTS) {
+        Ok(hits) => hits,
+        Err(e) => {
+            tracing::warn!("prompt search failed: {e}");
+            return Vec::new();
+        }
+    };
+    let snippets = state.features().snippets;
+    hits.into_iter()
+        .enumerate()
+        .map(|(rank, hit)| {
+            let p = hit.prompt;
+            let mut detail = p.category.clone().unwrap_or_default();
+            if !p.tags.is_empty() {
+                if !detail.is_empty() {
+                    detail.push_str(" · ");
+                }
+                detail.push_str(&p.tags.join(", "));
+            }
+            let (new_text, format) = if snippets {
+                (snippet::to_snippet(&p.body), InsertTextFormat::SNIPPET)
+            } else {
+                (
+                    snippet::to_plain_text(&p.body),
+                    InsertTextFormat::PLAIN_TEXT,
+                )
+            };
+            CompletionItem {
+                label: p.title.clone(),
+                kind: Some(CompletionItemKind::SNIPPET),
+                detail: Some(detail),
+                sort_text: Some(format!("{rank:05}")),
+                filter_text: Some(format!("/{query}")),
+                text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(range, new_text))),
+                insert_text_format: Some(format),
+                command: Some(Command::new(
+                    "Record prompt use".into(),
+                    PROMPT_USED.into(),
+                    Some(vec![json!({ "id": p.id })]),
+                )),
+                data: Some(json!({ "prompt": p.id })),
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+/// Names used in this document first, then the library's by how many prompts use them.
+fn placeholder_names(state: &ServerState, text: &str) -> Vec<(String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<(String, String)> = placeholders::parse(text)
+        .distinct()
+        .into_iter()
+        .filter(|(name, _)| seen.insert(name.to_string()))
+        .map(|(name, kind)| {
+            (
+                name.to_string(),
+                format!("{} placeholder in this document", kind.keyword()),
+            )
+        })
+        .collect();
+    if let Some(library) = state.library() {
+        let mut names = library.placeholder_names();
+        names.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out.extend(
+            names
+                .into_iter()
+                .filter(|(name, _)| seen.insert(name.clone()))
+                .map(|(name, uses)| (name, format!("used in {uses} library prompt(s)"))),
+        );
+    }
+    out
+}
+
+/// Fills the documentation of a prompt item: description and a preview of the body.
+pub fn resolve(state: &ServerState, mut item: CompletionItem) -> Result<CompletionItem> {
+    let id = item
+        .data
+        .as_ref()
+        .and_then(|d| d.get("prompt"))
+        .and_then(Value::as_str);
+    let (Some(id), Some(library)) = (id, state.library()) else {
+        return Ok(item);
+    };
+    if let Some(p) = library.get(id) {
+        let mut doc = String::new();
+        if let Some(d) = &p.description {
+            doc.push_str(d);
+            doc.push_str("\n\n---\n\n");
+        }
+        let lines: Vec<&str> = p.body.trim_start().lines().collect();
+        doc.push_str(&lines[..lines.len().min(PREVIEW_LINES)].join("\n"));
+        if lines.len() > PREVIEW_LINES {
+            doc.push_str("\n\n…");
+        }
+        item.documentation = Some(Documentation::MarkupContent(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value: doc,
+        }));
+    }
+    Ok(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `$0` marks the cursor.
+    fn check(fixture: &str, expected: Context) {
+        let offset = fixture.find("$0").expect("cursor marker");
+        let text = fixture.replace("$0", "");
+        assert_eq!(context(&text, offset), expected, "in {fixture:?}");
+    }
+
+    #[test]
+    fn contexts() {
+        check(
+            "intro\n  /rev$0",
+            Context::Prompt {
+                start: 8,
+                query: "rev".into(),
+            },
+        );
+        check(
+            "/$0",
+            Context::Prompt {
+                start: 0,
+                query: String::new(),
+            },
+        );
+        check("a /rev$0", Context::None);
+        check("x {{$0", Context::PlaceholderKind { start: 4 });
+        check("x {{te$0", Context::PlaceholderKind { start: 4 });
+        check("x {{text:na$0", Context::PlaceholderName { start: 9 });
+        check("{{list:$0}}", Context::PlaceholderName { start: 7 });
+        check("{{text:a}} $0", Context::None);
+        check("{{Text:$0", Context::None);
+        check("é {{text:ü$0", Context::None);
+    }
+}

@@ -1,0 +1,303 @@
+//! End-to-end tests of the prompt library over the real binary's stdio: `/` completion with
+//! snippets, placeholder completion, live updates, workspace symbols, usage, and the CLI.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{Client, Sandbox, uri};
+
+const FORECAST: &str = "---\ntitle: Quarterly budget forecast\ndescription: Forecast spending\ntags: [finance, planning]\n---\nForecast {{text:team}} costs in $USD for {{text:quarter}}.\nRisks:\n{{list:risks}}\nAgain for {{text:team}}: use 100% {braces}\\.\n";
+const FORECAST_SNIPPET: &str = "Forecast ${1:team} costs in \\$USD for ${2:quarter}.\nRisks:\n- ${3:risks}\nAgain for ${1:team}: use 100% {braces\\}\\\\.\n";
+
+fn start(sandbox: &Sandbox) -> Client {
+    let mut client = Client::start(sandbox, &[]);
+    client.initialize(Value::Null, false);
+    client
+}
+
+/// Asks until `done` accepts the answer (the library loads in the background) or time runs out.
+fn poll(
+    client: &mut Client,
+    method: &str,
+    params: Value,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let answer = client
+            .request(method, params.clone())
+            .expect("request succeeds");
+        if done(&answer) || Instant::now() > deadline {
+            return answer;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn items(answer: &Value) -> Vec<Value> {
+    answer
+        .get("items")
+        .or(Some(answer))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn labels(answer: &Value) -> Vec<String> {
+    items(answer)
+        .iter()
+        .map(|i| i["label"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn symbol_names(answer: &Value) -> Vec<String> {
+    answer
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| s["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn slash_completion_finds_typos_and_inserts_the_exact_snippet() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("workflows/forecast.md"),
+        FORECAST.as_bytes(),
+    );
+    let mut client = start(&sandbox);
+    let doc = uri(&sandbox.workspace().join("plan.prompt.md"));
+    client.open(&doc, "# Plan\n/quartely budjet");
+    let params = json!({"textDocument": {"uri": doc}, "position": {"line": 1, "character": 16}});
+    let answer = poll(
+        &mut client,
+        "textDocument/completion",
+        params,
+        Duration::from_secs(10),
+        |a| {
+            labels(a)
+                .first()
+                .is_some_and(|l| l == "Quarterly budget forecast")
+        },
+    );
+    assert_eq!(answer["isIncomplete"], true);
+    let item = &items(&answer)[0];
+    assert_eq!(item["label"], "Quarterly budget forecast");
+    assert_eq!(item["insertTextFormat"], 2, "snippet");
+    assert_eq!(item["textEdit"]["newText"], FORECAST_SNIPPET);
+    assert_eq!(
+        item["textEdit"]["range"],
+        json!({"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 16}})
+    );
+    assert_eq!(item["detail"], "workflows · finance, planning");
+    assert_eq!(item["command"]["command"], "promptstack.promptUsed");
+
+    let resolved = client
+        .request("completionItem/resolve", item.clone())
+        .unwrap();
+    let doc_text = resolved["documentation"]["value"].as_str().unwrap();
+    assert!(doc_text.starts_with("Forecast spending"), "{doc_text}");
+    assert!(doc_text.contains("{{list:risks}}"));
+
+    // Accepting runs the command: the use is recorded in data/usage.
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.promptUsed", "arguments": [{"id": "workflows/forecast"}]}),
+        )
+        .unwrap();
+    let usage = sandbox.home().join("data/usage");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(&usage).is_ok_and(|t| t.contains("workflows/forecast")) {
+        assert!(Instant::now() < deadline, "usage not recorded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    client.shutdown();
+}
+
+#[test]
+fn plain_text_clients_get_the_body_as_written() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("workflows/forecast.md"),
+        FORECAST.as_bytes(),
+    );
+    let mut client = Client::start(&sandbox, &[]);
+    // No snippet support: a client that only sends the bare minimum.
+    client
+        .request(
+            "initialize",
+            json!({"processId": null, "rootUri": null, "capabilities": {}}),
+        )
+        .unwrap();
+    client.notify("initialized", json!({}));
+    let doc = uri(&sandbox.workspace().join("plan.prompt.md"));
+    client.open(&doc, "/forecast");
+    let params = json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": 9}});
+    let answer = poll(
+        &mut client,
+        "textDocument/completion",
+        params,
+        Duration::from_secs(10),
+        |a| !items(a).is_empty(),
+    );
+    let item = &items(&answer)[0];
+    assert_eq!(item["insertTextFormat"], 1);
+    assert_eq!(
+        item["textEdit"]["newText"],
+        FORECAST.split("---\n").nth(2).unwrap()
+    );
+    client.shutdown();
+}
+
+#[test]
+fn placeholder_completion_offers_kinds_then_names() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("workflows/forecast.md"),
+        FORECAST.as_bytes(),
+    );
+    let mut client = start(&sandbox);
+    let doc = uri(&sandbox.workspace().join("p.prompt.md"));
+    client.open(&doc, "Hi {{text:reader}}\n{{\n{{text:");
+    let kinds = client
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": doc}, "position": {"line": 1, "character": 2}}),
+        )
+        .unwrap();
+    assert_eq!(labels(&kinds), ["text:", "list:"]);
+    let params = json!({"textDocument": {"uri": doc}, "position": {"line": 2, "character": 7}});
+    let names = poll(
+        &mut client,
+        "textDocument/completion",
+        params,
+        Duration::from_secs(10),
+        |a| labels(a).contains(&"quarter".to_string()),
+    );
+    let names = labels(&names);
+    assert_eq!(names[0], "reader", "names in the document come first");
+    assert!(names.contains(&"team".to_string()) && names.contains(&"quarter".to_string()));
+    client.shutdown();
+}
+
+#[test]
+fn added_prompts_appear_within_a_second_and_deleted_ones_disappear() {
+    let sandbox = Sandbox::new();
+    let mut client = start(&sandbox);
+    // Wait until the (starter) library is loaded.
+    poll(
+        &mut client,
+        "workspace/symbol",
+        json!({"query": "review"}),
+        Duration::from_secs(10),
+        |a| !symbol_names(a).is_empty(),
+    );
+    let path = sandbox.write(
+        &sandbox.library().join("commands/zebra.md"),
+        b"---\ntitle: Zebra crossing\ntags: [road]\n---\nCross.\n",
+    );
+    let written = Instant::now();
+    let found = poll(
+        &mut client,
+        "workspace/symbol",
+        json!({"query": "zebra"}),
+        Duration::from_secs(1),
+        |a| symbol_names(a) == ["Zebra crossing"],
+    );
+    assert_eq!(
+        symbol_names(&found),
+        ["Zebra crossing"],
+        "not offered within {:?}",
+        written.elapsed()
+    );
+    assert!(
+        found[0]["location"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("commands/zebra.md")
+    );
+    std::fs::remove_file(&path).unwrap();
+    let gone = poll(
+        &mut client,
+        "workspace/symbol",
+        json!({"query": "zebra"}),
+        Duration::from_secs(1),
+        |a| symbol_names(a).is_empty(),
+    );
+    assert!(symbol_names(&gone).is_empty());
+    client.shutdown();
+}
+
+#[test]
+fn cli_lists_searches_reindexes_and_counts() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("workflows/forecast.md"),
+        FORECAST.as_bytes(),
+    );
+    let (code, out, err) = sandbox.cli(&["library", "search", "budjet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.lines().next().unwrap().contains("workflows/forecast"),
+        "{out}"
+    );
+    let (code, out, _) = sandbox.cli(&["library", "search", "--format", "json", "zzzzqqq"]);
+    assert_eq!((code, out.trim()), (1, "[]"));
+    let (code, out, _) = sandbox.cli(&["library", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("workflows/forecast  Quarterly budget forecast  [finance, planning]"));
+    sandbox.write(&sandbox.library().join("rules/binary.md"), b"\xff\xfe");
+    let (code, out, _) = sandbox.cli(&["library", "reindex"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("skipped files:     1"), "{out}");
+    assert!(out.contains("binary.md: not UTF-8 text"), "{out}");
+    let (code, out, _) = sandbox.cli(&["library", "stats", "--format", "json"]);
+    assert_eq!(code, 0);
+    let stats: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(stats["prompts"], stats["indexed"]);
+}
+
+#[test]
+fn reindex_command_rebuilds_and_reports_the_count() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("workflows/forecast.md"),
+        FORECAST.as_bytes(),
+    );
+    let mut client = start(&sandbox);
+    poll(
+        &mut client,
+        "workspace/symbol",
+        json!({"query": "forecast"}),
+        Duration::from_secs(10),
+        |a| !symbol_names(a).is_empty(),
+    );
+    let result = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.reindexLibrary", "arguments": []}),
+        )
+        .unwrap();
+    let listed = std::fs::read_dir(sandbox.library())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|d| std::fs::read_dir(d.path()).unwrap().count())
+        .sum::<usize>();
+    assert_eq!(result["prompts"].as_u64().unwrap() as usize, listed);
+    let bad = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.promptUsed", "arguments": ["no-object"]}),
+        )
+        .unwrap_err();
+    assert_eq!(bad["code"], -32602);
+    client.shutdown();
+}
