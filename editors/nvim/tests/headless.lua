@@ -419,6 +419,43 @@ local function run_full()
     vim.cmd("silent! edit!")
   end)
 
+  step("placeholder completion after {{", function()
+    local client = buf_clients(task)[1]
+    if not client.server_capabilities.completionProvider then
+      return "skip: the server has no completion yet"
+    end
+    local buf = edit(ws .. "/placeholders.prompt.md")
+    wait_attached(buf)
+    local result = request(buf, "textDocument/completion", {
+      textDocument = text_document(buf),
+      position = { line = 1, character = 2 },
+    })
+    local labels = {}
+    for _, item in ipairs(result and (result.items or result) or {}) do
+      table.insert(labels, item.label)
+    end
+    check(vim.tbl_contains(labels, "text:") and vim.tbl_contains(labels, "list:"), "labels " .. vim.inspect(labels))
+  end)
+
+  step("workspace symbols find library prompts", function()
+    local client = buf_clients(task)[1]
+    if not client.server_capabilities.workspaceSymbolProvider then
+      return "skip: the server has no workspace symbols yet"
+    end
+    local names
+    for _ = 1, 100 do
+      local result = request(task, "workspace/symbol", { query = "zebra" })
+      names = vim.tbl_map(function(s)
+        return s.name
+      end, result or {})
+      if vim.tbl_contains(names, "Zebra migration plan") then
+        break
+      end
+      vim.wait(100)
+    end
+    check(vim.tbl_contains(names, "Zebra migration plan"), "symbols " .. vim.inspect(names))
+  end)
+
   local saved_id
   step(":w lands in history and history.search finds it", function()
     local client = buf_clients(task)[1]
