@@ -68,9 +68,27 @@ fn negotiate_encoding(params: &InitializeParams) -> ColumnEncoding {
     }
 }
 
+/// Workspace folder paths, falling back to the deprecated `rootUri`.
+#[allow(deprecated)] // `root_uri` is deprecated but older clients only send it.
+fn workspace_folders(params: &InitializeParams) -> Vec<std::path::PathBuf> {
+    match &params.workspace_folders {
+        Some(folders) if !folders.is_empty() => folders
+            .iter()
+            .filter_map(|f| super::convert::uri_to_path(&f.uri))
+            .collect(),
+        _ => params
+            .root_uri
+            .as_ref()
+            .and_then(super::convert::uri_to_path)
+            .into_iter()
+            .collect(),
+    }
+}
+
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let encoding = negotiate_encoding(&params);
+        let _ = self.state.workspace_folders.set(workspace_folders(&params));
         let workspace = params.capabilities.workspace.as_ref();
         let features = ClientFeatures {
             encoding,
@@ -121,6 +139,7 @@ impl LanguageServer for Backend {
                 )),
                 semantic_tokens_provider: Some(handlers::semantic_tokens::capability()),
                 document_symbol_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
                 rename_provider: Some(OneOf::Right(RenameOptions {
                     prepare_provider: Some(true),
                     work_done_progress_options: Default::default(),
@@ -158,6 +177,8 @@ impl LanguageServer for Backend {
         tokio::spawn(async move { handlers::configuration::on_initialized(&state).await });
         let state = self.state.clone();
         tokio::spawn(async move { handlers::library_sync::open(&state).await });
+        let state = self.state.clone();
+        tokio::spawn(async move { handlers::history::open(&state).await });
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -215,6 +236,10 @@ impl LanguageServer for Backend {
         handlers::rename::prepare(&self.state, params)
     }
 
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        handlers::references::references(&self.state, params).await
+    }
+
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         handlers::rename::rename(&self.state, params)
     }
@@ -239,7 +264,7 @@ impl LanguageServer for Backend {
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
-        handlers::workspace_symbols::symbol(&self.state, params)
+        handlers::workspace_symbols::symbol(&self.state, params).await
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {

@@ -13,6 +13,7 @@ use crate::document::{ColumnEncoding, Document, DocumentKind};
 use crate::events::EventBus;
 use crate::home::{DataPaths, Home};
 use crate::library::Library;
+use crate::lsp::handlers::history::HistorySlot;
 
 /// What the client said it can do, read once at `initialize`.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +37,10 @@ pub struct ServerState {
     pub features: OnceLock<ClientFeatures>,
     /// The prompt library, set once it has been opened after `initialized`.
     pub library: OnceLock<Arc<Library>>,
+    /// The composition history, opened after `initialized`.
+    pub history: HistorySlot,
+    /// Workspace folders from `initialize` (working directory of saved compositions).
+    pub workspace_folders: OnceLock<Vec<PathBuf>>,
     layers: Mutex<Layers>,
     config: RwLock<Arc<Resolved>>,
     documents: RwLock<HashMap<Uri, Document>>,
@@ -57,6 +62,8 @@ impl ServerState {
             events,
             features: OnceLock::new(),
             library: OnceLock::new(),
+            history: HistorySlot::default(),
+            workspace_folders: OnceLock::new(),
             layers: Mutex::new(layers),
             config: RwLock::new(Arc::new(resolved)),
             documents: RwLock::new(HashMap::new()),
@@ -71,6 +78,16 @@ impl ServerState {
     /// The library, once opened.
     pub fn library(&self) -> Option<Arc<Library>> {
         self.library.get().cloned()
+    }
+
+    /// The innermost workspace folder containing `path`.
+    pub fn workspace_folder_of(&self, path: &Path) -> Option<PathBuf> {
+        self.workspace_folders
+            .get()?
+            .iter()
+            .filter(|folder| path.starts_with(folder))
+            .max_by_key(|folder| folder.components().count())
+            .cloned()
     }
 
     pub fn encoding(&self) -> ColumnEncoding {
