@@ -62,6 +62,10 @@ fn fixtures(sandbox: &Sandbox) {
     sandbox.write(&ws.join("complete.prompt.md"), b"/zebra\n");
     sandbox.write(&ws.join("history.prompt.md"), b"# History test\n");
     sandbox.write(
+        &ws.join("placeholders.prompt.md"),
+        b"Hi {{text:reader}}\n{{\n",
+    );
+    sandbox.write(
         &sandbox.library().join("workflows/zebra.md"),
         ZEBRA_LIBRARY_PROMPT.as_bytes(),
     );
@@ -194,6 +198,8 @@ fn plugin_attaches_and_runs_commands_in_real_neovim() {
         // Steps for features still landing may skip; they must not be missing.
         for gated in [
             "completion offers a library prompt after / and inserts it",
+            "placeholder completion after {{",
+            "workspace symbols find library prompts",
             ":w lands in history and history.search finds it",
             ":PromptStackHistory opens the saved composition",
             ":PromptStackCleanup dry run, confirm, delete",

@@ -212,7 +212,8 @@ local function run_full()
     task = edit(ws .. "/task.prompt.md")
     local client = wait_attached(task)
     check(client.name == "promptstack", "client name " .. tostring(client.name))
-    check(vim.bo[task].omnifunc ~= "", "omnifunc not set")
+    local expected = vim.fn.has("nvim-0.11") == 1 and "vim.lsp.omnifunc" or "promptstack.completion"
+    check(vim.bo[task].omnifunc:find(expected, 1, true), "omnifunc is " .. vim.bo[task].omnifunc)
   end)
 
   step("does not attach to other markdown", function()
@@ -400,9 +401,59 @@ local function run_full()
       }, buf, client.offset_encoding or "utf-16")
       text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
       check(text:find("Move {{text:herd}} across {{text:river}}.", 1, true), "inserted body: " .. text)
+      -- The same through the keyboard: the plugin's omnifunc, Ctrl-x Ctrl-o, Ctrl-y.
+      vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "/zebra" })
+      vim.api.nvim_win_set_cursor(0, { 1, 0 })
+      local keys = vim.api.nvim_replace_termcodes("A<C-x><C-o><C-y><Esc>", true, false, true)
+      vim.api.nvim_feedkeys(keys, "xt", false)
+      wait_for("the omni-completed prompt", function()
+        return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n"):find("Risks:", 1, true) ~= nil
+      end, 5000)
+      text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+      check(
+        text:find("^Move {{text:herd}} across {{text:river}}.\nRisks:\n{{list:risks}}"),
+        "omni completion inserted: " .. text
+      )
     end
     check(not text:find("title:", 1, true), "frontmatter inserted: " .. text)
     vim.cmd("silent! edit!")
+  end)
+
+  step("placeholder completion after {{", function()
+    local client = buf_clients(task)[1]
+    if not client.server_capabilities.completionProvider then
+      return "skip: the server has no completion yet"
+    end
+    local buf = edit(ws .. "/placeholders.prompt.md")
+    wait_attached(buf)
+    local result = request(buf, "textDocument/completion", {
+      textDocument = text_document(buf),
+      position = { line = 1, character = 2 },
+    })
+    local labels = {}
+    for _, item in ipairs(result and (result.items or result) or {}) do
+      table.insert(labels, item.label)
+    end
+    check(vim.tbl_contains(labels, "text:") and vim.tbl_contains(labels, "list:"), "labels " .. vim.inspect(labels))
+  end)
+
+  step("workspace symbols find library prompts", function()
+    local client = buf_clients(task)[1]
+    if not client.server_capabilities.workspaceSymbolProvider then
+      return "skip: the server has no workspace symbols yet"
+    end
+    local names
+    for _ = 1, 100 do
+      local result = request(task, "workspace/symbol", { query = "zebra" })
+      names = vim.tbl_map(function(s)
+        return s.name
+      end, result or {})
+      if vim.tbl_contains(names, "Zebra migration plan") then
+        break
+      end
+      vim.wait(100)
+    end
+    check(vim.tbl_contains(names, "Zebra migration plan"), "symbols " .. vim.inspect(names))
   end)
 
   local saved_id

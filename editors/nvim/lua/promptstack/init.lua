@@ -242,8 +242,15 @@ end
 
 local function on_attach(opts)
   return function(client, bufnr)
-    if vim.bo[bufnr].omnifunc == "" then
-      vim.bo[bufnr].omnifunc = "v:lua.vim.lsp.omnifunc"
+    -- Replace the empty, LSP or Markdown-ftplugin default (HTML tags); keep a user's own.
+    local omnifunc = vim.bo[bufnr].omnifunc
+    if omnifunc == "" or omnifunc == "v:lua.vim.lsp.omnifunc" or omnifunc == "htmlcomplete#CompleteTags" then
+      if has_011 then
+        vim.bo[bufnr].omnifunc = "v:lua.vim.lsp.omnifunc"
+      else
+        -- Older built-in omnifuncs mangle multi-line textEdit items: use ours.
+        require("promptstack.completion").attach(bufnr)
+      end
     end
     if opts.autocomplete and vim.lsp.completion and vim.lsp.completion.enable then
       vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = true })
