@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::contract::{self, Task};
 use super::http::{self, Endpoint};
-use super::{AiError, AiFuture, AiProvider, Answer, LineEdit, ReviewRequest, Suggestion, Usage};
+use super::{AiError, AiFuture, AiProvider, LineEdit, ReviewRequest, Suggestion, Usage};
 use crate::config::{Config, Secret};
 
 /// Model used when `ai.model` is not set.
@@ -193,17 +193,9 @@ impl AiProvider for OpenAiProvider {
     }
 
     fn review<'a>(&'a self, request: &'a ReviewRequest) -> AiFuture<'a, Vec<Suggestion>> {
-        Box::pin(async move {
-            let (text, usage) = self
-                .complete(
-                    Task::Review,
-                    contract::line_count(&request.composition),
-                    contract::review_message(request),
-                )
-                .await?;
-            let suggestions = contract::parse_review(&text, &request.composition)?;
-            Ok(Answer::new(suggestions, usage))
-        })
+        Box::pin(contract::review_with(request, |task, lines, user| {
+            self.complete(task, lines, user)
+        }))
     }
 
     fn apply<'a>(
@@ -211,18 +203,10 @@ impl AiProvider for OpenAiProvider {
         composition: &'a str,
         suggestion: &'a Suggestion,
     ) -> AiFuture<'a, Vec<LineEdit>> {
-        Box::pin(async move {
-            let (text, usage) = self
-                .complete(
-                    Task::Apply,
-                    contract::line_count(composition),
-                    contract::apply_message(composition, suggestion),
-                )
-                .await?;
-            Ok(Answer::new(
-                contract::parse_apply(&text, composition)?,
-                usage,
-            ))
-        })
+        Box::pin(contract::apply_with(
+            composition,
+            suggestion,
+            |task, lines, user| self.complete(task, lines, user),
+        ))
     }
 }
