@@ -68,6 +68,23 @@ fn negotiate_encoding(params: &InitializeParams) -> ColumnEncoding {
     }
 }
 
+/// The workspace folders a client opened: `workspaceFolders`, else the deprecated `rootUri`.
+#[allow(deprecated)] // `root_uri` is still what older clients send.
+fn workspace_folders(params: &InitializeParams) -> Vec<std::path::PathBuf> {
+    match &params.workspace_folders {
+        Some(folders) if !folders.is_empty() => folders
+            .iter()
+            .filter_map(|f| super::convert::uri_to_path(&f.uri))
+            .collect(),
+        _ => params
+            .root_uri
+            .as_ref()
+            .and_then(super::convert::uri_to_path)
+            .into_iter()
+            .collect(),
+    }
+}
+
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let encoding = negotiate_encoding(&params);
@@ -93,7 +110,18 @@ impl LanguageServer for Backend {
                 .and_then(|c| c.completion_item.as_ref())
                 .and_then(|i| i.snippet_support)
                 .unwrap_or(false),
+            show_document: params
+                .capabilities
+                .window
+                .as_ref()
+                .and_then(|w| w.show_document.as_ref())
+                .is_some_and(|s| s.support),
         };
+        *self
+            .state
+            .workspace_folders
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = workspace_folders(&params);
         let _ = self.state.features.set(features);
         if let Some(options) = params.initialization_options {
             handlers::configuration::apply(&self.state, Some(options)).await;
@@ -131,6 +159,12 @@ impl LanguageServer for Backend {
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 completion_provider: Some(handlers::completion::capability()),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                definition_provider: Some(OneOf::Left(true)),
+                document_link_provider: Some(DocumentLinkOptions {
+                    resolve_provider: Some(false),
+                    work_done_progress_options: Default::default(),
+                }),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: handlers::commands::NAMES
                         .iter()
@@ -233,6 +267,21 @@ impl LanguageServer for Backend {
 
     async fn completion_resolve(&self, item: CompletionItem) -> Result<CompletionItem> {
         handlers::completion::resolve(&self.state, item)
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        handlers::hover::hover(&self.state, params).await
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        handlers::definition::goto_definition(&self.state, params).await
+    }
+
+    async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        handlers::document_links::document_link(&self.state, params)
     }
 
     async fn symbol(

@@ -26,6 +26,8 @@ pub struct ClientFeatures {
     pub work_done_progress: bool,
     /// Snippet syntax in completion items.
     pub snippets: bool,
+    /// `window/showDocument`.
+    pub show_document: bool,
 }
 
 /// The server's shared state. Locks are held only for short, non-blocking sections.
@@ -36,6 +38,8 @@ pub struct ServerState {
     pub features: OnceLock<ClientFeatures>,
     /// The prompt library, set once it has been opened after `initialized`.
     pub library: OnceLock<Arc<Library>>,
+    /// Workspace folders from `initialize` (`workspaceFolders`, else `rootUri`).
+    pub workspace_folders: RwLock<Vec<PathBuf>>,
     layers: Mutex<Layers>,
     config: RwLock<Arc<Resolved>>,
     documents: RwLock<HashMap<Uri, Document>>,
@@ -57,6 +61,7 @@ impl ServerState {
             events,
             features: OnceLock::new(),
             library: OnceLock::new(),
+            workspace_folders: RwLock::new(Vec::new()),
             layers: Mutex::new(layers),
             config: RwLock::new(Arc::new(resolved)),
             documents: RwLock::new(HashMap::new()),
@@ -71,6 +76,14 @@ impl ServerState {
     /// The library, once opened.
     pub fn library(&self) -> Option<Arc<Library>> {
         self.library.get().cloned()
+    }
+
+    /// The workspace folders, first one first.
+    pub fn workspace_folders(&self) -> Vec<PathBuf> {
+        self.workspace_folders
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn encoding(&self) -> ColumnEncoding {

@@ -17,9 +17,18 @@ pub const RENDER: &str = "promptstack.render";
 /// Sent by the client when a prompt completion is accepted (attached to the item).
 pub const PROMPT_USED: &str = "promptstack.promptUsed";
 pub const REINDEX_LIBRARY: &str = "promptstack.reindexLibrary";
+pub const CREATE_PROMPT: &str = "promptstack.createPrompt";
+pub const NEW_COMPOSITION: &str = "promptstack.newComposition";
 
 /// Every command the server executes, as advertised at `initialize`.
-pub const NAMES: &[&str] = &[VALIDATE_LIBRARY, RENDER, PROMPT_USED, REINDEX_LIBRARY];
+pub const NAMES: &[&str] = &[
+    VALIDATE_LIBRARY,
+    RENDER,
+    PROMPT_USED,
+    REINDEX_LIBRARY,
+    CREATE_PROMPT,
+    NEW_COMPOSITION,
+];
 
 pub async fn execute(
     state: &Arc<ServerState>,
@@ -42,6 +51,8 @@ pub async fn execute(
             Ok(None)
         }
         REINDEX_LIBRARY => super::library_sync::reindex(state).await.map(Some),
+        CREATE_PROMPT => super::create_prompt::execute(state, first).await.map(Some),
+        NEW_COMPOSITION => super::new_composition::execute(state, first).await.map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command `{other}`; available: {}",
             NAMES.join(", ")

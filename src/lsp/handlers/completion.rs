@@ -20,7 +20,13 @@ const PREVIEW_LINES: usize = 40;
 /// The completion capability advertised at `initialize`.
 pub fn capability() -> CompletionOptions {
     CompletionOptions {
-        trigger_characters: Some(vec!["/".into(), "{".into(), ":".into()]),
+        trigger_characters: Some(vec![
+            "/".into(),
+            "{".into(),
+            ":".into(),
+            "(".into(),
+            "@".into(),
+        ]),
         resolve_provider: Some(true),
         ..Default::default()
     }
@@ -126,7 +132,9 @@ pub async fn completion(
                 })
                 .collect()
         }
-        Context::None => return Ok(None),
+        Context::None => {
+            return super::file_completion::complete(state, &uri, &indexed, offset).await;
+        }
     };
     Ok(Some(CompletionResponse::Array(items)))
 }

@@ -1,0 +1,75 @@
+//! Completion of file references: inside `[title](` the relative path, after `@` a whole
+//! `[file name](relative/path)` link. Candidates come from a walk of the workspace folders
+//! (`.gitignore` respected, hidden and binary files skipped) run off the protocol loop.
+
+use std::path::PathBuf;
+
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+
+use crate::document::file_refs::{self, FileRefContext};
+use crate::lsp::convert::{IndexedText, uri_to_path};
+use crate::lsp::state::ServerState;
+
+/// Most files offered per request; the list is incomplete, so typing refines it.
+const MAX_ITEMS: usize = 50;
+
+/// Items for a file reference at `offset`, or `None` when the cursor does not ask for one.
+pub async fn complete(
+    state: &ServerState,
+    uri: &Uri,
+    indexed: &IndexedText<'_>,
+    offset: usize,
+) -> Result<Option<CompletionResponse>> {
+    let Some(ctx) = file_refs::context(indexed.text, offset) else {
+        return Ok(None);
+    };
+    let doc_dir = uri_to_path(uri).and_then(|p| p.parent().map(|d| d.to_path_buf()));
+    let mut roots = state.workspace_folders();
+    if roots.is_empty() {
+        roots.extend(doc_dir.clone());
+    }
+    let query = ctx.query().to_string();
+    let ranked = tokio::task::spawn_blocking(move || {
+        let files = file_refs::walk(&roots, file_refs::MAX_WALK_FILES);
+        file_refs::rank(files, &query, MAX_ITEMS)
+    })
+    .await
+    .unwrap_or_default();
+    let range = indexed.range(&(ctx.start()..offset));
+    let typed = indexed.text[ctx.start()..offset].to_string();
+    let items = ranked
+        .into_iter()
+        .enumerate()
+        .map(|(rank, file)| {
+            let relative = doc_dir
+                .as_deref()
+                .and_then(|dir| file_refs::relative_to(&file.path, dir))
+                .unwrap_or_else(|| file.relative.clone());
+            let new_text = match ctx {
+                FileRefContext::LinkTarget { .. } => {
+                    crate::document::links::encode_target(&relative)
+                }
+                FileRefContext::At { .. } => file_refs::markdown_link(&file.path, &relative),
+            };
+            CompletionItem {
+                label: file.relative.clone(),
+                kind: Some(CompletionItemKind::FILE),
+                detail: Some(display(&file.path)),
+                sort_text: Some(format!("{rank:05}")),
+                // Ranked here (fuzzy); the client must not filter the list again.
+                filter_text: Some(typed.clone()),
+                text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(range, new_text))),
+                ..Default::default()
+            }
+        })
+        .collect();
+    Ok(Some(CompletionResponse::List(CompletionList {
+        is_incomplete: true,
+        items,
+    })))
+}
+
+fn display(path: &std::path::Path) -> String {
+    PathBuf::from(path).display().to_string()
+}
