@@ -37,9 +37,15 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(file_name(None, "20260101-120000").unwrap(), "untitled-20260101-120000.prompt.md");
+        assert_eq!(
+            file_name(None, "20260101-120000").unwrap(),
+            "untitled-20260101-120000.prompt.md"
+        );
         assert_eq!(file_name(Some("plan"), "").unwrap(), "plan.prompt.md");
-        assert_eq!(file_name(Some("plan.prompt.md"), "").unwrap(), "plan.prompt.md");
+        assert_eq!(
+            file_name(Some("plan.prompt.md"), "").unwrap(),
+            "plan.prompt.md"
+        );
         for bad in ["../x", "a/b", "..", ""] {
             assert!(file_name(Some(bad), "").is_err(), "{bad:?}");
         }
@@ -50,6 +56,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = create(dir.path(), Some("a"), "").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), TEMPLATE);
-        assert!(matches!(create(dir.path(), Some("a"), ""), Err(CreateError::Exists(_))));
+        assert!(matches!(
+            create(dir.path(), Some("a"), ""),
+            Err(CreateError::Exists(_))
+        ));
     }
 }

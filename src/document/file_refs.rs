@@ -249,9 +249,7 @@ mod tests {
     fn fuzzy() {
         assert!(fuzzy_score("nts", "docs/notes.md").is_some());
         assert!(fuzzy_score("xyz", "docs/notes.md").is_none());
-        assert!(
-            fuzzy_score("notes", "docs/notes.md") > fuzzy_score("notes", "n/o/t/e/s/other.md")
-        );
+        assert!(fuzzy_score("notes", "docs/notes.md") > fuzzy_score("notes", "n/o/t/e/s/other.md"));
     }
 
     #[test]

@@ -277,12 +277,18 @@ mod tests {
     #[test]
     fn file_targets() {
         let dir = Path::new("/w");
-        assert_eq!(file_target_path("a.md", dir), Some(PathBuf::from("/w/a.md")));
+        assert_eq!(
+            file_target_path("a.md", dir),
+            Some(PathBuf::from("/w/a.md"))
+        );
         assert_eq!(
             file_target_path("my%20file.md#x", dir),
             Some(PathBuf::from("/w/my file.md"))
         );
-        assert_eq!(file_target_path("/etc/x", dir), Some(PathBuf::from("/etc/x")));
+        assert_eq!(
+            file_target_path("/etc/x", dir),
+            Some(PathBuf::from("/etc/x"))
+        );
         assert_eq!(file_target_path("https://x.org", dir), None);
         assert_eq!(file_target_path("mailto:a@b", dir), None);
         assert_eq!(file_target_path("#anchor", dir), None);

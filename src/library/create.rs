@@ -75,7 +75,11 @@ pub fn slug(title: &str) -> String {
 pub fn render(prompt: &NewPrompt) -> String {
     let quote = |s: &str| serde_json::Value::String(s.to_string()).to_string();
     let mut text = format!("---\ntitle: {}\n", quote(prompt.title.trim()));
-    if let Some(d) = prompt.description.as_deref().filter(|d| !d.trim().is_empty()) {
+    if let Some(d) = prompt
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
         text.push_str(&format!("description: {}\n", quote(d.trim())));
     }
     if !prompt.tags.is_empty() {
@@ -164,9 +168,15 @@ mod tests {
         let path = create(dir.path(), &prompt).unwrap();
         assert_eq!(path, dir.path().join("misc/say-hi-now.md"));
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("---\ntitle: \"Say \\\"hi\\\": now\"\n"), "{text}");
+        assert!(
+            text.starts_with("---\ntitle: \"Say \\\"hi\\\": now\"\n"),
+            "{text}"
+        );
         std::fs::write(&path, "mine").unwrap();
-        assert!(matches!(create(dir.path(), &prompt), Err(CreateError::Exists(_))));
+        assert!(matches!(
+            create(dir.path(), &prompt),
+            Err(CreateError::Exists(_))
+        ));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
     }
 }

@@ -52,7 +52,9 @@ pub async fn execute(
         }
         REINDEX_LIBRARY => super::library_sync::reindex(state).await.map(Some),
         CREATE_PROMPT => super::create_prompt::execute(state, first).await.map(Some),
-        NEW_COMPOSITION => super::new_composition::execute(state, first).await.map(Some),
+        NEW_COMPOSITION => super::new_composition::execute(state, first)
+            .await
+            .map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command `{other}`; available: {}",
             NAMES.join(", ")

@@ -44,7 +44,9 @@ fn parse(args: &Value) -> Result<NewPrompt> {
         match args.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(Error::invalid_params(format!("`{name}` must be a string; {USAGE}"))),
+            Some(_) => Err(Error::invalid_params(format!(
+                "`{name}` must be a string; {USAGE}"
+            ))),
         }
     };
     let title = field("title")?

@@ -20,20 +20,24 @@ pub async fn hover(state: &ServerState, params: HoverParams) -> Result<Option<Ho
 
     let parsed = placeholders::parse(&text);
     if let Some(p) = parsed.at(offset) {
-        let here = indexed.index.position(&text, p.span.start, indexed.encoding).line;
+        let here = indexed
+            .index
+            .position(&text, p.span.start, indexed.encoding)
+            .line;
         let mut others: Vec<u32> = parsed
             .placeholders
             .iter()
             .filter(|o| o.name == p.name && o.span != p.span)
-            .map(|o| indexed.index.position(&text, o.span.start, indexed.encoding).line)
+            .map(|o| {
+                indexed
+                    .index
+                    .position(&text, o.span.start, indexed.encoding)
+                    .line
+            })
             .filter(|line| *line != here)
             .collect();
         others.dedup();
-        let mut value = format!(
-            "**{}** placeholder `{}`\n\n",
-            p.kind.keyword(),
-            p.name
-        );
+        let mut value = format!("**{}** placeholder `{}`\n\n", p.kind.keyword(), p.name);
         if others.is_empty() {
             value.push_str("Appears only here.");
         } else {

@@ -19,7 +19,9 @@ pub async fn execute(state: &Arc<ServerState>, args: Value) -> Result<Value> {
         match args.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(Error::invalid_params(format!("`{name}` must be a string; {USAGE}"))),
+            Some(_) => Err(Error::invalid_params(format!(
+                "`{name}` must be a string; {USAGE}"
+            ))),
         }
     };
     let name = text("name")?;
@@ -51,9 +53,8 @@ pub async fn execute(state: &Arc<ServerState>, args: Value) -> Result<Value> {
     .await
     .map_err(|e| Error::invalid_params(format!("creating the composition failed: {e}")))?
     .map_err(to_error)?;
-    let uri = path_to_uri(&path).ok_or_else(|| {
-        Error::invalid_params(format!("{} cannot be a file URI", path.display()))
-    })?;
+    let uri = path_to_uri(&path)
+        .ok_or_else(|| Error::invalid_params(format!("{} cannot be a file URI", path.display())))?;
     show(state, uri.clone());
     Ok(json!({ "uri": uri.as_str() }))
 }
