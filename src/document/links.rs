@@ -255,7 +255,6 @@ mod tests {
         find(text)
             .into_iter()
             .map(|l| (l.target.clone(), &text[l.target_range.clone()]))
-            .map(|(t, r)| (t, r))
             .collect()
     }
 
