@@ -128,6 +128,24 @@ fn file_completion_respects_gitignore_and_inserts_links() {
         notes["textEdit"]["range"],
         json!({"start": {"line": 1, "character": 16}, "end": {"line": 1, "character": 16}})
     );
+
+    // A folder added to the workspace is walked too.
+    let other = sandbox.dir.path().join("other");
+    sandbox.write(&other.join("zebra-facts.md"), b"stripes\n");
+    client.notify(
+        "workspace/didChangeWorkspaceFolders",
+        json!({"event": {"added": [{"uri": uri(&other), "name": "other"}], "removed": []}}),
+    );
+    let offered = labels(&complete(&mut client, &doc, 0, 5));
+    assert!(
+        offered.contains(&"zebra-facts.md".to_string()),
+        "{offered:?}"
+    );
+
+    // Only compositions get file references.
+    let readme = uri(&ws.join("README.md"));
+    client.open(&readme, "Use @");
+    assert_eq!(complete(&mut client, &readme, 0, 5), Value::Null);
     client.shutdown();
 }
 

@@ -86,7 +86,7 @@ pub async fn completion(
 ) -> Result<Option<CompletionResponse>> {
     let position = params.text_document_position;
     let uri = position.text_document.uri;
-    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
+    let (text, _, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
     let indexed = IndexedText::new(&text, state.encoding());
     let offset = indexed.offset(position.position)?;
     let replace = |start: usize| indexed.range(&(start..offset));
@@ -132,9 +132,10 @@ pub async fn completion(
                 })
                 .collect()
         }
-        Context::None => {
+        Context::None if kind == crate::document::DocumentKind::Composition => {
             return super::file_completion::complete(state, &uri, &indexed, offset).await;
         }
+        Context::None => return Ok(None),
     };
     Ok(Some(CompletionResponse::Array(items)))
 }

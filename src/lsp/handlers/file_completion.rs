@@ -14,6 +14,31 @@ use crate::lsp::state::ServerState;
 /// Most files offered per request; the list is incomplete, so typing refines it.
 const MAX_ITEMS: usize = 50;
 
+/// Applies `workspace/didChangeWorkspaceFolders` to the folders file completion walks.
+pub fn did_change_workspace_folders(state: &ServerState, params: DidChangeWorkspaceFoldersParams) {
+    let removed: Vec<PathBuf> = params
+        .event
+        .removed
+        .iter()
+        .filter_map(|f| uri_to_path(&f.uri))
+        .collect();
+    let mut folders = state
+        .workspace_folders
+        .write()
+        .unwrap_or_else(|p| p.into_inner());
+    folders.retain(|f| !removed.contains(f));
+    for added in params
+        .event
+        .added
+        .iter()
+        .filter_map(|f| uri_to_path(&f.uri))
+    {
+        if !folders.contains(&added) {
+            folders.push(added);
+        }
+    }
+}
+
 /// Items for a file reference at `offset`, or `None` when the cursor does not ask for one.
 pub async fn complete(
     state: &ServerState,
