@@ -160,9 +160,9 @@ pub fn fuzzy_score(query: &str, candidate: &str) -> Option<i64> {
 
 /// Ranks `files` for `query`, drops binaries, and keeps the best `limit`. Blocking (sniffs
 /// only the files it returns).
-pub fn rank(files: Vec<WorkspaceFile>, query: &str, limit: usize) -> Vec<WorkspaceFile> {
-    let mut scored: Vec<(i64, WorkspaceFile)> = files
-        .into_iter()
+pub fn rank(files: &[WorkspaceFile], query: &str, limit: usize) -> Vec<WorkspaceFile> {
+    let mut scored: Vec<(i64, &WorkspaceFile)> = files
+        .iter()
         .filter_map(|f| fuzzy_score(query, &f.relative).map(|s| (s, f)))
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.relative.cmp(&b.1.relative)));
@@ -171,6 +171,7 @@ pub fn rank(files: Vec<WorkspaceFile>, query: &str, limit: usize) -> Vec<Workspa
         .map(|(_, f)| f)
         .filter(|f| !is_binary(&f.path))
         .take(limit)
+        .cloned()
         .collect()
 }
 

@@ -30,6 +30,13 @@ pub struct ClientFeatures {
     pub show_document: bool,
 }
 
+/// A walk of the workspace folders: which roots, when, and the files found.
+pub struct FileWalk {
+    pub roots: Vec<PathBuf>,
+    pub at: std::time::Instant,
+    pub files: Arc<Vec<crate::document::file_refs::WorkspaceFile>>,
+}
+
 /// The server's shared state. Locks are held only for short, non-blocking sections.
 pub struct ServerState {
     pub client: Client,
@@ -40,6 +47,8 @@ pub struct ServerState {
     pub library: OnceLock<Arc<Library>>,
     /// Workspace folders from `initialize` (`workspaceFolders`, else `rootUri`).
     pub workspace_folders: RwLock<Vec<PathBuf>>,
+    /// The last walk of the workspace folders for file completion, reused while fresh.
+    pub file_walk: Mutex<Option<FileWalk>>,
     layers: Mutex<Layers>,
     config: RwLock<Arc<Resolved>>,
     documents: RwLock<HashMap<Uri, Document>>,
@@ -62,6 +71,7 @@ impl ServerState {
             features: OnceLock::new(),
             library: OnceLock::new(),
             workspace_folders: RwLock::new(Vec::new()),
+            file_walk: Mutex::new(None),
             layers: Mutex::new(layers),
             config: RwLock::new(Arc::new(resolved)),
             documents: RwLock::new(HashMap::new()),

@@ -3,16 +3,21 @@
 //! (`.gitignore` respected, hidden and binary files skipped) run off the protocol loop.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::document::file_refs::{self, FileRefContext};
 use crate::lsp::convert::{IndexedText, uri_to_path};
-use crate::lsp::state::ServerState;
+use crate::lsp::state::{FileWalk, ServerState};
 
 /// Most files offered per request; the list is incomplete, so typing refines it.
 const MAX_ITEMS: usize = 50;
+/// How long a walk is reused: typing a path re-asks on every key, and files created meanwhile
+/// show up once it expires.
+const WALK_FRESH: Duration = Duration::from_secs(2);
 
 /// Applies `workspace/didChangeWorkspaceFolders` to the folders file completion walks.
 pub fn did_change_workspace_folders(state: &ServerState, params: DidChangeWorkspaceFoldersParams) {
@@ -27,6 +32,7 @@ pub fn did_change_workspace_folders(state: &ServerState, params: DidChangeWorksp
         .write()
         .unwrap_or_else(|p| p.into_inner());
     folders.retain(|f| !removed.contains(f));
+    *state.file_walk.lock().unwrap_or_else(|p| p.into_inner()) = None;
     for added in params
         .event
         .added
@@ -55,12 +61,33 @@ pub async fn complete(
         roots.extend(doc_dir.clone());
     }
     let query = ctx.query().to_string();
-    let ranked = tokio::task::spawn_blocking(move || {
-        let files = file_refs::walk(&roots, file_refs::MAX_WALK_FILES);
-        file_refs::rank(files, &query, MAX_ITEMS)
+    let cached = state
+        .file_walk
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .filter(|w| w.roots == roots && w.at.elapsed() < WALK_FRESH)
+        .map(|w| w.files.clone());
+    let walk_roots = roots.clone();
+    let walked = tokio::task::spawn_blocking(move || match cached {
+        Some(files) => (None, file_refs::rank(&files, &query, MAX_ITEMS)),
+        None => {
+            let files = Arc::new(file_refs::walk(&walk_roots, file_refs::MAX_WALK_FILES));
+            let ranked = file_refs::rank(&files, &query, MAX_ITEMS);
+            (Some(files), ranked)
+        }
     })
-    .await
-    .unwrap_or_default();
+    .await;
+    let Ok((fresh, ranked)) = walked else {
+        return Ok(None);
+    };
+    if let Some(files) = fresh {
+        *state.file_walk.lock().unwrap_or_else(|p| p.into_inner()) = Some(FileWalk {
+            roots,
+            at: Instant::now(),
+            files,
+        });
+    }
     let range = indexed.range(&(ctx.start()..offset));
     let typed = indexed.text[ctx.start()..offset].to_string();
     let items = ranked
