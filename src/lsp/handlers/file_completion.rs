@@ -107,7 +107,7 @@ pub async fn complete(
             CompletionItem {
                 label: file.relative.clone(),
                 kind: Some(CompletionItemKind::FILE),
-                detail: Some(display(&file.path)),
+                detail: Some(file.path.display().to_string()),
                 sort_text: Some(format!("{rank:05}")),
                 // Ranked here (fuzzy); the client must not filter the list again.
                 filter_text: Some(typed.clone()),
@@ -120,8 +120,4 @@ pub async fn complete(
         is_incomplete: true,
         items,
     })))
-}
-
-fn display(path: &std::path::Path) -> String {
-    PathBuf::from(path).display().to_string()
 }
