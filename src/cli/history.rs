@@ -11,7 +11,7 @@ use anyhow::Context;
 use time::{Date, OffsetDateTime, Time};
 
 use crate::config::Loaded;
-use crate::history::cleanup::{self, CleanupSelection, megabytes};
+use crate::history::cleanup::{self, CleanupSelection, megabytes, parse_date};
 use crate::history::sync::{self, SyncMode, SyncReport};
 use crate::history::{
     CompositionRepository, CompositionSummary, ListOptions, SortOrder, files, open_repository,
@@ -36,7 +36,7 @@ enum HistoryCommand {
     },
     /// Full-text search, best matches first.
     Search {
-        /// Words to look for (all must occur; prefixes match).
+        /// Words to look for (all must occur; the last also matches as a prefix).
         #[arg(required = true, num_args = 1..)]
         query: Vec<String>,
         #[command(flatten)]
@@ -108,11 +108,6 @@ enum Sort {
     Created,
     /// Least recently created first.
     CreatedAsc,
-}
-
-fn parse_date(s: &str) -> Result<Date, String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), format).map_err(|_| format!("`{s}` is not a date like 2026-01-31"))
 }
 
 impl Filters {

@@ -1,20 +1,23 @@
 //! `promptstack review FILE`: review a composition with the configured AI provider and print the
 //! suggestions (nothing is changed).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
 use super::validate::Format;
 use crate::ai::tokens::window_share;
 use crate::ai::{
-    AiMetrics, CandidatePrompt, ContextSelector, ReviewRequest, ScoringSelector, TokenCounter,
-    create_provider, stats_file,
+    AiMetrics, CandidatePrompt, ReviewRequest, create_provider, create_selector, stats_file,
 };
 use crate::config::Loaded;
-use crate::document::{MAX_FILE_BYTES, frontmatter};
+use crate::document::MAX_FILE_BYTES;
+use crate::home::DataPaths;
+use crate::library::source::open_source;
+use crate::library::usage::UsageStats;
 
 #[derive(Debug, clap::Args)]
 pub struct ReviewArgs {
@@ -41,9 +44,9 @@ pub fn run(args: ReviewArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     let context = if args.no_context {
         Vec::new()
     } else {
-        let selector = ScoringSelector::new(TokenCounter::for_model(provider.model()));
+        let selector = create_selector(provider.model());
         let budget = window_share(provider.model(), config.context_budget_percent);
-        selector.select(&text, &library_candidates(&paths.library_dir), budget)
+        selector.select(&text, &library_candidates(loaded, &paths), budget)
     };
     let request = ReviewRequest {
         composition: text,
@@ -98,41 +101,29 @@ pub fn run(args: ReviewArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The library's prompts as context candidates; unreadable files are skipped (validation
-/// reports them). Usage counts are not known here, so they start at zero.
-fn library_candidates(library_dir: &Path) -> Vec<CandidatePrompt> {
-    walkdir::WalkDir::new(library_dir)
+/// The library's prompts as context candidates, with their usage; files that cannot be read are
+/// skipped (`promptstack validate` reports them).
+fn library_candidates(loaded: &Loaded, paths: &DataPaths) -> Vec<CandidatePrompt> {
+    let usage = UsageStats::load(&paths.usage_file);
+    open_source(loaded.config(), paths)
+        .load_all()
+        .prompts
         .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "md"))
-        .filter(|e| {
-            e.metadata()
-                .is_ok_and(|m| m.len() as usize <= MAX_FILE_BYTES)
-        })
-        .filter_map(|entry| {
-            let text = std::fs::read_to_string(entry.path()).ok()?;
-            let relative = entry.path().strip_prefix(library_dir).ok()?;
-            let id = relative
-                .with_extension("")
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            let meta = match frontmatter::split(&text) {
-                frontmatter::Split::Found(block) => frontmatter::parse(&block).ok(),
-                _ => None,
+        .map(|prompt| {
+            let used = usage.get(&prompt.id).unwrap_or_default();
+            CandidatePrompt {
+                category: prompt.category.unwrap_or_default(),
+                title: prompt.title,
+                description: prompt.description.unwrap_or_default(),
+                tags: prompt.tags,
+                body: prompt.body,
+                use_count: u32::try_from(used.count).unwrap_or(u32::MAX),
+                last_used: u64::try_from(used.last_used)
+                    .ok()
+                    .filter(|secs| *secs > 0)
+                    .map(|secs| UNIX_EPOCH + Duration::from_secs(secs)),
+                id: prompt.id,
             }
-            .unwrap_or_default();
-            Some(CandidatePrompt {
-                title: meta.title.unwrap_or_else(|| id.clone()),
-                description: meta.description.unwrap_or_default(),
-                tags: meta.tags.unwrap_or_default(),
-                category: id.split('/').next().unwrap_or_default().to_string(),
-                body: frontmatter::body(&text).to_string(),
-                use_count: 0,
-                last_used: None,
-                id,
-            })
         })
         .collect()
 }

@@ -22,6 +22,12 @@ pub enum CleanupSelection {
     },
 }
 
+/// Parses a `YYYY-MM-DD` date as typed by users (CLI flags, editor commands).
+pub fn parse_date(s: &str) -> Result<Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s.trim(), format).map_err(|_| format!("`{s}` is not a date like 2026-01-31"))
+}
+
 /// One composition a cleanup would remove.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanupEntry {

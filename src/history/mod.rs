@@ -61,6 +61,8 @@ pub enum HistoryError {
     CleanupChanged,
     #[error("the history worker has stopped")]
     WorkerStopped,
+    #[error("cannot start the history worker: {0}")]
+    WorkerStart(#[source] std::io::Error),
 }
 
 impl HistoryError {
@@ -149,6 +151,13 @@ pub struct CompositionSummary {
     pub tags: Vec<String>,
     /// The first non-empty line of the body, for pickers.
     pub title: String,
+}
+
+impl CompositionSummary {
+    /// The history file's full path.
+    pub fn history_file(&self, history_dir: &Path) -> PathBuf {
+        history_dir.join(&self.file_name)
+    }
 }
 
 /// A composition with its content.

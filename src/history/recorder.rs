@@ -52,6 +52,9 @@ impl SaveOutcome {
 
 type Reply<T> = oneshot::Sender<Result<T, HistoryError>>;
 type Progress = Box<dyn FnMut(usize, usize) + Send>;
+/// The answer to a queued job; the job runs whether or not this is awaited.
+pub type Pending<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, HistoryError>> + Send>>;
 
 enum Job {
     Save(SaveRequest, Reply<SaveOutcome>),
@@ -91,36 +94,43 @@ impl HistoryRecorder {
                     }
                 }
             })
-            .map_err(|e| HistoryError::io("cannot start the history worker", Path::new(""), e))?;
+            .map_err(HistoryError::WorkerStart)?;
         Ok(HistoryRecorder {
             jobs: Some(jobs),
             worker: Some(handle),
         })
     }
 
-    async fn submit<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, HistoryError> {
+    /// Queues a job now (so jobs run in the order of these calls) and returns its answer.
+    fn submit<T: Send + 'static>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Pending<T> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
+        let queued = self
+            .jobs
             .as_ref()
-            .ok_or(HistoryError::WorkerStopped)?
-            .send(job(reply))
-            .map_err(|_| HistoryError::WorkerStopped)?;
-        answer.await.map_err(|_| HistoryError::WorkerStopped)?
+            .ok_or(HistoryError::WorkerStopped)
+            .and_then(|jobs| {
+                jobs.send(job(reply))
+                    .map_err(|_| HistoryError::WorkerStopped)
+            });
+        Box::pin(async move {
+            queued?;
+            answer.await.map_err(|_| HistoryError::WorkerStopped)?
+        })
     }
 
     /// Saves a composition: history file, then index row and version, then `CompositionSaved`.
-    pub async fn save(&self, request: SaveRequest) -> Result<SaveOutcome, HistoryError> {
-        self.submit(|reply| Job::Save(request, reply)).await
+    /// The save is queued when this is called, so saves apply in call order.
+    pub fn save(&self, request: SaveRequest) -> Pending<SaveOutcome> {
+        self.submit(move |reply| Job::Save(request, reply))
     }
 
     /// Compares the index with the history files and repairs it, in order with saves.
-    pub async fn sync(
+    pub fn sync(
         &self,
         mode: SyncMode,
         progress: impl FnMut(usize, usize) + Send + 'static,
-    ) -> Result<SyncReport, HistoryError> {
-        self.submit(|reply| Job::Sync(mode, Box::new(progress), reply))
-            .await
+    ) -> Pending<SyncReport> {
+        self.submit(move |reply| Job::Sync(mode, Box::new(progress), reply))
     }
 }
 

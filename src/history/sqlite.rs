@@ -134,6 +134,28 @@ impl SqliteRepository {
         &self.path
     }
 
+    /// Summaries for the given row keys, by key.
+    fn summaries_by_pk(
+        &self,
+        conn: &Connection,
+        pks: impl Iterator<Item = i64>,
+    ) -> Result<std::collections::HashMap<i64, CompositionSummary>, HistoryError> {
+        let pks: Vec<Value> = pks.map(Value::Integer).collect();
+        if pks.is_empty() {
+            return Ok(Default::default());
+        }
+        let marks = vec!["?"; pks.len()].join(", ");
+        let sql =
+            format!("SELECT {SUMMARY_COLUMNS}, c.pk FROM compositions c WHERE c.pk IN ({marks})");
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(pks.iter()), |row| {
+                Ok((row.get::<_, i64>(12)?, summary_from_row(row)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     fn writer(&self) -> MutexGuard<'_, Connection> {
         // A poisoned lock means a panic while holding it; SQLite rolled back, the connection is fine.
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
@@ -248,13 +270,19 @@ fn move_aside(path: &Path) -> Result<PathBuf, HistoryError> {
 }
 
 /// Turns user words into an FTS5 query: every word quoted (so punctuation cannot break the
-/// syntax) and prefix-matched; all words must occur.
+/// syntax), all must occur, and the last one matches as a prefix (the word being typed).
 fn fts_query(query: &str) -> Option<String> {
-    let terms: Vec<String> = query
-        .split_whitespace()
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let last = words.len().checked_sub(1)?;
+    let terms: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let star = if i == last { "*" } else { "" };
+            format!("\"{}\"{star}", w.replace('"', "\"\""))
+        })
         .collect();
-    (!terms.is_empty()).then(|| terms.join(" "))
+    Some(terms.join(" "))
 }
 
 /// SQL conditions (on alias `c`) and their parameters for the filters of `options`.
@@ -323,7 +351,9 @@ impl CompositionRepository for SqliteRepository {
     }
 
     fn save(&self, record: &CompositionRecord) -> Result<StoredVersion, HistoryError> {
-        Ok(self.save_many(std::slice::from_ref(record))?[0])
+        self.save_many(std::slice::from_ref(record))?
+            .pop()
+            .ok_or_else(|| HistoryError::Database("save stored nothing".into()))
     }
 
     fn save_many(&self, records: &[CompositionRecord]) -> Result<Vec<StoredVersion>, HistoryError> {
@@ -375,10 +405,16 @@ impl CompositionRepository for SqliteRepository {
         };
         let (conditions, mut values) = filters(options);
         let conn = self.reader();
-        let from = format!(
-            "FROM compositions_fts JOIN compositions c ON c.pk = compositions_fts.rowid
-             WHERE compositions_fts MATCH ?{conditions}"
-        );
+        // Without filters the full-text index alone answers the count; joining every match to
+        // its row made common words several times slower.
+        let from = if conditions.is_empty() {
+            "FROM compositions_fts WHERE compositions_fts MATCH ?".to_string()
+        } else {
+            format!(
+                "FROM compositions_fts JOIN compositions c ON c.pk = compositions_fts.rowid
+                 WHERE compositions_fts MATCH ?{conditions}"
+            )
+        };
         let mut all = vec![Value::Text(matcher)];
         all.append(&mut values);
         let total: i64 = conn.query_row(
@@ -386,23 +422,36 @@ impl CompositionRepository for SqliteRepository {
             rusqlite::params_from_iter(all.iter()),
             |r| r.get(0),
         )?;
+        // `ORDER BY rank` (bm25) lets FTS5 sort internally, so snippets are built for the
+        // returned page only.
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS}, bm25(compositions_fts),
+            "SELECT compositions_fts.rowid, rank,
                  snippet(compositions_fts, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '…', 16)
-             {from} ORDER BY bm25(compositions_fts), c.updated_at DESC LIMIT ? OFFSET ?"
+             {from} ORDER BY rank LIMIT ? OFFSET ?"
         );
         all.push(Value::Integer(limit(options.limit)));
         all.push(Value::Integer(limit(options.offset)));
         let mut stmt = conn.prepare(&sql)?;
-        let items = stmt
+        let ranked = stmt
             .query_map(rusqlite::params_from_iter(all.iter()), |row| {
-                Ok(SearchHit {
-                    summary: summary_from_row(row)?,
-                    score: row.get(12)?,
-                    snippet: parse_snippet(&row.get::<_, String>(13)?),
-                })
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, f64>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
+        let mut summaries = self.summaries_by_pk(&conn, ranked.iter().map(|r| r.0))?;
+        let items = ranked
+            .into_iter()
+            .filter_map(|(pk, score, snippet)| {
+                Some(SearchHit {
+                    summary: summaries.remove(&pk)?,
+                    score,
+                    snippet: parse_snippet(&snippet),
+                })
+            })
+            .collect();
         Ok(Page {
             items,
             total: total as usize,
@@ -688,6 +737,13 @@ mod tests {
             hit.snippet.marked("[", "]"),
             "Write a [polite] email to the team about the release."
         );
+        let paged = ListOptions {
+            limit: 1,
+            offset: 1,
+            ..ListOptions::default()
+        };
+        let page = repo.search("bugs", &paged).unwrap();
+        assert_eq!((page.items.len(), page.total), (1, 2));
         // Filters apply to search too.
         let options = ListOptions {
             updated_from: Some(record("x", "", 1).updated_at),

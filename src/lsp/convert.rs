@@ -75,3 +75,17 @@ pub fn path_to_uri(path: &std::path::Path) -> Option<Uri> {
 pub fn not_open(uri: &Uri) -> jsonrpc::Error {
     jsonrpc::Error::invalid_params(format!("document {} is not open", uri.as_str()))
 }
+
+/// An internal error whose message tells the user what failed.
+pub fn internal_error(message: impl Into<String>) -> jsonrpc::Error {
+    let mut error = jsonrpc::Error::internal_error();
+    error.message = message.into().into();
+    error
+}
+
+/// The error for a request that needs something still starting up (library, history).
+pub fn not_ready(what: &str) -> jsonrpc::Error {
+    let mut error = jsonrpc::Error::invalid_request();
+    error.message = format!("{what} is still opening; try again in a moment").into();
+    error
+}

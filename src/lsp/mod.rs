@@ -4,6 +4,7 @@
 mod convert;
 mod framing;
 mod handlers;
+mod progress;
 mod server;
 mod state;
 

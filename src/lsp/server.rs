@@ -68,8 +68,8 @@ fn negotiate_encoding(params: &InitializeParams) -> ColumnEncoding {
     }
 }
 
-/// The workspace folders a client opened: `workspaceFolders`, else the deprecated `rootUri`.
-#[allow(deprecated)] // `root_uri` is still what older clients send.
+/// Workspace folder paths, falling back to the deprecated `rootUri`.
+#[allow(deprecated)] // `root_uri` is deprecated but older clients only send it.
 fn workspace_folders(params: &InitializeParams) -> Vec<std::path::PathBuf> {
     match &params.workspace_folders {
         Some(folders) if !folders.is_empty() => folders
@@ -149,6 +149,7 @@ impl LanguageServer for Backend {
                 )),
                 semantic_tokens_provider: Some(handlers::semantic_tokens::capability()),
                 document_symbol_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
                 rename_provider: Some(OneOf::Right(RenameOptions {
                     prepare_provider: Some(true),
                     work_done_progress_options: Default::default(),
@@ -199,6 +200,8 @@ impl LanguageServer for Backend {
         tokio::spawn(async move { handlers::configuration::on_initialized(&state).await });
         let state = self.state.clone();
         tokio::spawn(async move { handlers::library_sync::open(&state).await });
+        let state = self.state.clone();
+        tokio::spawn(async move { handlers::history::open(&state).await });
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -256,6 +259,10 @@ impl LanguageServer for Backend {
         handlers::rename::prepare(&self.state, params)
     }
 
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        handlers::references::references(&self.state, params).await
+    }
+
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         handlers::rename::rename(&self.state, params)
     }
@@ -295,7 +302,7 @@ impl LanguageServer for Backend {
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
-        handlers::workspace_symbols::symbol(&self.state, params)
+        handlers::workspace_symbols::symbol(&self.state, params).await
     }
 
     async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {

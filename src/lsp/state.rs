@@ -13,6 +13,7 @@ use crate::document::{ColumnEncoding, Document, DocumentKind};
 use crate::events::EventBus;
 use crate::home::{DataPaths, Home};
 use crate::library::Library;
+use crate::lsp::handlers::history::HistorySlot;
 
 /// What the client said it can do, read once at `initialize`.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +46,11 @@ pub struct ServerState {
     pub features: OnceLock<ClientFeatures>,
     /// The prompt library, set once it has been opened after `initialized`.
     pub library: OnceLock<Arc<Library>>,
-    /// Workspace folders from `initialize` (`workspaceFolders`, else `rootUri`).
+    /// The composition history, opened after `initialized`.
+    pub history: HistorySlot,
+    /// Workspace folders from `initialize` (`workspaceFolders`, else `rootUri`), kept current
+    /// by `workspace/didChangeWorkspaceFolders`: working directory of saved compositions, and
+    /// where file completion looks.
     pub workspace_folders: RwLock<Vec<PathBuf>>,
     /// The last walk of the workspace folders for file completion, reused while fresh.
     pub file_walk: Mutex<Option<FileWalk>>,
@@ -70,6 +75,7 @@ impl ServerState {
             events,
             features: OnceLock::new(),
             library: OnceLock::new(),
+            history: HistorySlot::default(),
             workspace_folders: RwLock::new(Vec::new()),
             file_walk: Mutex::new(None),
             layers: Mutex::new(layers),
@@ -94,6 +100,17 @@ impl ServerState {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The innermost workspace folder containing `path`.
+    pub fn workspace_folder_of(&self, path: &Path) -> Option<PathBuf> {
+        self.workspace_folders
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|folder| path.starts_with(folder))
+            .max_by_key(|folder| folder.components().count())
+            .cloned()
     }
 
     pub fn encoding(&self) -> ColumnEncoding {

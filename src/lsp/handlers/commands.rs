@@ -9,7 +9,7 @@ use tower_lsp_server::ls_types::*;
 use super::diagnostics::to_diagnostic;
 use crate::document::placeholders;
 use crate::library::validation;
-use crate::lsp::convert::{IndexedText, path_to_uri};
+use crate::lsp::convert::{IndexedText, internal_error, path_to_uri, uri_to_path};
 use crate::lsp::state::ServerState;
 
 pub const VALIDATE_LIBRARY: &str = "promptstack.validateLibrary";
@@ -19,6 +19,10 @@ pub const PROMPT_USED: &str = "promptstack.promptUsed";
 pub const REINDEX_LIBRARY: &str = "promptstack.reindexLibrary";
 pub const CREATE_PROMPT: &str = "promptstack.createPrompt";
 pub const NEW_COMPOSITION: &str = "promptstack.newComposition";
+pub const HISTORY_SEARCH: &str = "promptstack.history.search";
+pub const HISTORY_OPEN: &str = "promptstack.history.open";
+pub const HISTORY_CLEANUP: &str = "promptstack.history.cleanup";
+pub const HISTORY_REBUILD: &str = "promptstack.history.rebuild";
 
 /// Every command the server executes, as advertised at `initialize`.
 pub const NAMES: &[&str] = &[
@@ -28,6 +32,10 @@ pub const NAMES: &[&str] = &[
     REINDEX_LIBRARY,
     CREATE_PROMPT,
     NEW_COMPOSITION,
+    HISTORY_SEARCH,
+    HISTORY_OPEN,
+    HISTORY_CLEANUP,
+    HISTORY_REBUILD,
 ];
 
 pub async fn execute(
@@ -48,6 +56,15 @@ pub async fn execute(
                 .publish(crate::events::DomainEvent::PromptUsed {
                     prompt_id: id.to_string(),
                 });
+            // With the composition's URI, the next save links it to the prompt (references).
+            if let Some(path) = first
+                .get("uri")
+                .and_then(Value::as_str)
+                .and_then(|u| u.parse::<Uri>().ok())
+                .and_then(|u| uri_to_path(&u))
+            {
+                state.history.note_prompt_use(path, id.to_string());
+            }
             Ok(None)
         }
         REINDEX_LIBRARY => super::library_sync::reindex(state).await.map(Some),
@@ -55,6 +72,10 @@ pub async fn execute(
         NEW_COMPOSITION => super::new_composition::execute(state, first)
             .await
             .map(Some),
+        HISTORY_SEARCH => super::history::search(state, first).await.map(Some),
+        HISTORY_OPEN => super::history::open_entry(state, first).await.map(Some),
+        HISTORY_CLEANUP => super::history::cleanup(state, first).await.map(Some),
+        HISTORY_REBUILD => super::history::rebuild(state).await.map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command `{other}`; available: {}",
             NAMES.join(", ")
@@ -70,7 +91,7 @@ async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
     let root = library_dir.clone();
     let report = tokio::task::spawn_blocking(move || validation::validate_paths(&[root]))
         .await
-        .map_err(|e| Error::internal_error().tap_message(format!("validation failed: {e}")))?;
+        .map_err(|e| internal_error(format!("validation failed: {e}")))?;
     for file in &report.files {
         let Some(uri) = path_to_uri(&file.absolute) else {
             continue;
@@ -91,8 +112,7 @@ async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
             .publish_diagnostics(uri, diagnostics, None)
             .await;
     }
-    let mut value = serde_json::to_value(&report)
-        .map_err(|e| Error::internal_error().tap_message(e.to_string()))?;
+    let mut value = serde_json::to_value(&report).map_err(|e| internal_error(e.to_string()))?;
     value["summary"] = json!(report.summary());
     value["library_dir"] = json!(library_dir);
     Ok(value)
@@ -123,7 +143,7 @@ fn render(state: &ServerState, args: Value) -> Result<Value> {
             ));
         }
     };
-    let values = args
+    let values: std::collections::HashMap<String, placeholders::Fill> = args
         .get("values")
         .and_then(Value::as_object)
         .map(|map| {
@@ -144,18 +164,16 @@ fn render(state: &ServerState, args: Value) -> Result<Value> {
                 .collect()
         })
         .unwrap_or_default();
+    let remembered = values
+        .iter()
+        .filter_map(|(name, fill)| match fill {
+            placeholders::Fill::Text(value) if !value.trim().is_empty() => {
+                Some((name.clone(), value.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    super::history::remember_placeholder_values(state, remembered);
     let rendered = placeholders::render(&text, &values);
     Ok(json!({ "text": rendered.text, "missing": rendered.missing }))
-}
-
-/// Adds a message to a JSON-RPC error.
-trait TapMessage {
-    fn tap_message(self, message: String) -> Self;
-}
-
-impl TapMessage for Error {
-    fn tap_message(mut self, message: String) -> Self {
-        self.message = message.into();
-        self
-    }
 }

@@ -94,7 +94,7 @@ pub async fn completion(
         Context::Prompt { start, query } => {
             return Ok(Some(CompletionResponse::List(CompletionList {
                 is_incomplete: true,
-                items: prompt_items(state, &query, replace(start)),
+                items: prompt_items(state, &uri, &query, replace(start)),
             })));
         }
         Context::PlaceholderKind { start } => ["text", "list"]
@@ -116,21 +116,33 @@ pub async fn completion(
             .collect(),
         Context::PlaceholderName { start } => {
             let closed = text[offset..].starts_with("}}");
-            placeholder_names(state, &text)
-                .into_iter()
-                .enumerate()
-                .map(|(rank, (name, detail))| CompletionItem {
+            // Inside a complete placeholder, values filled in before come first.
+            let mut items = match placeholders::parse(&text).at(offset) {
+                Some(p) if offset < p.span.end => {
+                    let values = super::history::placeholder_values(state, p.name.clone()).await;
+                    value_items(
+                        &text[p.span.start..offset],
+                        values,
+                        indexed.range(&p.span),
+                        &p.name,
+                    )
+                }
+                _ => Vec::new(),
+            };
+            items.extend(placeholder_names(state, &text).into_iter().enumerate().map(
+                |(rank, (name, detail))| CompletionItem {
                     label: name.clone(),
                     kind: Some(CompletionItemKind::VARIABLE),
                     detail: Some(detail),
-                    sort_text: Some(format!("{rank:05}")),
+                    sort_text: Some(format!("1{rank:05}")),
                     text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(
                         replace(start),
                         if closed { name } else { format!("{name}}}}}") },
                     ))),
                     ..Default::default()
-                })
-                .collect()
+                },
+            ));
+            items
         }
         Context::None if kind == crate::document::DocumentKind::Composition => {
             return super::file_completion::complete(state, &uri, &indexed, offset).await;
@@ -142,7 +154,7 @@ pub async fn completion(
 
 /// Ranked prompts as items. The client must not re-filter them (the ranking is typo-tolerant),
 /// so every item's filter text is exactly what was typed.
-fn prompt_items(state: &ServerState, query: &str, range: Range) -> Vec<CompletionItem> {
+fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Vec<CompletionItem> {
     let Some(library) = state.library() else {
         return Vec::new();
     };
@@ -184,11 +196,30 @@ fn prompt_items(state: &ServerState, query: &str, range: Range) -> Vec<Completio
                 command: Some(Command::new(
                     "Record prompt use".into(),
                     PROMPT_USED.into(),
-                    Some(vec![json!({ "id": p.id })]),
+                    Some(vec![json!({ "id": p.id, "uri": uri.as_str() })]),
                 )),
                 data: Some(json!({ "prompt": p.id })),
                 ..Default::default()
             }
+        })
+        .collect()
+}
+
+/// Values used before for a placeholder, most recent first; accepting one replaces the whole
+/// placeholder. `typed` is the placeholder text before the cursor, so clients that filter by the
+/// replaced range keep the items.
+fn value_items(typed: &str, values: Vec<String>, span: Range, name: &str) -> Vec<CompletionItem> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(rank, value)| CompletionItem {
+            label: value.clone(),
+            kind: Some(CompletionItemKind::VALUE),
+            detail: Some(format!("used before for `{name}`")),
+            sort_text: Some(format!("0{rank:05}")),
+            filter_text: Some(format!("{typed}{value}")),
+            text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(span, value))),
+            ..Default::default()
         })
         .collect()
 }

@@ -94,6 +94,7 @@ pub async fn did_save(state: &std::sync::Arc<ServerState>, params: DidSaveTextDo
             doc.apply(&TextEdit { range: None, text });
         }
     }
+    super::history::did_save(state, &uri);
     diagnostics::schedule(state, uri, Duration::ZERO);
 }
 

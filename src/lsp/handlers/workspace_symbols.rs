@@ -1,30 +1,28 @@
-//! Workspace symbols: the library as a fuzzy prompt picker that works in every editor.
+//! Workspace symbols: the library and the history as one fuzzy picker that works in every
+//! editor. Library prompts come first (what people insert), then saved compositions.
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
-use crate::lsp::convert::path_to_uri;
+use crate::lsp::convert::{internal_error, path_to_uri};
 use crate::lsp::state::ServerState;
 
-/// Most symbols returned; pickers show the top of the list.
-const MAX_SYMBOLS: usize = 100;
+/// Most library prompts returned; pickers show the top of the list.
+const MAX_PROMPTS: usize = 100;
+/// Most history entries returned.
+const MAX_COMPOSITIONS: usize = 50;
 
 #[allow(deprecated)] // `deprecated` is a required field of the struct, itself deprecated.
-pub fn symbol(
+pub async fn symbol(
     state: &ServerState,
     params: WorkspaceSymbolParams,
 ) -> Result<Option<WorkspaceSymbolResponse>> {
-    let Some(library) = state.library() else {
-        return Ok(Some(WorkspaceSymbolResponse::Flat(Vec::new())));
-    };
-    let hits = library.search(&params.query, MAX_SYMBOLS).map_err(|e| {
-        let mut error = tower_lsp_server::jsonrpc::Error::internal_error();
-        error.message = e.to_string().into();
-        error
-    })?;
-    let symbols = hits
-        .into_iter()
-        .filter_map(|hit| {
+    let mut symbols = Vec::new();
+    if let Some(library) = state.library() {
+        let hits = library
+            .search(&params.query, MAX_PROMPTS)
+            .map_err(|e| internal_error(e.to_string()))?;
+        symbols.extend(hits.into_iter().filter_map(|hit| {
             let p = hit.prompt;
             Some(SymbolInformation {
                 name: p.title.clone(),
@@ -34,7 +32,19 @@ pub fn symbol(
                 location: Location::new(path_to_uri(&p.path)?, Range::default()),
                 container_name: Some(p.category.clone().unwrap_or_else(|| "library".into())),
             })
+        }));
+    }
+    let compositions = super::history::symbols(state, params.query.clone(), MAX_COMPOSITIONS).await;
+    symbols.extend(compositions.into_iter().filter_map(|(summary, file)| {
+        let date = summary.updated_at.date();
+        Some(SymbolInformation {
+            name: summary.title.clone(),
+            kind: SymbolKind::EVENT,
+            tags: None,
+            deprecated: None,
+            location: Location::new(path_to_uri(&file)?, Range::default()),
+            container_name: Some(format!("history · {date}")),
         })
-        .collect();
+    }));
     Ok(Some(WorkspaceSymbolResponse::Flat(symbols)))
 }

@@ -144,10 +144,38 @@ async function quickOpen(name) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
   await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(name) }).first()
+  // The list filters asynchronously: wait until the focused row is the file, then open it.
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: path.basename(name) }).first()
     .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
   await page.keyboard.press('Enter');
   await page.locator('.tab.active', { hasText: path.basename(name) }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+}
+
+/** Types `/` + query, waits for `label` in the suggest widget (asking explicitly if needed). */
+async function suggest(query, label) {
+  await page.keyboard.type('/', { delay: 50 });
+  await page.keyboard.type(query, { delay: 80 });
+  const row = page.locator('.suggest-widget .monaco-list-row', { hasText: label }).first();
+  try {
+    await row.waitFor({ state: 'visible', timeout: 8000 });
+  } catch {
+    await page.keyboard.press('Control+Space');
+    await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  }
+  return row;
+}
+
+/** Accepts `label` from the open suggest widget: Enter once it is the focused row (the list may
+ * still be re-rendering while results arrive, so a click could land on another item). */
+async function accept(label) {
+  const focused = page.locator('.suggest-widget .monaco-list-row.focused', { hasText: label }).first();
+  try {
+    await focused.waitFor({ state: 'visible', timeout: 5000 });
+  } catch {
+    await page.locator('.suggest-widget .monaco-list-row', { hasText: label }).first().click();
+    return;
+  }
+  await page.keyboard.press('Enter');
 }
 
 /** Runs a palette command by its title. */
@@ -294,27 +322,54 @@ try {
     return `status bar and code lens: ${chars} characters, ${lines} lines, ~${tokens} tokens`;
   });
 
+  await step('library-file', async (snap) => {
+    // A library prompt without a title (written now: the server wrote the starter library when it
+    // started, and only into an empty directory). The client's selector must cover the library
+    // directory for the server to see the file and mark the error; nothing else has validated it.
+    const broken = path.join(HOME, 'data', 'library', 'rules', 'untitled-rule.md');
+    fs.writeFileSync(broken, '---\ndescription: a rule without a title\n---\nAlways answer in {{text:language}}.\n');
+    await palette('File: Open File...');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    // The dialog fills in the workspace folder asynchronously; type the path only after that.
+    const until = Date.now() + STEP_TIMEOUT;
+    while (!(await input.inputValue()).endsWith('/')) {
+      if (Date.now() > until) throw new Error('the Open File dialog never showed its folder');
+      await page.waitForTimeout(100);
+    }
+    // It may still reset the value once more after that: fill until the path stays put.
+    for (let attempt = 0; ; attempt++) {
+      await input.fill(broken);
+      await page.waitForTimeout(500);
+      if ((await input.inputValue()) === broken) break;
+      if (attempt === 10) throw new Error(`Open File input keeps holding ${await input.inputValue()}`);
+    }
+    await page.keyboard.press('Enter');
+    await page.locator('.tab', { hasText: 'untitled-rule.md' }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    // The squiggle decoration has no box of its own in some themes: attached is what counts.
+    await page.locator('.editor-group-container.active .squiggly-error').first().waitFor({ state: 'attached', timeout: STEP_TIMEOUT });
+    const problems = await page.locator('.statusbar-item[id="status.problems"] a, .statusbar-item[id="status.problems"]').first()
+      .getAttribute('aria-label').catch(() => '');
+    if (await page.locator('.statusbar-item', { hasText: STATUS_RE }).count()) {
+      throw new Error('a library prompt got the composition status bar item');
+    }
+    if (!/Errors: [1-9]/.test(problems ?? '')) throw new Error(`no error counted in the status bar: ${problems}`);
+    await snap();
+    await quickOpen('draft.prompt.md');
+    return `error squiggle on the library file; problems in the status bar: ${problems}`;
+  });
+
   if (caps.completion) {
     await step('completion-suggest', async () => {
       await page.locator('.editor-group-container.active .editor-instance .view-lines').first().click();
       await page.keyboard.press('Control+End');
       await page.keyboard.press('Enter');
       await page.keyboard.press('Enter');
-      await page.keyboard.type('/', { delay: 50 });
-      await page.keyboard.type('think step', { delay: 80 });
-      const widget = page.locator('.suggest-widget');
-      const row = widget.locator('.monaco-list-row', { hasText: 'Think step by step' }).first();
-      try {
-        await row.waitFor({ state: 'visible', timeout: 8000 });
-      } catch {
-        await page.keyboard.press('Control+Space');
-        await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-      }
+      const row = await suggest('think step', 'Think step by step');
       return `suggest widget lists "${(await row.innerText()).split('\n')[0]}"`;
     });
     await step('completion-accepted', async (snap) => {
-      const row = page.locator('.suggest-widget .monaco-list-row', { hasText: 'Think step by step' }).first();
-      await row.click();
+      await accept('Think step by step');
       const until = Date.now() + STEP_TIMEOUT;
       let text = '';
       while (Date.now() < until) {
@@ -327,6 +382,30 @@ try {
       await snap();
       await page.keyboard.press('Escape');
       return 'editor shows "Restate the question" from the library prompt body';
+    });
+    await step('completion-snippet-tabstops', async () => {
+      // A prompt with placeholders: each becomes a tabstop; typing fills it, Tab moves on.
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Enter');
+      await suggest('write tests', 'Write tests');
+      await accept('Write tests');
+      await page.locator('.editor-group-container.active .view-lines', { hasText: 'Write tests for the code below' }).first()
+        .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+      await page.keyboard.type('pytest', { delay: 30 });
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('the config parser', { delay: 30 });
+      const until = Date.now() + STEP_TIMEOUT;
+      let text = '';
+      while (Date.now() < until) {
+        text = await editorText();
+        if (text.includes('using pytest.') && /Code under test\s+the config parser/.test(text)) break;
+        await page.waitForTimeout(250);
+      }
+      if (!text.includes('using pytest.')) throw new Error(`first tabstop not filled: ${text.slice(-600)}`);
+      if (!/Code under test\s+the config parser/.test(text)) throw new Error(`Tab did not reach the second tabstop: ${text.slice(-600)}`);
+      if (text.includes('{{text:test_framework}}')) throw new Error('the placeholder was inserted literally, not as a snippet');
+      await page.keyboard.press('Escape');
+      return 'typed "pytest" into tabstop 1 and, after Tab, "the config parser" into tabstop 2';
     });
   } else {
     await step('completion-gated-live-counts', async () => {
@@ -409,6 +488,18 @@ try {
     return toast;
   });
   await closeNotifications();
+
+  if (caps.commands.includes('promptstack.reindexLibrary')) {
+    await step('reindex-library', async (snap) => {
+      await palette('PromptStack: Reindex Library');
+      const toast = await notification(/library indexed \(\d+ prompts\)/);
+      await snap();
+      const n = Number(/\((\d+) prompts\)/.exec(toast)[1]);
+      if (n < 18) throw new Error(`only ${n} prompts indexed; the starter library has 18`);
+      return toast;
+    });
+    await closeNotifications();
+  }
 
   if (caps.history) {
     await step('search-history', async () => {

@@ -1,0 +1,509 @@
+//! History in the editor: every save of a composition is recorded; the `promptstack.history.*`
+//! commands search, open, clean up and rebuild it. Repository calls block, so they run on
+//! `spawn_blocking`; saves go through the recorder's worker, in order.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+
+use crate::document::{DocumentKind, MAX_FILE_BYTES};
+use crate::history::cleanup::{self, CleanupSelection, parse_date};
+use crate::history::recorder::{HistoryRecorder, Pending, SaveOutcome, SaveRequest};
+use crate::history::sync::SyncMode;
+use crate::history::{CompositionRepository, CompositionSummary, ListOptions, open_repository};
+use crate::lsp::convert::{internal_error, not_ready, path_to_uri, uri_to_path};
+use crate::lsp::progress;
+use crate::lsp::state::ServerState;
+
+/// The history as the server holds it.
+pub struct History {
+    repo: Arc<dyn CompositionRepository>,
+    recorder: HistoryRecorder,
+    dir: PathBuf,
+    /// Set after a failed save was reported, so a failing disk shows one message, not one per save.
+    failure_reported: AtomicBool,
+}
+
+impl History {
+    pub fn repo(&self) -> Arc<dyn CompositionRepository> {
+        self.repo.clone()
+    }
+
+    /// Where a composition's history file is.
+    pub fn file_of(&self, summary: &CompositionSummary) -> PathBuf {
+        self.dir.join(&summary.file_name)
+    }
+}
+
+/// The history's place in the server state: saves that arrive while it is still opening are
+/// kept, in order, and recorded as soon as it is ready.
+#[derive(Default)]
+pub struct HistorySlot {
+    inner: Mutex<Slot>,
+    /// Library prompts inserted into a composition since its last save (for find-references).
+    pending_uses: Mutex<HashMap<PathBuf, Vec<String>>>,
+}
+
+enum Slot {
+    /// Saves that arrived before the history was open, in arrival order.
+    Opening(Vec<SaveRequest>),
+    Ready(Arc<History>),
+    /// Opening failed (the user was told); saves are not recorded.
+    Off,
+}
+
+impl HistorySlot {
+    /// The history, once open.
+    pub fn get(&self) -> Option<Arc<History>> {
+        match &*self.lock() {
+            Slot::Ready(history) => Some(history.clone()),
+            Slot::Opening(_) | Slot::Off => None,
+        }
+    }
+
+    /// Notes that a library prompt was inserted into the composition at `path`; the next save
+    /// records it.
+    pub fn note_prompt_use(&self, path: PathBuf, prompt_id: String) {
+        let mut pending = self.pending_uses.lock().unwrap_or_else(|p| p.into_inner());
+        pending.entry(path).or_default().push(prompt_id);
+    }
+
+    fn take_prompt_uses(&self, path: &Path) -> Vec<String> {
+        let mut pending = self.pending_uses.lock().unwrap_or_else(|p| p.into_inner());
+        pending.remove(path).unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot::Opening(Vec::new())
+    }
+}
+
+/// Opens the history off the protocol loop, then checks the index against the history files
+/// (with `$/progress`) so a database that is missing, corrupt or behind is repaired.
+pub async fn open(state: &Arc<ServerState>) {
+    let config = state.config().config.clone();
+    let paths = state.data_paths();
+    let events = state.events.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        let repo = open_repository(&config, &paths)?;
+        let recorder = HistoryRecorder::start(repo.clone(), paths.history_dir.clone(), events)?;
+        Ok::<_, crate::history::HistoryError>(History {
+            repo,
+            recorder,
+            dir: paths.history_dir,
+            failure_reported: AtomicBool::new(false),
+        })
+    })
+    .await;
+    let history = match opened {
+        Ok(Ok(history)) => Arc::new(history),
+        Ok(Err(e)) => {
+            *state.history.lock() = Slot::Off;
+            state
+                .client
+                .show_message(
+                    MessageType::ERROR,
+                    format!("PromptStack history is off: {e}"),
+                )
+                .await;
+            return;
+        }
+        Err(e) => {
+            *state.history.lock() = Slot::Off;
+            tracing::error!("opening the history panicked: {e}");
+            return;
+        }
+    };
+    let check = history.recorder.sync(
+        SyncMode::Check,
+        progress::reporter(state, "Checking history"),
+    );
+    {
+        // Under the slot's lock, so a save arriving now queues after the early ones.
+        let mut slot = state.history.lock();
+        if let Slot::Opening(early) = std::mem::replace(&mut *slot, Slot::Ready(history.clone())) {
+            for request in early {
+                follow(state, &history, history.recorder.save(request));
+            }
+        }
+    }
+    match check.await {
+        Ok(report) => {
+            tracing::info!("history check: {}", report.summary());
+            for problem in &report.problems {
+                tracing::warn!(
+                    "history file {}: {}",
+                    problem.path.display(),
+                    problem.message
+                );
+            }
+        }
+        Err(e) => {
+            state
+                .client
+                .show_message(
+                    MessageType::WARNING,
+                    format!("PromptStack could not check the history index: {e}"),
+                )
+                .await;
+        }
+    }
+}
+
+/// Records a saved composition. Queued at once (so saves of one file apply in order); the
+/// outcome is awaited in a task and a failure is shown once until a save succeeds again.
+pub fn did_save(state: &Arc<ServerState>, uri: &Uri) {
+    let (Some((content, _, DocumentKind::Composition)), Some(source_path)) =
+        (state.snapshot(uri), uri_to_path(uri))
+    else {
+        return;
+    };
+    // The size diagnostic already tells the user; history keeps prompts up to 1 MB.
+    if content.len() > MAX_FILE_BYTES {
+        return;
+    }
+    let working_dir = state
+        .workspace_folder_of(&source_path)
+        .or_else(|| source_path.parent().map(Path::to_path_buf));
+    let request = SaveRequest {
+        prompts_used: state.history.take_prompt_uses(&source_path),
+        source_path,
+        working_dir,
+        content,
+    };
+    let mut slot = state.history.lock();
+    match &mut *slot {
+        Slot::Ready(history) => follow(state, history, history.recorder.save(request)),
+        Slot::Opening(early) => early.push(request),
+        Slot::Off => {}
+    }
+}
+
+/// Awaits a save's outcome in a task and tells the user about a failure once.
+fn follow(state: &Arc<ServerState>, history: &Arc<History>, outcome: Pending<SaveOutcome>) {
+    let (state, history) = (state.clone(), history.clone());
+    tokio::spawn(async move {
+        let problem = match outcome.await {
+            Ok(outcome) => outcome.index_error.map(|e| {
+                format!(
+                    "PromptStack saved the history file but could not index it ({e}); it will be repaired on the next save or start"
+                )
+            }),
+            Err(e) => Some(format!("PromptStack could not record this save in history: {e}")),
+        };
+        match problem {
+            Some(message) => {
+                if !history.failure_reported.swap(true, Ordering::Relaxed) {
+                    state
+                        .client
+                        .show_message(MessageType::WARNING, message)
+                        .await;
+                } else {
+                    tracing::warn!("{message}");
+                }
+            }
+            None => history.failure_reported.store(false, Ordering::Relaxed),
+        }
+    });
+}
+
+fn history(state: &ServerState) -> Result<Arc<History>> {
+    state.history.get().ok_or_else(|| not_ready("the history"))
+}
+
+/// Runs a blocking repository call off the protocol loop.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::result::Result<T, crate::history::HistoryError> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| internal_error(format!("history task failed: {e}")))?
+        .map_err(|e| internal_error(e.to_string()))
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+fn day_start(date: time::Date) -> OffsetDateTime {
+    date.with_time(time::Time::MIDNIGHT).assume_utc()
+}
+
+fn date_arg(args: &Value, key: &str) -> Result<Option<time::Date>> {
+    args.get(key)
+        .and_then(Value::as_str)
+        .map(|s| parse_date(s).map_err(|e| Error::invalid_params(format!("`{key}`: {e}"))))
+        .transpose()
+}
+
+fn count_arg(args: &Value, key: &str) -> Result<Option<usize>> {
+    match args.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(|n| Some(n as usize))
+            .ok_or_else(|| Error::invalid_params(format!("`{key}` must be a whole number"))),
+    }
+}
+
+/// `promptstack.history.search`: full-text search (or the most recent when the query is empty).
+pub async fn search(state: &ServerState, args: Value) -> Result<Value> {
+    let history = history(state)?;
+    let query = args
+        .get("query")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let to = date_arg(&args, "to")?;
+    let options = ListOptions {
+        working_dir: args
+            .get("working_directory")
+            .and_then(Value::as_str)
+            .map(PathBuf::from),
+        updated_from: date_arg(&args, "from")?.map(day_start),
+        updated_until: to.and_then(|d| d.next_day()).map(day_start),
+        tags: args
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        limit: count_arg(&args, "limit")?.unwrap_or(20).clamp(1, 200),
+        offset: count_arg(&args, "offset")?.unwrap_or(0),
+        ..ListOptions::default()
+    };
+    let repo = history.repo();
+    let results: Vec<(CompositionSummary, String)> = blocking(move || {
+        if query.is_empty() {
+            let page = repo.list(&options)?;
+            Ok(page.items.into_iter().map(|s| (s, String::new())).collect())
+        } else {
+            let page = repo.search(&query, &options)?;
+            Ok(page
+                .items
+                .into_iter()
+                .map(|hit| (hit.summary, hit.snippet.marked("**", "**")))
+                .collect())
+        }
+    })
+    .await?;
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|(summary, snippet)| {
+            let file = history.file_of(&summary);
+            json!({
+                "id": summary.id,
+                "title": summary.title,
+                "snippet": snippet,
+                "uri": path_to_uri(&file).map(|u| u.as_str().to_string()),
+                "updated_at": rfc3339(summary.updated_at),
+                "working_directory": summary.working_dir,
+            })
+        })
+        .collect();
+    Ok(json!({ "results": results }))
+}
+
+/// `promptstack.history.open`: asks the client to show a composition's history file.
+pub async fn open_entry(state: &ServerState, args: Value) -> Result<Value> {
+    let history = history(state)?;
+    let id = args
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid_params("expected `{ \"id\": \"<composition id>\" }`"))?
+        .to_string();
+    let repo = history.repo();
+    let lookup = id.clone();
+    let composition = blocking(move || repo.load(&lookup))
+        .await?
+        .ok_or_else(|| Error::invalid_params(format!("no composition `{id}` in history")))?;
+    let file = history.file_of(&composition.summary);
+    let uri = path_to_uri(&file)
+        .ok_or_else(|| internal_error(format!("{} has no file URI", file.display())))?;
+    let shown = state
+        .client
+        .show_document(ShowDocumentParams {
+            uri: uri.clone(),
+            external: Some(false),
+            take_focus: Some(true),
+            selection: None,
+        })
+        .await;
+    if let Err(e) = shown {
+        tracing::debug!("client did not show the history file: {e}");
+    }
+    Ok(json!({ "uri": uri.as_str() }))
+}
+
+fn selection(args: &Value) -> Result<CleanupSelection> {
+    let all = args.get("all").and_then(Value::as_bool).unwrap_or(false);
+    let older = count_arg(args, "older_than_days")?;
+    let keep = count_arg(args, "keep_last")?;
+    let (from, to) = (date_arg(args, "from")?, date_arg(args, "to")?);
+    match (all, older, keep, from, to) {
+        (true, None, None, None, None) => Ok(CleanupSelection::All),
+        (false, Some(days), None, None, None) => Ok(CleanupSelection::OlderThanDays(
+            u32::try_from(days)
+                .map_err(|_| Error::invalid_params("`older_than_days` is too large"))?,
+        )),
+        (false, None, Some(n), None, None) => Ok(CleanupSelection::KeepLast(n)),
+        (false, None, None, Some(from), Some(to)) if from <= to => {
+            Ok(CleanupSelection::Between { from, to })
+        }
+        _ => Err(Error::invalid_params(
+            "choose exactly one of `all: true`, `older_than_days`, `keep_last`, or `from` with `to` (from ≤ to)",
+        )),
+    }
+}
+
+/// `promptstack.history.cleanup`: a dry run returns what would go and a token; a second call
+/// with `confirm: <token>` deletes exactly that.
+pub async fn cleanup(state: &ServerState, args: Value) -> Result<Value> {
+    let history = history(state)?;
+    let selection = selection(&args)?;
+    let confirm = args
+        .get("confirm")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let repo = history.repo();
+    let dir = history.dir.clone();
+    let now = OffsetDateTime::now_utc();
+    match confirm {
+        None => {
+            let plan = blocking(move || cleanup::plan(repo.as_ref(), &dir, selection, now)).await?;
+            Ok(json!({
+                "count": plan.count(),
+                "bytes": plan.bytes,
+                "oldest": plan.oldest.map(rfc3339),
+                "newest": plan.newest.map(rfc3339),
+                "files": plan.entries.iter().map(|e| e.file.clone()).collect::<Vec<_>>(),
+                "token": plan.token,
+            }))
+        }
+        Some(token) => {
+            let report =
+                blocking(move || cleanup::confirm(repo.as_ref(), &dir, selection, &token, now))
+                    .await?;
+            let failures: Vec<Value> = report
+                .failures
+                .iter()
+                .map(|(path, message)| json!({ "path": path, "message": message }))
+                .collect();
+            Ok(json!({
+                "deleted": report.deleted,
+                "freed_bytes": report.bytes,
+                "message": report.message(),
+                "failures": failures,
+            }))
+        }
+    }
+}
+
+/// `promptstack.history.rebuild`: re-indexes every history file, with `$/progress`.
+pub async fn rebuild(state: &ServerState) -> Result<Value> {
+    let history = history(state)?;
+    let report = history
+        .recorder
+        .sync(
+            SyncMode::Rebuild,
+            progress::reporter(state, "Rebuilding history"),
+        )
+        .await
+        .map_err(|e| internal_error(format!("history rebuild failed: {e}")))?;
+    Ok(json!({ "compositions": report.files, "summary": report.summary() }))
+}
+
+/// Values filled into a placeholder name before, most recent first (for completion).
+pub async fn placeholder_values(state: &ServerState, name: String) -> Vec<String> {
+    let Some(history) = state.history.get() else {
+        return Vec::new();
+    };
+    let repo = history.repo();
+    blocking(move || repo.placeholder_values(&name, 20))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!("placeholder values: {}", e.message);
+            Vec::new()
+        })
+}
+
+/// Remembers values the user filled in with `promptstack.render`.
+pub fn remember_placeholder_values(state: &ServerState, values: Vec<(String, String)>) {
+    let Some(history) = state.history.get() else {
+        return;
+    };
+    if values.is_empty() {
+        return;
+    }
+    let repo = history.repo();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = repo.record_placeholder_values(&values) {
+            tracing::warn!("cannot remember placeholder values: {e}");
+        }
+    });
+}
+
+/// Compositions in history as workspace symbols (the cross-editor history picker).
+pub async fn symbols(
+    state: &ServerState,
+    query: String,
+    limit: usize,
+) -> Vec<(CompositionSummary, PathBuf)> {
+    let Some(history) = state.history.get() else {
+        return Vec::new();
+    };
+    let repo = history.repo();
+    let options = ListOptions {
+        limit,
+        ..ListOptions::default()
+    };
+    let found = blocking(move || {
+        if query.trim().is_empty() {
+            Ok(repo.list(&options)?.items)
+        } else {
+            Ok(repo
+                .search(&query, &options)?
+                .items
+                .into_iter()
+                .map(|hit| hit.summary)
+                .collect())
+        }
+    })
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!("history symbols: {}", e.message);
+        Vec::new()
+    });
+    found
+        .into_iter()
+        .map(|summary| {
+            let file = history.file_of(&summary);
+            (summary, file)
+        })
+        .collect()
+}
+
+/// Compositions that used the library prompt `prompt_id`, as history file paths.
+pub async fn references(state: &ServerState, prompt_id: String) -> Result<Vec<PathBuf>> {
+    let history = history(state)?;
+    let repo = history.repo();
+    let refs = blocking(move || repo.compositions_using(&prompt_id)).await?;
+    Ok(refs.iter().map(|r| history.file_of(&r.summary)).collect())
+}

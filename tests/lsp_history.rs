@@ -1,0 +1,323 @@
+//! End-to-end: saves of compositions land in history (files and database) and are found from the
+//! editor (workspace symbols, commands), the CLI, references and placeholder completion.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use promptstack::history::CompositionRepository;
+use promptstack::history::sqlite::SqliteRepository;
+use serde_json::{Value, json};
+use support::{Client, Incoming, Sandbox, TIMEOUT, uri};
+
+fn start(sandbox: &Sandbox) -> Client {
+    let mut client = Client::start(sandbox, &[]);
+    client.initialize(Value::Null, false);
+    client
+}
+
+/// Runs a command until the history has opened (it opens in the background after start).
+fn command(client: &mut Client, name: &str, args: Value) -> Result<Value, Value> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let result = client.request(
+            "workspace/executeCommand",
+            json!({ "command": name, "arguments": [args.clone()] }),
+        );
+        match &result {
+            Err(e)
+                if e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("still opening")) =>
+            {
+                assert!(Instant::now() < deadline, "history never opened");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            _ => return result,
+        }
+    }
+}
+
+/// Polls `history.search` until `pred` holds for its results.
+fn search_until(client: &mut Client, query: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let found = command(
+            client,
+            "promptstack.history.search",
+            json!({ "query": query }),
+        )
+        .unwrap();
+        let results = found["results"].as_array().cloned().unwrap_or_default();
+        if pred(&results) {
+            return results;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "search for {query:?} never matched: {found}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn save(client: &mut Client, uri: &str, version: i64, text: &str) {
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+    );
+    client.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": uri}, "text": text}),
+    );
+}
+
+fn history_files(sandbox: &Sandbox) -> Vec<PathBuf> {
+    let dir = sandbox.home().join("data/.history");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "md"));
+    files.sort();
+    files
+}
+
+#[test]
+fn a_saved_composition_is_in_files_database_symbols_and_cli() {
+    let sandbox = Sandbox::new();
+    let mut client = start(&sandbox);
+    let path = sandbox.workspace().join("launch.prompt.md");
+    let uri = uri(&path);
+    client.open(&uri, "");
+    save(
+        &mut client,
+        &uri,
+        2,
+        "# Launch plan\nDraft the zebra-crossing launch email.\n",
+    );
+
+    let results = search_until(&mut client, "zebra", |r| !r.is_empty());
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["title"], "Launch plan");
+    assert!(
+        results[0]["snippet"].as_str().unwrap().contains("**zebra"),
+        "{}",
+        results[0]
+    );
+    let files = history_files(&sandbox);
+    assert_eq!(files.len(), 1, "one history file per composition");
+    let file_text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(file_text.contains("zebra-crossing launch email"));
+    assert!(
+        file_text.contains(&path.display().to_string()),
+        "source path in frontmatter:\n{file_text}"
+    );
+    assert_eq!(results[0]["uri"], support::uri(&files[0]));
+
+    // A second save updates the same file and adds a version.
+    save(
+        &mut client,
+        &uri,
+        3,
+        "# Launch plan\nDraft the zebra-crossing launch email and a tweet.\n",
+    );
+    search_until(&mut client, "tweet", |r| r.len() == 1);
+    assert_eq!(history_files(&sandbox).len(), 1);
+    let id = results[0]["id"].as_str().unwrap().to_string();
+    let repo = SqliteRepository::open(&sandbox.home().join("data/history.db"), Default::default())
+        .unwrap();
+    assert_eq!(repo.versions(&id).unwrap().len(), 2);
+
+    // Workspace symbols list it beside library prompts.
+    let symbols = client
+        .request("workspace/symbol", json!({ "query": "zebra" }))
+        .unwrap();
+    let entry = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["location"]["uri"] == support::uri(&files[0]))
+        .unwrap_or_else(|| panic!("history entry in workspace symbols: {symbols:#}"));
+    assert!(
+        entry["containerName"]
+            .as_str()
+            .unwrap()
+            .starts_with("history")
+    );
+
+    // history.open asks the editor to show the history file.
+    let opened = command(&mut client, "promptstack.history.open", json!({ "id": id })).unwrap();
+    assert_eq!(opened["uri"], support::uri(&files[0]));
+    assert!(client.seen.iter().any(|m| matches!(m,
+        Incoming::Request { method, params } if method == "window/showDocument" && params["uri"] == opened["uri"])));
+
+    // The CLI finds it too, while the server runs (SQLite WAL).
+    let (code, stdout, stderr) = sandbox.cli(&["history", "search", "zebra"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Launch plan"), "{stdout}");
+    client.shutdown();
+}
+
+#[test]
+fn cleanup_needs_the_dry_runs_token() {
+    let sandbox = Sandbox::new();
+    let mut client = start(&sandbox);
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let uri = uri(&sandbox.workspace().join(format!("{name}.prompt.md")));
+        client.open(&uri, "");
+        save(
+            &mut client,
+            &uri,
+            2,
+            &format!("composition {name} number {i} walrus\n"),
+        );
+    }
+    search_until(&mut client, "walrus", |r| r.len() == 3);
+    let dry = command(
+        &mut client,
+        "promptstack.history.cleanup",
+        json!({ "keep_last": 1 }),
+    )
+    .unwrap();
+    assert_eq!(dry["count"], 2, "{dry:#}");
+    assert_eq!(dry["files"].as_array().unwrap().len(), 2);
+    assert!(dry["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(
+        history_files(&sandbox).len(),
+        3,
+        "a dry run deletes nothing"
+    );
+
+    let wrong = command(
+        &mut client,
+        "promptstack.history.cleanup",
+        json!({ "keep_last": 1, "confirm": "nope" }),
+    )
+    .unwrap_err();
+    assert!(
+        wrong["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("token"),
+        "{wrong}"
+    );
+    let bad = command(
+        &mut client,
+        "promptstack.history.cleanup",
+        json!({ "keep_last": 1, "all": true }),
+    )
+    .unwrap_err();
+    assert!(bad["message"].as_str().unwrap().contains("exactly one"));
+
+    let done = command(
+        &mut client,
+        "promptstack.history.cleanup",
+        json!({ "keep_last": 1, "confirm": dry["token"] }),
+    )
+    .unwrap();
+    assert_eq!(done["deleted"], 2);
+    assert!(
+        done["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Deleted 2 files, freed")
+    );
+    assert_eq!(history_files(&sandbox).len(), 1);
+    search_until(&mut client, "walrus", |r| r.len() == 1);
+    client.shutdown();
+}
+
+#[test]
+fn a_deleted_database_is_rebuilt_on_start() {
+    let sandbox = Sandbox::new();
+    let mut client = start(&sandbox);
+    let uri = uri(&sandbox.workspace().join("keep.prompt.md"));
+    client.open(&uri, "");
+    save(&mut client, &uri, 2, "remember the narwhal\n");
+    search_until(&mut client, "narwhal", |r| r.len() == 1);
+    client.shutdown();
+
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(sandbox.home().join(format!("data/history.db{suffix}")));
+    }
+    let mut client = start(&sandbox);
+    let results = search_until(&mut client, "narwhal", |r| r.len() == 1);
+    assert!(results[0]["snippet"].as_str().unwrap().contains("narwhal"));
+    let rebuilt = command(&mut client, "promptstack.history.rebuild", Value::Null).unwrap();
+    assert_eq!(rebuilt["compositions"], 1, "{rebuilt}");
+    client.shutdown();
+}
+
+#[test]
+fn references_and_placeholder_values_come_from_history() {
+    let sandbox = Sandbox::new();
+    let mut client = start(&sandbox);
+    let uri = uri(&sandbox.workspace().join("uses.prompt.md"));
+    client.open(&uri, "");
+    // The editor runs the completion item's command when a prompt is inserted.
+    command(
+        &mut client,
+        "promptstack.promptUsed",
+        json!({ "id": "commands/code-review", "uri": uri }),
+    )
+    .unwrap();
+    save(&mut client, &uri, 2, "Review this: {{text:language}}\n");
+    search_until(&mut client, "Review", |r| r.len() == 1);
+
+    let prompt = sandbox.library().join("commands/code-review.md");
+    let prompt_uri = support::uri(&prompt);
+    client.open(&prompt_uri, &std::fs::read_to_string(&prompt).unwrap());
+    let deadline = Instant::now() + TIMEOUT;
+    let refs = loop {
+        let refs = client
+            .request(
+                "textDocument/references",
+                json!({"textDocument": {"uri": prompt_uri}, "position": {"line": 0, "character": 0}, "context": {"includeDeclaration": false}}),
+            )
+            .unwrap();
+        if refs.as_array().is_some_and(|r| !r.is_empty()) || Instant::now() > deadline {
+            break refs;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let history = history_files(&sandbox);
+    assert_eq!(refs[0]["uri"], support::uri(&history[0]), "{refs:#}");
+
+    // Values filled in with render are offered inside that placeholder next time.
+    command(
+        &mut client,
+        "promptstack.render",
+        json!({ "uri": uri, "values": { "language": "Rust" } }),
+    )
+    .unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let items = client
+            .request(
+                "textDocument/completion",
+                json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 27}}),
+            )
+            .unwrap();
+        let items = items
+            .as_array()
+            .cloned()
+            .or_else(|| items["items"].as_array().cloned())
+            .unwrap_or_default();
+        if let Some(item) = items.iter().find(|i| i["label"] == "Rust") {
+            assert_eq!(item["textEdit"]["newText"], "Rust");
+            assert_eq!(
+                item["textEdit"]["range"]["start"],
+                json!({"line": 0, "character": 13})
+            );
+            assert_eq!(
+                item["textEdit"]["range"]["end"],
+                json!({"line": 0, "character": 30})
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no value item in {items:#?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client.shutdown();
+}
