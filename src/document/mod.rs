@@ -1,7 +1,10 @@
 //! The text model shared by every feature: open documents, positions, placeholders, frontmatter.
 
+pub mod composition_file;
+pub mod file_refs;
 pub mod frontmatter;
 pub mod line_index;
+pub mod links;
 pub mod outline;
 pub mod placeholders;
 

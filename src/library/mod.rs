@@ -2,6 +2,7 @@
 //! and the starter prompts.
 
 pub mod cache;
+pub mod create;
 pub mod facade;
 pub mod index;
 pub mod prompt;

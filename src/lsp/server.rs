@@ -88,7 +88,6 @@ fn workspace_folders(params: &InitializeParams) -> Vec<std::path::PathBuf> {
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let encoding = negotiate_encoding(&params);
-        let _ = self.state.workspace_folders.set(workspace_folders(&params));
         let workspace = params.capabilities.workspace.as_ref();
         let features = ClientFeatures {
             encoding,
@@ -111,7 +110,18 @@ impl LanguageServer for Backend {
                 .and_then(|c| c.completion_item.as_ref())
                 .and_then(|i| i.snippet_support)
                 .unwrap_or(false),
+            show_document: params
+                .capabilities
+                .window
+                .as_ref()
+                .and_then(|w| w.show_document.as_ref())
+                .is_some_and(|s| s.support),
         };
+        *self
+            .state
+            .workspace_folders
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = workspace_folders(&params);
         let _ = self.state.features.set(features);
         if let Some(options) = params.initialization_options {
             handlers::configuration::apply(&self.state, Some(options)).await;
@@ -151,6 +161,19 @@ impl LanguageServer for Backend {
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 completion_provider: Some(handlers::completion::capability()),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
+                workspace: Some(WorkspaceServerCapabilities {
+                    workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                        supported: Some(true),
+                        change_notifications: Some(OneOf::Left(true)),
+                    }),
+                    file_operations: None,
+                }),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                definition_provider: Some(OneOf::Left(true)),
+                document_link_provider: Some(DocumentLinkOptions {
+                    resolve_provider: Some(false),
+                    work_done_progress_options: Default::default(),
+                }),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: handlers::commands::NAMES
                         .iter()
@@ -269,11 +292,30 @@ impl LanguageServer for Backend {
         handlers::completion::resolve(&self.state, item)
     }
 
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        handlers::hover::hover(&self.state, params).await
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        handlers::definition::goto_definition(&self.state, params).await
+    }
+
+    async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        handlers::document_links::document_link(&self.state, params)
+    }
+
     async fn symbol(
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
         handlers::workspace_symbols::symbol(&self.state, params).await
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        handlers::file_completion::did_change_workspace_folders(&self.state, params);
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {

@@ -27,6 +27,15 @@ pub struct ClientFeatures {
     pub work_done_progress: bool,
     /// Snippet syntax in completion items.
     pub snippets: bool,
+    /// `window/showDocument`.
+    pub show_document: bool,
+}
+
+/// A walk of the workspace folders: which roots, when, and the files found.
+pub struct FileWalk {
+    pub roots: Vec<PathBuf>,
+    pub at: std::time::Instant,
+    pub files: Arc<Vec<crate::document::file_refs::WorkspaceFile>>,
 }
 
 /// The server's shared state. Locks are held only for short, non-blocking sections.
@@ -39,8 +48,12 @@ pub struct ServerState {
     pub library: OnceLock<Arc<Library>>,
     /// The composition history, opened after `initialized`.
     pub history: HistorySlot,
-    /// Workspace folders from `initialize` (working directory of saved compositions).
-    pub workspace_folders: OnceLock<Vec<PathBuf>>,
+    /// Workspace folders from `initialize` (`workspaceFolders`, else `rootUri`), kept current
+    /// by `workspace/didChangeWorkspaceFolders`: working directory of saved compositions, and
+    /// where file completion looks.
+    pub workspace_folders: RwLock<Vec<PathBuf>>,
+    /// The last walk of the workspace folders for file completion, reused while fresh.
+    pub file_walk: Mutex<Option<FileWalk>>,
     /// AI provider, suggestions and reviews in flight.
     pub ai: super::ai_session::AiSession,
     layers: Mutex<Layers>,
@@ -65,7 +78,8 @@ impl ServerState {
             features: OnceLock::new(),
             library: OnceLock::new(),
             history: HistorySlot::default(),
-            workspace_folders: OnceLock::new(),
+            workspace_folders: RwLock::new(Vec::new()),
+            file_walk: Mutex::new(None),
             ai: Default::default(),
             layers: Mutex::new(layers),
             config: RwLock::new(Arc::new(resolved)),
@@ -83,10 +97,19 @@ impl ServerState {
         self.library.get().cloned()
     }
 
+    /// The workspace folders, first one first.
+    pub fn workspace_folders(&self) -> Vec<PathBuf> {
+        self.workspace_folders
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The innermost workspace folder containing `path`.
     pub fn workspace_folder_of(&self, path: &Path) -> Option<PathBuf> {
         self.workspace_folders
-            .get()?
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|folder| path.starts_with(folder))
             .max_by_key(|folder| folder.components().count())

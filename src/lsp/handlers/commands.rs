@@ -18,6 +18,8 @@ pub const RENDER: &str = "promptstack.render";
 /// Sent by the client when a prompt completion is accepted (attached to the item).
 pub const PROMPT_USED: &str = "promptstack.promptUsed";
 pub const REINDEX_LIBRARY: &str = "promptstack.reindexLibrary";
+pub const CREATE_PROMPT: &str = "promptstack.createPrompt";
+pub const NEW_COMPOSITION: &str = "promptstack.newComposition";
 pub const HISTORY_SEARCH: &str = "promptstack.history.search";
 pub const HISTORY_OPEN: &str = "promptstack.history.open";
 pub const HISTORY_CLEANUP: &str = "promptstack.history.cleanup";
@@ -29,6 +31,8 @@ pub const NAMES: &[&str] = &[
     RENDER,
     PROMPT_USED,
     REINDEX_LIBRARY,
+    CREATE_PROMPT,
+    NEW_COMPOSITION,
     HISTORY_SEARCH,
     HISTORY_OPEN,
     HISTORY_CLEANUP,
@@ -68,6 +72,10 @@ pub async fn execute(
             Ok(None)
         }
         REINDEX_LIBRARY => super::library_sync::reindex(state).await.map(Some),
+        CREATE_PROMPT => super::create_prompt::execute(state, first).await.map(Some),
+        NEW_COMPOSITION => super::new_composition::execute(state, first)
+            .await
+            .map(Some),
         HISTORY_SEARCH => super::history::search(state, first).await.map(Some),
         HISTORY_OPEN => super::history::open_entry(state, first).await.map(Some),
         HISTORY_CLEANUP => super::history::cleanup(state, first).await.map(Some),

@@ -20,7 +20,13 @@ const PREVIEW_LINES: usize = 40;
 /// The completion capability advertised at `initialize`.
 pub fn capability() -> CompletionOptions {
     CompletionOptions {
-        trigger_characters: Some(vec!["/".into(), "{".into(), ":".into()]),
+        trigger_characters: Some(vec![
+            "/".into(),
+            "{".into(),
+            ":".into(),
+            "(".into(),
+            "@".into(),
+        ]),
         resolve_provider: Some(true),
         ..Default::default()
     }
@@ -80,7 +86,7 @@ pub async fn completion(
 ) -> Result<Option<CompletionResponse>> {
     let position = params.text_document_position;
     let uri = position.text_document.uri;
-    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
+    let (text, _, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
     let indexed = IndexedText::new(&text, state.encoding());
     let offset = indexed.offset(position.position)?;
     let replace = |start: usize| indexed.range(&(start..offset));
@@ -137,6 +143,9 @@ pub async fn completion(
                 },
             ));
             items
+        }
+        Context::None if kind == crate::document::DocumentKind::Composition => {
+            return super::file_completion::complete(state, &uri, &indexed, offset).await;
         }
         Context::None => return Ok(None),
     };

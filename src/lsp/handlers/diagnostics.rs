@@ -1,12 +1,13 @@
 //! Diagnostics: library rules for library files, size limits for compositions. Debounced, and
 //! computed off the protocol loop; a run whose document changed meanwhile is dropped.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tower_lsp_server::ls_types::*;
 
-use crate::document::{ColumnEncoding, DocumentKind, MAX_FILE_BYTES};
+use crate::document::{ColumnEncoding, DocumentKind, MAX_FILE_BYTES, links};
 use crate::library::validation::{self, Finding, Severity};
 use crate::lsp::convert::IndexedText;
 use crate::lsp::state::ServerState;
@@ -30,7 +31,11 @@ pub fn schedule(state: &Arc<ServerState>, uri: Uri, delay: Duration) {
         let encoding = state.encoding();
         // AI suggestions join the set (a client keeps one list per document and server).
         let ai = super::ai_review::diagnostics_for(&state, &uri, &text, version);
-        let computed = tokio::task::spawn_blocking(move || compute(&text, kind, encoding)).await;
+        let dir = crate::lsp::convert::uri_to_path(&uri)
+            .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
+        let computed =
+            tokio::task::spawn_blocking(move || compute(&text, kind, encoding, dir.as_deref()))
+                .await;
         let mut diagnostics = match computed {
             Ok(d) => d,
             Err(e) => {
@@ -48,15 +53,34 @@ pub fn schedule(state: &Arc<ServerState>, uri: Uri, delay: Duration) {
     });
 }
 
-/// The diagnostics for a document's text.
-pub fn compute(text: &str, kind: DocumentKind, encoding: ColumnEncoding) -> Vec<Diagnostic> {
+/// The diagnostics for a document's text; `dir` (the document's directory) resolves file links.
+/// Blocking: link checks read file metadata.
+pub fn compute(
+    text: &str,
+    kind: DocumentKind,
+    encoding: ColumnEncoding,
+    dir: Option<&Path>,
+) -> Vec<Diagnostic> {
     let indexed = IndexedText::new(text, encoding);
     match kind {
         DocumentKind::LibraryPrompt => validation::validate_prompt(text)
             .iter()
             .map(|f| to_diagnostic(&indexed, f))
             .collect(),
-        DocumentKind::Composition if text.len() > MAX_FILE_BYTES => vec![Diagnostic {
+        DocumentKind::Composition if text.len() <= MAX_FILE_BYTES => dir
+            .map(|dir| links::check(text, dir))
+            .unwrap_or_default()
+            .iter()
+            .map(|problem| Diagnostic {
+                range: indexed.range(&problem.range),
+                severity: Some(DiagnosticSeverity::WARNING),
+                code: Some(NumberOrString::String(problem.code().into())),
+                source: Some(SOURCE.into()),
+                message: problem.message(),
+                ..Default::default()
+            })
+            .collect(),
+        DocumentKind::Composition => vec![Diagnostic {
             range: indexed.range(&(0..0)),
             severity: Some(DiagnosticSeverity::WARNING),
             code: Some(NumberOrString::String("file-too-large".into())),
@@ -67,7 +91,7 @@ pub fn compute(text: &str, kind: DocumentKind, encoding: ColumnEncoding) -> Vec<
             ),
             ..Default::default()
         }],
-        DocumentKind::Composition | DocumentKind::Other => Vec::new(),
+        DocumentKind::Other => Vec::new(),
     }
 }
 
