@@ -439,6 +439,47 @@ pub fn apply_edits(text: &str, edits: &[LineEdit]) -> String {
     out
 }
 
+/// A review through one chat call (`complete(task, composition lines, user message)`): the
+/// contract's message in, parsed suggestions out. Shared by every wire format.
+pub(crate) async fn review_with<F, Fut>(
+    request: &ReviewRequest,
+    complete: F,
+) -> Result<Answer<Vec<Suggestion>>, AiError>
+where
+    F: FnOnce(Task, usize, String) -> Fut,
+    Fut: std::future::Future<Output = Result<(String, Usage), AiError>>,
+{
+    let (text, usage) = complete(
+        Task::Review,
+        line_count(&request.composition),
+        review_message(request),
+    )
+    .await?;
+    Ok(Answer::new(
+        parse_review(&text, &request.composition)?,
+        usage,
+    ))
+}
+
+/// [`review_with`] for turning one suggestion into edits.
+pub(crate) async fn apply_with<F, Fut>(
+    composition: &str,
+    suggestion: &Suggestion,
+    complete: F,
+) -> Result<Answer<Vec<LineEdit>>, AiError>
+where
+    F: FnOnce(Task, usize, String) -> Fut,
+    Fut: std::future::Future<Output = Result<(String, Usage), AiError>>,
+{
+    let (text, usage) = complete(
+        Task::Apply,
+        line_count(composition),
+        apply_message(composition, suggestion),
+    )
+    .await?;
+    Ok(Answer::new(parse_apply(&text, composition)?, usage))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,45 +604,4 @@ mod tests {
             "\"properties\":{\"start_line\":{\"type\":\"integer\",\"enum\":[1,2]},\"end_line\""
         ));
     }
-}
-
-/// A review through one chat call (`complete(task, composition lines, user message)`): the
-/// contract's message in, parsed suggestions out. Shared by every wire format.
-pub(crate) async fn review_with<F, Fut>(
-    request: &ReviewRequest,
-    complete: F,
-) -> Result<Answer<Vec<Suggestion>>, AiError>
-where
-    F: FnOnce(Task, usize, String) -> Fut,
-    Fut: std::future::Future<Output = Result<(String, Usage), AiError>>,
-{
-    let (text, usage) = complete(
-        Task::Review,
-        line_count(&request.composition),
-        review_message(request),
-    )
-    .await?;
-    Ok(Answer::new(
-        parse_review(&text, &request.composition)?,
-        usage,
-    ))
-}
-
-/// [`review_with`] for turning one suggestion into edits.
-pub(crate) async fn apply_with<F, Fut>(
-    composition: &str,
-    suggestion: &Suggestion,
-    complete: F,
-) -> Result<Answer<Vec<LineEdit>>, AiError>
-where
-    F: FnOnce(Task, usize, String) -> Fut,
-    Fut: std::future::Future<Output = Result<(String, Usage), AiError>>,
-{
-    let (text, usage) = complete(
-        Task::Apply,
-        line_count(composition),
-        apply_message(composition, suggestion),
-    )
-    .await?;
-    Ok(Answer::new(parse_apply(&text, composition)?, usage))
 }
