@@ -186,72 +186,65 @@ impl Library {
             .search(query, limit.saturating_mul(2).max(limit + 20))?;
         let now = now_secs();
         let ready = self.is_ready();
-        let mut ranked = Vec::with_capacity(found.hits.len());
+        let mut out = Vec::with_capacity(found.hits.len());
         for hit in &found.hits {
-            // The cache holds the ids (and tells deleted prompts from live ones) once loaded.
-            let boost = match inner.cache.get_by_key(hit.key) {
-                Some(meta) => inner.usage.boost(&meta.id, now),
-                None if ready => continue,
-                None => 1.0,
+            let prompt = match inner.cache.get_by_key(hit.key) {
+                Some(p) => p,
+                // Before the first load finishes, the index alone answers.
+                None if !ready => match found.prompt(hit)? {
+                    Some(p) => Arc::new(p),
+                    None => continue,
+                },
+                // Deleted since the index answered.
+                None => continue,
             };
-            ranked.push((hit, hit.score * boost));
+            let score = hit.score * inner.usage.boost(&prompt.id, now);
+            out.push(PromptHit { prompt, score });
         }
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        ranked.truncate(limit);
-        // Bodies live in the index, not in memory: read only the ones returned.
-        let mut out = Vec::with_capacity(ranked.len());
-        for (hit, score) in ranked {
-            if let Some(prompt) = found.prompt(hit)? {
-                out.push(PromptHit {
-                    prompt: Arc::new(prompt),
-                    score,
-                });
-            }
-        }
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.prompt.title.cmp(&b.prompt.title))
+        });
+        out.truncate(limit);
         Ok(out)
     }
 
     /// Most used first, then by title: cheap at any size (usage holds few entries).
     fn listing(&self, limit: usize) -> Result<Vec<PromptHit>, LibraryError> {
         let cache = &self.inner.cache;
-        let mut ids: Vec<String> = self
+        let mut out: Vec<PromptHit> = self
             .inner
             .usage
             .ranked()
             .into_iter()
-            .filter(|(id, _)| cache.get(id).is_some())
-            .map(|(id, _)| id)
+            .filter_map(|(id, _)| cache.get(&id))
             .take(limit)
+            .map(|prompt| PromptHit { prompt, score: 0.0 })
             .collect();
-        let used: std::collections::HashSet<String> = ids.iter().cloned().collect();
-        let rest = cache.first_by_title(limit - ids.len(), &|id| used.contains(id));
-        ids.extend(rest.into_iter().map(|p| p.id.clone()));
-        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        Ok(self
-            .inner
-            .index
-            .prompts(&ids)?
-            .into_iter()
-            .map(|p| PromptHit {
-                prompt: Arc::new(p),
-                score: 0.0,
-            })
-            .collect())
+        let used: std::collections::HashSet<String> =
+            out.iter().map(|h| h.prompt.id.clone()).collect();
+        let rest = cache.first_by_title(limit - out.len(), &|id| used.contains(id));
+        out.extend(
+            rest.into_iter()
+                .map(|prompt| PromptHit { prompt, score: 0.0 }),
+        );
+        Ok(out)
     }
 
-    /// One prompt by id, with its body: read from its file (blocking, one small read), falling
-    /// back to the index when the file cannot be read.
+    /// One prompt by id. Before the first load finishes it comes from the index.
     pub fn get(&self, id: &str) -> Option<Arc<Prompt>> {
-        if let Ok(Some(p)) = self.inner.source.get(id) {
-            return Some(Arc::new(p));
+        if let Some(p) = self.inner.cache.get(id) {
+            return Some(p);
+        }
+        if self.is_ready() {
+            return None;
         }
         let from_index = self.inner.index.prompts(&[id]).ok()?;
         from_index.into_iter().next().map(Arc::new)
     }
 
-    /// Every prompt's metadata, in title order. Bodies are empty: the cache keeps metadata only
-    /// (bodies stay in the index and the files, which keeps 100,000 prompts within the memory
-    /// budget); [`Library::get`] returns one with its body.
+    /// Every prompt, in title order.
     pub fn all(&self) -> Vec<Arc<Prompt>> {
         self.inner.cache.all()
     }
@@ -505,16 +498,20 @@ fn load(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
         skipped.into_iter().map(|s| (s.path, s.reason)).collect();
     inner
         .cache
-        .replace_all(prompts.into_iter().map(metadata_only).collect());
+        .replace_all(prompts.into_iter().map(Arc::unwrap_or_clone).collect());
+    release_freed_memory();
     Ok(())
 }
 
-/// The prompt without its body, for the cache.
-fn metadata_only(prompt: Arc<Prompt>) -> Prompt {
-    let mut p = Arc::unwrap_or_clone(prompt);
-    p.body = String::new();
-    p.body.shrink_to_fit();
-    p
+/// Hands memory freed after a load back to the OS: the load briefly holds every prompt twice
+/// (index copy and file copy), and glibc keeps freed heap otherwise, inflating resident memory
+/// for the life of the server.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 type ReadResult<T> = (Result<Prompt, SkippedFile>, T);
@@ -615,7 +612,8 @@ fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError
         skipped.into_iter().map(|s| (s.path, s.reason)).collect();
     let changes = inner
         .cache
-        .replace_all(prompts.into_iter().map(metadata_only).collect());
+        .replace_all(prompts.into_iter().map(Arc::unwrap_or_clone).collect());
+    release_freed_memory();
     notify(inner, changes);
     Ok(())
 }
@@ -623,17 +621,9 @@ fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError
 /// Applies a batch of source changes to the cache, then the index, then tells subscribers.
 fn apply(inner: &Inner, changes: Vec<SourceChange>) {
     let mut library_changes = Vec::new();
-    // The index needs the bodies the cache drops.
-    let mut full: HashMap<String, Arc<Prompt>> = HashMap::new();
     {
         let mut skipped = inner.skipped.write().unwrap_or_else(|p| p.into_inner());
-        for mut change in changes {
-            if let SourceChange::Upserted(p) = &mut change {
-                let body = std::mem::take(&mut p.body);
-                let mut whole = p.as_ref().clone();
-                whole.body = body;
-                full.insert(p.id.clone(), Arc::new(whole));
-            }
+        for change in changes {
             match &change {
                 SourceChange::Skipped(s) => {
                     skipped.insert(s.path.clone(), s.reason.clone());
@@ -657,7 +647,7 @@ fn apply(inner: &Inner, changes: Vec<SourceChange>) {
     for change in &library_changes {
         match change {
             LibraryChange::Added(id) | LibraryChange::Changed(id) => {
-                upserts.extend(full.get(id).cloned());
+                upserts.extend(inner.cache.get(id));
             }
             LibraryChange::Removed(id) => deletes.push(id.clone()),
         }
