@@ -1,10 +1,12 @@
 //! PromptStack: a language server that turns editors into a workbench for AI prompts.
 #![deny(clippy::print_stdout)]
 
+pub mod ai;
 pub mod cli;
 pub mod config;
 pub mod document;
 pub mod events;
+pub mod history;
 pub mod home;
 pub mod library;
 pub mod logging;

@@ -1,5 +1,7 @@
 //! The command line: one file per subcommand. Exit codes: 0 ok, 1 problems found (e.g. validation
 //! errors), 2 bad usage or a failure to run.
+// The command line is where output to stdout belongs.
+#![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
 
@@ -8,10 +10,14 @@ use clap::{Parser, Subcommand};
 use crate::config::Loaded;
 use crate::home::Home;
 
+mod ai_cmd;
 mod config_cmd;
+mod history;
 mod init;
 mod library;
 mod lsp;
+mod migrate;
+mod review;
 mod validate;
 
 const EXAMPLES: &str = "\
@@ -22,7 +28,12 @@ Examples:
   promptstack validate --format json prompts/
   promptstack library search revew   search the library (typos are fine)
   promptstack config                  show the effective configuration and where each value comes from
-  promptstack config check            exit non-zero if the configuration is invalid";
+  promptstack config check            exit non-zero if the configuration is invalid
+  promptstack history search \"code review\"  full-text search over saved compositions
+  promptstack history cleanup --older-than 90   show what would go; add --yes to delete
+  promptstack migrate status          history database schema version
+  promptstack review draft.prompt.md  print AI suggestions for a composition
+  promptstack ai stats                counts, errors, latencies and tokens of AI calls";
 
 #[derive(Debug, Parser)]
 #[command(name = "promptstack", version, about = "A language server and CLI for AI prompt libraries and compositions", after_help = EXAMPLES)]
@@ -43,6 +54,14 @@ enum Command {
     Library(library::LibraryArgs),
     /// Show the effective configuration, or check it.
     Config(config_cmd::ConfigArgs),
+    /// Browse, search and clean up composition history.
+    History(history::HistoryArgs),
+    /// Show, apply or roll back history database migrations.
+    Migrate(migrate::MigrateArgs),
+    /// Review a composition with the configured AI provider and print the suggestions.
+    Review(review::ReviewArgs),
+    /// AI provider statistics.
+    Ai(ai_cmd::AiArgs),
 }
 
 /// Entry point for the binary.
@@ -75,6 +94,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args, &prepare(home)?),
         Command::Library(args) => library::run(args, &prepare(home)?),
         Command::Config(args) => config_cmd::run(args, home),
+        Command::History(args) => history::run(args, &prepare(home)?),
+        Command::Migrate(args) => migrate::run(args, &prepare(home)?),
+        Command::Review(args) => review::run(args, &prepare(home)?),
+        Command::Ai(args) => ai_cmd::run(args, &prepare(home)?),
     }
 }
 

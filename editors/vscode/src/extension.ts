@@ -1,0 +1,110 @@
+// PromptStack for VS Code: starts `promptstack lsp` and adds palette commands and a status bar item.
+import * as vscode from 'vscode';
+
+import { compositionSelector, documentSelector, SECTION, ServerManager } from './client.ts';
+import * as commands from './commands.ts';
+import { formatStats, textStats } from './stats.ts';
+
+let manager: ServerManager | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const server = new ServerManager(context);
+  manager = server;
+  context.subscriptions.push(server);
+
+  const register = (id: string, run: (s: ServerManager) => Promise<void>) =>
+    context.subscriptions.push(vscode.commands.registerCommand(`promptstack.ui.${id}`, () => run(server)));
+  register('newComposition', commands.newComposition);
+  register('searchHistory', commands.searchHistory);
+  register('cleanupHistory', commands.cleanupHistory);
+  register('rebuildHistory', commands.rebuildHistory);
+  register('validateLibrary', commands.validateLibrary);
+  register('createPrompt', commands.createPrompt);
+  register('reindexLibrary', commands.reindexLibrary);
+  register('reviewWithAi', commands.reviewWithAi);
+  register('renderComposition', commands.renderComposition);
+  register('showAiStats', commands.showAiStats);
+  register('restartServer', (s) => s.restart());
+  register('showOutput', async (s) => s.output.show());
+
+  const status = new CompositionStatus();
+  context.subscriptions.push(status);
+
+  // Start the server when a document it handles is open (activation also fires for plain Markdown).
+  const wanted = (doc: vscode.TextDocument) => vscode.languages.match(documentSelector(), doc) > 0;
+  const maybeStart = (doc: vscode.TextDocument) => {
+    if (!server.running && wanted(doc)) {
+      void server.ensure();
+    }
+  };
+  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(maybeStart));
+  vscode.workspace.textDocuments.forEach(maybeStart);
+  if (!server.running) {
+    const found = await vscode.workspace.findFiles('**/*.prompt.md', '**/node_modules/**', 1);
+    if (found.length) {
+      void server.ensure();
+    }
+  }
+
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      const restartKeys = ['server.path', 'paths.library_dir', 'paths.data_dir', 'compositions.globs'];
+      if (restartKeys.some((k) => e.affectsConfiguration(`${SECTION}.${k}`)) && server.running) {
+        await server.restart();
+      }
+      status.update();
+    }),
+  );
+}
+
+export async function deactivate(): Promise<void> {
+  await manager?.stop();
+}
+
+/** Characters, lines and estimated tokens of the active composition. */
+class CompositionStatus implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor() {
+    this.item = vscode.window.createStatusBarItem('promptstack.stats', vscode.StatusBarAlignment.Right, 100);
+    this.item.name = 'PromptStack composition size';
+    this.item.tooltip = 'PromptStack: characters, lines and estimated tokens of this composition';
+    this.item.command = 'promptstack.ui.renderComposition';
+    this.disposables.push(
+      vscode.window.onDidChangeActiveTextEditor(() => this.update()),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document === vscode.window.activeTextEditor?.document) {
+          this.schedule();
+        }
+      }),
+    );
+    this.update();
+  }
+
+  private schedule(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => this.update(), 100);
+  }
+
+  update(): void {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!doc || vscode.languages.match(compositionSelector(), doc) === 0) {
+      this.item.hide();
+      return;
+    }
+    this.item.text = `$(note) ${formatStats(textStats(doc.getText()))}`;
+    this.item.show();
+  }
+
+  dispose(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+    }
+    this.item.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

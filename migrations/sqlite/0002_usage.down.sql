@@ -1,0 +1,2 @@
+DROP TABLE placeholder_values;
+DROP TABLE composition_prompts;

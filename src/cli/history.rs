@@ -1,0 +1,441 @@
+//! `promptstack history list|search|show|stats|cleanup|rebuild`: browse and maintain history.
+// stdout is this command's output (the protocol owns stdout only under `lsp`).
+#![allow(clippy::print_stdout)]
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use time::{Date, OffsetDateTime, Time};
+
+use crate::config::Loaded;
+use crate::history::cleanup::{self, CleanupSelection, megabytes};
+use crate::history::sync::{self, SyncMode, SyncReport};
+use crate::history::{
+    CompositionRepository, CompositionSummary, ListOptions, SortOrder, files, open_repository,
+};
+use crate::home::DataPaths;
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    command: HistoryCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum HistoryCommand {
+    /// List compositions, most recently updated first.
+    List {
+        #[command(flatten)]
+        filters: Filters,
+        /// Sort order.
+        #[arg(long, value_enum, default_value = "updated")]
+        sort: Sort,
+    },
+    /// Full-text search, best matches first.
+    Search {
+        /// Words to look for (all must occur; prefixes match).
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        #[command(flatten)]
+        filters: Filters,
+    },
+    /// Show one composition: metadata, versions and content.
+    Show {
+        /// The composition's id (its history file name without `.md`).
+        id: String,
+    },
+    /// Totals: compositions, versions, size on disk.
+    Stats,
+    /// Remove old compositions (a dry run unless --yes).
+    #[command(group(clap::ArgGroup::new("selection").required(true).args(["all", "older_than", "keep_last", "from"])))]
+    Cleanup {
+        /// Every composition.
+        #[arg(long)]
+        all: bool,
+        /// Compositions last updated more than DAYS days ago.
+        #[arg(long, value_name = "DAYS")]
+        older_than: Option<u32>,
+        /// All but the N most recently updated compositions.
+        #[arg(long, value_name = "N")]
+        keep_last: Option<usize>,
+        /// Compositions last updated from this day (YYYY-MM-DD, UTC; needs --to).
+        #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "to")]
+        from: Option<Date>,
+        /// ... to this day, included.
+        #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "from")]
+        to: Option<Date>,
+        /// Delete without asking (otherwise only show what would go).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Rebuild the index from the history files, with progress on stderr.
+    Rebuild,
+}
+
+/// Filters shared by list and search.
+#[derive(Debug, clap::Args)]
+struct Filters {
+    /// Only compositions saved from this working directory.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<std::path::PathBuf>,
+    /// Only compositions with this tag (repeat for several; all must match).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Only compositions last updated on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    since: Option<Date>,
+    /// Only compositions last updated on or before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    until: Option<Date>,
+    /// How many to show.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// How many to skip (paging).
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Sort {
+    /// Most recently updated first.
+    Updated,
+    /// Least recently updated first.
+    UpdatedAsc,
+    /// Most recently created first.
+    Created,
+    /// Least recently created first.
+    CreatedAsc,
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s.trim(), format).map_err(|_| format!("`{s}` is not a date like 2026-01-31"))
+}
+
+impl Filters {
+    fn options(&self, sort: SortOrder) -> anyhow::Result<ListOptions> {
+        let day = |d: Date| d.with_time(Time::MIDNIGHT).assume_utc();
+        if let (Some(since), Some(until)) = (self.since, self.until) {
+            anyhow::ensure!(since <= until, "--since {since} is after --until {until}");
+        }
+        Ok(ListOptions {
+            working_dir: self.dir.clone(),
+            updated_from: self.since.map(day),
+            updated_until: self.until.map(|d| day(d) + time::Duration::days(1)),
+            tags: self.tags.clone(),
+            sort,
+            limit: self.limit,
+            offset: self.offset,
+        })
+    }
+}
+
+pub fn run(args: HistoryArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
+    let paths = loaded.data_paths();
+    let repo = open_repository(loaded.config(), &paths)?;
+    if !matches!(args.command, HistoryCommand::Rebuild) {
+        catch_up(repo.as_ref(), &paths)?;
+    }
+    match args.command {
+        HistoryCommand::Rebuild => rebuild(repo.as_ref(), &paths),
+        HistoryCommand::List { filters, sort } => list(repo, &filters, sort),
+        HistoryCommand::Search { query, filters } => search(repo, &query.join(" "), &filters),
+        HistoryCommand::Show { id } => show(repo, &id),
+        HistoryCommand::Stats => stats(repo, &paths),
+        HistoryCommand::Cleanup {
+            all,
+            older_than,
+            keep_last,
+            from,
+            to,
+            yes,
+        } => {
+            let selection = match (all, older_than, keep_last, from.zip(to)) {
+                (true, ..) => CleanupSelection::All,
+                (_, Some(days), ..) => CleanupSelection::OlderThanDays(days),
+                (_, _, Some(n), _) => CleanupSelection::KeepLast(n),
+                (_, _, _, Some((from, to))) => CleanupSelection::Between { from, to },
+                _ => anyhow::bail!(
+                    "choose what to clean up: --all, --older-than, --keep-last or --from/--to"
+                ),
+            };
+            clean(repo.as_ref(), &paths, selection, yes)
+        }
+    }
+}
+
+/// Indexes history files the index does not know yet (e.g. after the database was deleted or
+/// moved aside as corrupt). Counting is cheap; a full comparison runs only on a mismatch.
+fn catch_up(repo: &dyn CompositionRepository, paths: &DataPaths) -> anyhow::Result<()> {
+    let on_disk = files::list(&paths.history_dir)?.len();
+    if on_disk == repo.stats()?.compositions {
+        return Ok(());
+    }
+    let report = sync::sync(
+        repo,
+        &paths.history_dir,
+        SyncMode::Check,
+        &mut progress_bar("Indexing history"),
+    )?;
+    report_problems(&report);
+    eprintln!("{}", report.summary());
+    Ok(())
+}
+
+/// A progress line on stderr, redrawn in place on a terminal, that ends with a newline.
+fn progress_bar(label: &'static str) -> impl FnMut(usize, usize) {
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_percent = None;
+    move |done, total| {
+        let percent = (done * 100).checked_div(total).unwrap_or(100);
+        if last_percent == Some(percent) {
+            return;
+        }
+        last_percent = Some(percent);
+        let mut err = std::io::stderr();
+        if terminal {
+            let width = 30;
+            let filled = percent * width / 100;
+            let _ = write!(
+                err,
+                "\r{label} [{}{}] {done}/{total}",
+                "#".repeat(filled),
+                "-".repeat(width - filled)
+            );
+            if done == total {
+                let _ = writeln!(err);
+            }
+        } else if percent % 10 == 0 {
+            let _ = writeln!(err, "{label}: {done}/{total} ({percent}%)");
+        }
+    }
+}
+
+fn report_problems(report: &SyncReport) {
+    for problem in &report.problems {
+        eprintln!(
+            "warning: skipped {}: {}",
+            problem.path.display(),
+            problem.message
+        );
+    }
+}
+
+fn rebuild(repo: &dyn CompositionRepository, paths: &DataPaths) -> anyhow::Result<ExitCode> {
+    let report = sync::sync(
+        repo,
+        &paths.history_dir,
+        SyncMode::Rebuild,
+        &mut progress_bar("Rebuilding history index"),
+    )?;
+    report_problems(&report);
+    println!("{}", report.summary());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn when(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    t.format(format).unwrap_or_default()
+}
+
+fn summary_line(s: &CompositionSummary) -> String {
+    let title = if s.title.is_empty() {
+        "(empty)"
+    } else {
+        &s.title
+    };
+    format!(
+        "{}  {}  {:>6} chars  v{}  {}",
+        s.id,
+        when(s.updated_at),
+        s.characters,
+        s.version,
+        title
+    )
+}
+
+fn page_footer(offset: usize, shown: usize, total: usize) -> String {
+    if shown == 0 {
+        format!("No compositions (of {total}).")
+    } else {
+        format!("Showing {}-{} of {total}.", offset + 1, offset + shown)
+    }
+}
+
+fn list(
+    repo: Arc<dyn CompositionRepository>,
+    filters: &Filters,
+    sort: Sort,
+) -> anyhow::Result<ExitCode> {
+    let sort = match sort {
+        Sort::Updated => SortOrder::UpdatedDesc,
+        Sort::UpdatedAsc => SortOrder::UpdatedAsc,
+        Sort::Created => SortOrder::CreatedDesc,
+        Sort::CreatedAsc => SortOrder::CreatedAsc,
+    };
+    let options = filters.options(sort)?;
+    let page = repo.list(&options)?;
+    for item in &page.items {
+        println!("{}", summary_line(item));
+    }
+    println!(
+        "{}",
+        page_footer(options.offset, page.items.len(), page.total)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn search(
+    repo: Arc<dyn CompositionRepository>,
+    query: &str,
+    filters: &Filters,
+) -> anyhow::Result<ExitCode> {
+    let options = filters.options(SortOrder::default())?;
+    let page = repo.search(query, &options)?;
+    let (open, close) = if std::io::stdout().is_terminal() {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("**", "**")
+    };
+    for hit in &page.items {
+        println!("{}", summary_line(&hit.summary));
+        println!("    {}", hit.snippet.marked(open, close));
+    }
+    if page.total == 0 {
+        println!("No matches for \"{query}\".");
+    } else {
+        println!(
+            "{}",
+            page_footer(options.offset, page.items.len(), page.total)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(repo: Arc<dyn CompositionRepository>, id: &str) -> anyhow::Result<ExitCode> {
+    // Accept the history file's name or path as well as the bare id.
+    let id = Path::new(id)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| id.to_string());
+    let id = id.strip_suffix(".md").unwrap_or(&id);
+    let Some(composition) = repo.load(id)? else {
+        eprintln!("error: no composition `{id}` in history (see `promptstack history list`)");
+        return Ok(ExitCode::from(2));
+    };
+    let s = &composition.summary;
+    println!("id:        {}", s.id);
+    println!("file:      {}", s.file_name);
+    if let Some(source) = &s.source_path {
+        println!("source:    {}", source.display());
+    }
+    if let Some(dir) = &s.working_dir {
+        println!("directory: {}", dir.display());
+    }
+    println!("created:   {}", when(s.created_at));
+    println!("updated:   {}", when(s.updated_at));
+    println!("size:      {} characters, {} lines", s.characters, s.lines);
+    if !s.tags.is_empty() {
+        println!("tags:      {}", s.tags.join(", "));
+    }
+    let versions = repo.versions(id)?;
+    println!("versions:  {}", versions.len());
+    for v in &versions {
+        println!(
+            "  v{}  {}  {} characters",
+            v.version,
+            when(v.saved_at),
+            v.characters
+        );
+    }
+    println!();
+    print!("{}", composition.content);
+    if !composition.content.ends_with('\n') {
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn stats(repo: Arc<dyn CompositionRepository>, paths: &DataPaths) -> anyhow::Result<ExitCode> {
+    let stats = repo.stats()?;
+    println!("compositions: {}", stats.compositions);
+    println!("versions:     {}", stats.versions);
+    println!("characters:   {}", stats.characters);
+    println!("tags:         {}", stats.tags);
+    if let (Some(oldest), Some(newest)) = (stats.oldest, stats.newest) {
+        println!("oldest:       {}", when(oldest));
+        println!("newest:       {}", when(newest));
+    }
+    println!(
+        "files:        {} in {}",
+        megabytes(dir_bytes(&paths.history_dir)),
+        paths.history_dir.display()
+    );
+    if repo.backend() == "sqlite" {
+        let db = std::fs::metadata(&paths.database_path)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        println!(
+            "database:     {} in {}",
+            megabytes(db),
+            paths.database_path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn clean(
+    repo: &dyn CompositionRepository,
+    paths: &DataPaths,
+    selection: CleanupSelection,
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
+    let now = OffsetDateTime::now_utc();
+    let plan = cleanup::plan(repo, &paths.history_dir, selection, now)?;
+    if plan.count() == 0 {
+        println!("Nothing to clean up.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for entry in &plan.entries {
+        println!("  {}", entry.file.display());
+    }
+    let range = match (plan.oldest, plan.newest) {
+        (Some(oldest), Some(newest)) => format!(", updated {} to {}", when(oldest), when(newest)),
+        _ => String::new(),
+    };
+    if !yes {
+        println!(
+            "Would delete {} files ({}{range}). Run again with --yes to delete them.",
+            plan.count(),
+            megabytes(plan.bytes)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = cleanup::confirm(repo, &paths.history_dir, selection, &plan.token, now)
+        .context("cleanup")?;
+    for (file, message) in &report.failures {
+        eprintln!("warning: cannot delete {}: {message}", file.display());
+    }
+    println!("{}", report.message());
+    Ok(if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,453 @@
+//! History: every save of a composition, kept as a Markdown file under `data/.history/` (the
+//! source of truth) and indexed by a [`CompositionRepository`] for search and browsing.
+//!
+//! Everything here is synchronous and may block on disk; callers run it on a worker thread
+//! ([`HistoryRecorder`] owns one for saves) or `spawn_blocking`.
+
+pub mod cleanup;
+pub mod files;
+pub mod migrations;
+pub mod recorder;
+pub mod sqlite;
+pub mod sync;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::home::DataPaths;
+
+pub use cleanup::{CleanupPlan, CleanupReport, CleanupSelection};
+pub use files::HistoryFile;
+pub use recorder::{HistoryRecorder, SaveOutcome, SaveRequest};
+pub use sqlite::SqliteRepository;
+pub use sync::{SyncMode, SyncReport};
+
+/// Why a history operation failed. Messages are meant for the user as they are.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("storage backend `{backend}` is not supported yet; set `storage.backend` to `sqlite`")]
+    BackendNotSupported { backend: String },
+    #[error("the history database is locked by another process; try again when it is done")]
+    Locked,
+    #[error("the history database is corrupt or not a database: {message}")]
+    Corrupt { message: String },
+    #[error(
+        "the history database has schema version {found}, newer than this promptstack knows ({known}); upgrade promptstack (the database was not modified)"
+    )]
+    SchemaTooNew { found: u32, known: u32 },
+    #[error("migration {version} ({name}) failed: {message}")]
+    Migration {
+        version: u32,
+        name: String,
+        message: String,
+    },
+    #[error("history database error: {0}")]
+    Database(String),
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no composition `{0}` in history")]
+    NotFound(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("history changed since the dry run; run the dry run again and confirm its new token")]
+    CleanupChanged,
+    #[error("the history worker has stopped")]
+    WorkerStopped,
+}
+
+impl HistoryError {
+    /// An I/O error with what was being done and where.
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        HistoryError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for HistoryError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => HistoryError::Locked,
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => HistoryError::Corrupt {
+                message: e.to_string(),
+            },
+            _ => HistoryError::Database(e.to_string()),
+        }
+    }
+}
+
+/// What the index stores for one composition (built from a save or from a history file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompositionRecord {
+    pub id: String,
+    /// The history file's name inside the history directory.
+    pub file_name: String,
+    pub source_path: Option<PathBuf>,
+    pub working_dir: Option<PathBuf>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub content: String,
+    pub tags: Vec<String>,
+    /// The history file's size and modification time when this record was read or written.
+    pub file_stamp: Option<FileStamp>,
+}
+
+/// A file's size and modification time (nanoseconds since the epoch): cheap change detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub size: u64,
+    pub modified_ns: i64,
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path`, if it can be read.
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        let modified = OffsetDateTime::from(meta.modified().ok()?);
+        Some(FileStamp {
+            size: meta.len(),
+            modified_ns: i64::try_from(modified.unix_timestamp_nanos()).ok()?,
+        })
+    }
+}
+
+/// Result of storing a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredVersion {
+    /// The composition's current version (1 for the first).
+    pub version: u32,
+    /// Whether the content differed from the stored one (a new version was added).
+    pub changed: bool,
+    /// Whether the composition was not in the index before.
+    pub created: bool,
+}
+
+/// A composition as listed: everything but the content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompositionSummary {
+    pub id: String,
+    pub file_name: String,
+    pub source_path: Option<PathBuf>,
+    pub working_dir: Option<PathBuf>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub characters: usize,
+    pub lines: usize,
+    pub content_hash: String,
+    pub version: u32,
+    pub tags: Vec<String>,
+    /// The first non-empty line of the body, for pickers.
+    pub title: String,
+}
+
+/// A composition with its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composition {
+    pub summary: CompositionSummary,
+    pub content: String,
+}
+
+/// One stored version of a composition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    pub version: u32,
+    pub saved_at: OffsetDateTime,
+    pub content_hash: String,
+    pub characters: usize,
+}
+
+/// Sort order for listings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    #[default]
+    UpdatedDesc,
+    UpdatedAsc,
+    CreatedDesc,
+    CreatedAsc,
+}
+
+/// Filters, sort and paging for [`CompositionRepository::list`] and `search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Only compositions saved from this working directory.
+    pub working_dir: Option<PathBuf>,
+    /// Only compositions last updated at or after this time.
+    pub updated_from: Option<OffsetDateTime>,
+    /// Only compositions last updated before this time.
+    pub updated_until: Option<OffsetDateTime>,
+    /// Only compositions carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// Ignored by search, which ranks by relevance.
+    pub sort: SortOrder,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions {
+            working_dir: None,
+            updated_from: None,
+            updated_until: None,
+            tags: Vec::new(),
+            sort: SortOrder::default(),
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+/// One page of results and the total number of matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: usize,
+}
+
+/// A snippet of matching text; `highlights` are byte ranges of the matched terms in `text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    pub text: String,
+    pub highlights: Vec<std::ops::Range<usize>>,
+}
+
+impl Snippet {
+    /// The snippet with every highlight wrapped in `open` / `close` (e.g. ANSI bold, `**`).
+    pub fn marked(&self, open: &str, close: &str) -> String {
+        let mut out = String::with_capacity(self.text.len() + 8 * self.highlights.len());
+        let mut at = 0;
+        for range in &self.highlights {
+            out.push_str(&self.text[at..range.start]);
+            out.push_str(open);
+            out.push_str(&self.text[range.clone()]);
+            out.push_str(close);
+            at = range.end;
+        }
+        out.push_str(&self.text[at..]);
+        out
+    }
+}
+
+/// A full-text search match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub summary: CompositionSummary,
+    /// bm25 score; lower is more relevant (SQLite's convention).
+    pub score: f64,
+    pub snippet: Snippet,
+}
+
+/// What the index holds for a history file, for sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub id: String,
+    pub file_name: String,
+    pub content_hash: String,
+    pub updated_at: OffsetDateTime,
+    pub file_stamp: Option<FileStamp>,
+}
+
+/// Totals over the whole history.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistoryStats {
+    pub compositions: usize,
+    pub versions: usize,
+    pub characters: u64,
+    pub tags: usize,
+    pub oldest: Option<OffsetDateTime>,
+    pub newest: Option<OffsetDateTime>,
+}
+
+/// A composition that used a library prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptReference {
+    pub summary: CompositionSummary,
+    pub used_at: OffsetDateTime,
+}
+
+/// The history index. Methods block; call them from a worker or `spawn_blocking`.
+pub trait CompositionRepository: Send + Sync {
+    /// The backend's name, for messages.
+    fn backend(&self) -> &'static str;
+    /// Stores a record (insert or update) and a new version when the content changed, in one
+    /// transaction.
+    fn save(&self, record: &CompositionRecord) -> Result<StoredVersion, HistoryError>;
+    /// [`save`](Self::save) for many records in one transaction (sync and rebuild).
+    fn save_many(&self, records: &[CompositionRecord]) -> Result<Vec<StoredVersion>, HistoryError>;
+    /// One composition with its content.
+    fn load(&self, id: &str) -> Result<Option<Composition>, HistoryError>;
+    /// The composition last saved from `source_path`, if any.
+    fn find_by_source(
+        &self,
+        source_path: &Path,
+    ) -> Result<Option<CompositionSummary>, HistoryError>;
+    /// Full-text search ranked by relevance, with highlighted snippets; `options` filter and page.
+    fn search(&self, query: &str, options: &ListOptions) -> Result<Page<SearchHit>, HistoryError>;
+    /// Compositions filtered, sorted and paged.
+    fn list(&self, options: &ListOptions) -> Result<Page<CompositionSummary>, HistoryError>;
+    /// Stored versions of a composition, oldest first.
+    fn versions(&self, id: &str) -> Result<Vec<VersionInfo>, HistoryError>;
+    /// Removes compositions (and their versions, tags and prompt uses); returns how many existed.
+    fn delete(&self, ids: &[String]) -> Result<usize, HistoryError>;
+    /// Totals.
+    fn stats(&self) -> Result<HistoryStats, HistoryError>;
+    /// Every indexed composition, for comparing with the history files.
+    fn index_entries(&self) -> Result<Vec<IndexEntry>, HistoryError>;
+    /// Rebuilds derived search structures from the stored rows.
+    fn reindex(&self) -> Result<(), HistoryError>;
+    /// Notes that the composition saved from `source_path` used a library prompt; `false` when
+    /// that source has no history yet.
+    fn record_prompt_use(&self, source_path: &Path, prompt_id: &str) -> Result<bool, HistoryError>;
+    /// Compositions that used a library prompt, most recent use first.
+    fn compositions_using(&self, prompt_id: &str) -> Result<Vec<PromptReference>, HistoryError>;
+    /// Remembers values filled into placeholders (name, value).
+    fn record_placeholder_values(&self, values: &[(String, String)]) -> Result<(), HistoryError>;
+    /// Distinct values used before for a placeholder name, most recent first.
+    fn placeholder_values(&self, name: &str, limit: usize) -> Result<Vec<String>, HistoryError>;
+}
+
+/// Opens the repository the config selects. A corrupt SQLite file is moved aside and a fresh one
+/// created (run [`sync::sync`] afterwards to fill it from the history files).
+pub fn open_repository(
+    config: &Config,
+    paths: &DataPaths,
+) -> Result<Arc<dyn CompositionRepository>, HistoryError> {
+    match config.storage.as_str() {
+        "sqlite" => {
+            let (repo, moved_aside) =
+                SqliteRepository::open_or_recover(&paths.database_path, Default::default())?;
+            if let Some(aside) = moved_aside {
+                tracing::warn!(
+                    moved_to = %aside.display(),
+                    "history database was corrupt; moved aside, rebuilding from history files"
+                );
+            }
+            Ok(Arc::new(repo))
+        }
+        other => Err(HistoryError::BackendNotSupported {
+            backend: other.to_string(),
+        }),
+    }
+}
+
+/// The current time at millisecond precision (what the index stores), so files and rows agree.
+pub(crate) fn now_millis() -> OffsetDateTime {
+    from_millis(to_millis(OffsetDateTime::now_utc()))
+}
+
+/// Unix milliseconds, the storage form of timestamps.
+pub(crate) fn to_millis(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The inverse of [`to_millis`]; out-of-range values clamp to the epoch.
+pub(crate) fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Hex SHA-256 of a composition's content.
+pub(crate) fn content_hash(content: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(content.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Tags declared in a composition's own frontmatter.
+pub(crate) fn tags_of(content: &str) -> Vec<String> {
+    use crate::document::frontmatter;
+    match frontmatter::split(content) {
+        frontmatter::Split::Found(block) => frontmatter::parse(&block)
+            .ok()
+            .and_then(|fm| fm.tags)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// A one-line title for pickers: the first non-empty body line, without heading marks.
+pub(crate) fn title_of(content: &str) -> String {
+    let body = crate::document::frontmatter::body(content);
+    let line = body
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let line = line.trim_start_matches('#').trim();
+    line.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_backends_are_not_supported_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = DataPaths::new(dir.path().join("data"), None, None);
+        for backend in ["postgres", "graph"] {
+            let loaded = crate::config::Loaded::load(crate::home::Home::at(dir.path()));
+            let mut config = loaded.config().clone();
+            config.storage = backend.into();
+            let err = open_repository(&config, &paths).err().expect("refused");
+            assert!(err.to_string().contains(&format!("`{backend}`")), "{err}");
+            assert!(err.to_string().contains("not supported yet"), "{err}");
+        }
+    }
+
+    #[test]
+    fn titles_tags_and_snippet_marks() {
+        assert_eq!(
+            title_of("---\ntags: [a]\n---\n\n## Review the plan\nbody"),
+            "Review the plan"
+        );
+        assert_eq!(tags_of("---\ntags: [a, b]\n---\nx"), vec!["a", "b"]);
+        assert!(tags_of("no frontmatter").is_empty());
+        let snippet = Snippet {
+            text: "find the bug here".into(),
+            highlights: vec![9..12, 13..13],
+        };
+        assert_eq!(snippet.marked("**", "**"), "find the **bug** ****here");
+    }
+}
+
+/// Helpers shared by the history tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A record for `id` saved from `/w/<id>.prompt.md`, updated `minutes` after a fixed start.
+    pub fn record(id: &str, content: &str, minutes: i64) -> CompositionRecord {
+        let start = time::macros::datetime!(2026-01-10 12:00 UTC);
+        CompositionRecord {
+            id: id.into(),
+            file_name: format!("{id}.md"),
+            source_path: Some(PathBuf::from(format!("/w/{id}.prompt.md"))),
+            working_dir: Some(PathBuf::from("/w")),
+            created_at: start,
+            updated_at: start + time::Duration::minutes(minutes),
+            content: content.into(),
+            tags: tags_of(content),
+            file_stamp: None,
+        }
+    }
+
+    /// A fresh SQLite repository in a temp dir (kept alive by the returned guard).
+    pub fn repo() -> (tempfile::TempDir, SqliteRepository) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo =
+            SqliteRepository::open(&dir.path().join("history.db"), Default::default()).unwrap();
+        (dir, repo)
+    }
+}

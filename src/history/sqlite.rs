@@ -1,0 +1,930 @@
+//! The SQLite history index: WAL, a busy timeout, foreign keys, FTS5 kept in sync by triggers.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use time::OffsetDateTime;
+
+use super::{
+    Composition, CompositionRecord, CompositionRepository, CompositionSummary, FileStamp,
+    HistoryError, HistoryStats, IndexEntry, ListOptions, Page, PromptReference, SearchHit, Snippet,
+    SortOrder, StoredVersion, VersionInfo, content_hash, from_millis, migrations, title_of,
+    to_millis,
+};
+use crate::document::TextStats;
+
+/// Connection settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteOptions {
+    /// How long a write waits for another process's lock before failing with `Locked`.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The SQLite backend. One connection writes; another serves reads, so searches run while a
+/// save is in progress (WAL allows it).
+pub struct SqliteRepository {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+// Snippet highlight markers: control characters that cannot occur in a composition's text.
+const MARK_OPEN: char = '\u{2}';
+const MARK_CLOSE: char = '\u{3}';
+
+const SUMMARY_COLUMNS: &str = "c.id, c.file_path, c.source_path, c.working_dir, c.created_at, \
+     c.updated_at, c.char_count, c.line_count, c.content_hash, \
+     (SELECT COALESCE(MAX(version), 0) FROM composition_versions v WHERE v.composition_id = c.id), \
+     (SELECT group_concat(t.name, char(31)) FROM composition_tags ct JOIN tags t ON t.id = ct.tag_id \
+        WHERE ct.composition_id = c.id), \
+     substr(c.content, 1, 2000)";
+
+fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<CompositionSummary> {
+    let tags: Option<String> = row.get(10)?;
+    let mut tags: Vec<String> = tags
+        .map(|t| t.split('\u{1f}').map(str::to_string).collect())
+        .unwrap_or_default();
+    tags.sort();
+    let head: String = row.get(11)?;
+    Ok(CompositionSummary {
+        id: row.get(0)?,
+        file_name: row.get(1)?,
+        source_path: row.get::<_, Option<String>>(2)?.map(PathBuf::from),
+        working_dir: row.get::<_, Option<String>>(3)?.map(PathBuf::from),
+        created_at: from_millis(row.get(4)?),
+        updated_at: from_millis(row.get(5)?),
+        characters: row.get::<_, i64>(6)? as usize,
+        lines: row.get::<_, i64>(7)? as usize,
+        content_hash: row.get(8)?,
+        version: row.get(9)?,
+        tags,
+        title: title_of(&head),
+    })
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn configure(conn: &Connection, options: SqliteOptions) -> Result<(), HistoryError> {
+    conn.busy_timeout(options.busy_timeout)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+impl SqliteRepository {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations. A
+    /// database newer than this binary is refused without being modified.
+    pub fn open(path: &Path, options: SqliteOptions) -> Result<Self, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| HistoryError::io("cannot create directory", dir, e))?;
+        }
+        let mut writer = Connection::open(path)?;
+        configure(&writer, options)?;
+        // Checked before anything that writes (journal mode, migrations).
+        migrations::refuse_newer(&writer)?;
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "history database is not in WAL mode");
+        }
+        // The index can be rebuilt from the files, so NORMAL (durable across app crashes, not
+        // power loss) is enough and keeps saves fast.
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        migrations::migrate_up(&mut writer, None)?;
+        let reader = Connection::open(path)?;
+        configure(&reader, options)?;
+        Ok(SqliteRepository {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// [`open`](Self::open), but a corrupt file (or one that is not a database) is moved aside
+    /// to `<name>.corrupt-<timestamp>` and a fresh database created; returns where it went.
+    pub fn open_or_recover(
+        path: &Path,
+        options: SqliteOptions,
+    ) -> Result<(Self, Option<PathBuf>), HistoryError> {
+        match Self::open(path, options) {
+            Ok(repo) => Ok((repo, None)),
+            Err(HistoryError::Corrupt { message }) => {
+                tracing::warn!(path = %path.display(), "history database is corrupt: {message}");
+                let aside = move_aside(path)?;
+                Ok((Self::open(path, options)?, Some(aside)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock means a panic while holding it; SQLite rolled back, the connection is fine.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn save_in(
+        tx: &Transaction<'_>,
+        record: &CompositionRecord,
+    ) -> Result<StoredVersion, HistoryError> {
+        let hash = content_hash(&record.content);
+        let stats = TextStats::of(&record.content);
+        let previous: Option<(String, u32)> = tx
+            .query_row(
+                "SELECT c.content_hash,
+                    (SELECT COALESCE(MAX(version), 0) FROM composition_versions v WHERE v.composition_id = c.id)
+                 FROM compositions c WHERE c.id = ?1",
+                [&record.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        tx.execute(
+            "INSERT INTO compositions (id, file_path, source_path, created_at, updated_at,
+                 working_dir, content, char_count, line_count, content_hash, file_size, file_mtime)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT(id) DO UPDATE SET
+                 file_path = excluded.file_path, source_path = excluded.source_path,
+                 created_at = excluded.created_at, updated_at = excluded.updated_at,
+                 working_dir = excluded.working_dir, char_count = excluded.char_count,
+                 line_count = excluded.line_count, content_hash = excluded.content_hash,
+                 content = excluded.content, file_size = excluded.file_size,
+                 file_mtime = excluded.file_mtime
+             WHERE compositions.content_hash <> excluded.content_hash
+                OR compositions.updated_at <> excluded.updated_at
+                OR compositions.file_path <> excluded.file_path
+                OR compositions.source_path IS NOT excluded.source_path
+                OR compositions.working_dir IS NOT excluded.working_dir
+                OR compositions.created_at <> excluded.created_at
+                OR compositions.file_size IS NOT excluded.file_size
+                OR compositions.file_mtime IS NOT excluded.file_mtime",
+            params![
+                record.id,
+                record.file_name,
+                record.source_path.as_deref().map(path_text),
+                to_millis(record.created_at),
+                to_millis(record.updated_at),
+                record.working_dir.as_deref().map(path_text),
+                record.content,
+                stats.characters as i64,
+                stats.lines as i64,
+                hash,
+                record
+                    .file_stamp
+                    .map(|s| i64::try_from(s.size).unwrap_or(i64::MAX)),
+                record.file_stamp.map(|s| s.modified_ns),
+            ],
+        )?;
+        let (version, changed) = match &previous {
+            Some((old_hash, version)) if *old_hash == hash && *version > 0 => (*version, false),
+            Some((_, version)) => (version + 1, true),
+            None => (1, true),
+        };
+        if changed {
+            tx.execute(
+                "INSERT INTO composition_versions (composition_id, version, saved_at, content, content_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![record.id, version, to_millis(record.updated_at), record.content, hash],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM composition_tags WHERE composition_id = ?1",
+            [&record.id],
+        )?;
+        for tag in &record.tags {
+            tx.execute("INSERT OR IGNORE INTO tags (name) VALUES (?1)", [tag])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO composition_tags (composition_id, tag_id)
+                 SELECT ?1, id FROM tags WHERE name = ?2",
+                [&record.id, tag],
+            )?;
+        }
+        Ok(StoredVersion {
+            version,
+            changed,
+            created: previous.is_none(),
+        })
+    }
+}
+
+/// Renames a bad database file (and its WAL/SHM companions) out of the way.
+fn move_aside(path: &Path) -> Result<PathBuf, HistoryError> {
+    let stamp = OffsetDateTime::now_utc().unix_timestamp();
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".corrupt-{stamp}"));
+    let aside = path.with_file_name(name);
+    std::fs::rename(path, &aside)
+        .map_err(|e| HistoryError::io("cannot move the corrupt database aside", path, e))?;
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = path.as_os_str().to_os_string();
+        companion.push(suffix);
+        let companion = PathBuf::from(companion);
+        if companion.exists() {
+            let mut target = aside.as_os_str().to_os_string();
+            target.push(suffix);
+            let _ = std::fs::rename(&companion, PathBuf::from(target));
+        }
+    }
+    Ok(aside)
+}
+
+/// Turns user words into an FTS5 query: every word quoted (so punctuation cannot break the
+/// syntax) and prefix-matched; all words must occur.
+fn fts_query(query: &str) -> Option<String> {
+    let terms: Vec<String> = query
+        .split_whitespace()
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// SQL conditions (on alias `c`) and their parameters for the filters of `options`.
+fn filters(options: &ListOptions) -> (String, Vec<Value>) {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    if let Some(dir) = &options.working_dir {
+        sql.push_str(" AND c.working_dir = ?");
+        values.push(Value::Text(path_text(dir)));
+    }
+    if let Some(from) = options.updated_from {
+        sql.push_str(" AND c.updated_at >= ?");
+        values.push(Value::Integer(to_millis(from)));
+    }
+    if let Some(until) = options.updated_until {
+        sql.push_str(" AND c.updated_at < ?");
+        values.push(Value::Integer(to_millis(until)));
+    }
+    for tag in &options.tags {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM composition_tags ct JOIN tags t ON t.id = ct.tag_id
+                WHERE ct.composition_id = c.id AND t.name = ?)",
+        );
+        values.push(Value::Text(tag.clone()));
+    }
+    (sql, values)
+}
+
+fn order_by(sort: SortOrder) -> &'static str {
+    match sort {
+        SortOrder::UpdatedDesc => "c.updated_at DESC, c.id DESC",
+        SortOrder::UpdatedAsc => "c.updated_at ASC, c.id ASC",
+        SortOrder::CreatedDesc => "c.created_at DESC, c.id DESC",
+        SortOrder::CreatedAsc => "c.created_at ASC, c.id ASC",
+    }
+}
+
+/// Splits FTS5's marked snippet into text and highlight ranges.
+fn parse_snippet(marked: &str) -> Snippet {
+    let mut text = String::with_capacity(marked.len());
+    let mut highlights = Vec::new();
+    let mut open_at = None;
+    for ch in marked.chars() {
+        match ch {
+            MARK_OPEN => open_at = Some(text.len()),
+            MARK_CLOSE => {
+                if let Some(start) = open_at.take() {
+                    highlights.push(start..text.len());
+                }
+            }
+            // Snippets are one line in pickers and terminals.
+            '\n' | '\r' | '\t' => text.push(' '),
+            _ => text.push(ch),
+        }
+    }
+    Snippet { text, highlights }
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl CompositionRepository for SqliteRepository {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn save(&self, record: &CompositionRecord) -> Result<StoredVersion, HistoryError> {
+        Ok(self.save_many(std::slice::from_ref(record))?[0])
+    }
+
+    fn save_many(&self, records: &[CompositionRecord]) -> Result<Vec<StoredVersion>, HistoryError> {
+        let mut conn = self.writer();
+        // IMMEDIATE takes the write lock up front, so a locked database fails here, cleanly.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            out.push(Self::save_in(&tx, record)?);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Composition>, HistoryError> {
+        let conn = self.reader();
+        let sql =
+            format!("SELECT {SUMMARY_COLUMNS}, c.content FROM compositions c WHERE c.id = ?1");
+        Ok(conn
+            .query_row(&sql, [id], |row| {
+                Ok(Composition {
+                    summary: summary_from_row(row)?,
+                    content: row.get(12)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn find_by_source(
+        &self,
+        source_path: &Path,
+    ) -> Result<Option<CompositionSummary>, HistoryError> {
+        let conn = self.reader();
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM compositions c WHERE c.source_path = ?1
+             ORDER BY c.updated_at DESC LIMIT 1"
+        );
+        Ok(conn
+            .query_row(&sql, [path_text(source_path)], summary_from_row)
+            .optional()?)
+    }
+
+    fn search(&self, query: &str, options: &ListOptions) -> Result<Page<SearchHit>, HistoryError> {
+        let Some(matcher) = fts_query(query) else {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        };
+        let (conditions, mut values) = filters(options);
+        let conn = self.reader();
+        let from = format!(
+            "FROM compositions_fts JOIN compositions c ON c.pk = compositions_fts.rowid
+             WHERE compositions_fts MATCH ?{conditions}"
+        );
+        let mut all = vec![Value::Text(matcher)];
+        all.append(&mut values);
+        let total: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) {from}"),
+            rusqlite::params_from_iter(all.iter()),
+            |r| r.get(0),
+        )?;
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, bm25(compositions_fts),
+                 snippet(compositions_fts, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '…', 16)
+             {from} ORDER BY bm25(compositions_fts), c.updated_at DESC LIMIT ? OFFSET ?"
+        );
+        all.push(Value::Integer(limit(options.limit)));
+        all.push(Value::Integer(limit(options.offset)));
+        let mut stmt = conn.prepare(&sql)?;
+        let items = stmt
+            .query_map(rusqlite::params_from_iter(all.iter()), |row| {
+                Ok(SearchHit {
+                    summary: summary_from_row(row)?,
+                    score: row.get(12)?,
+                    snippet: parse_snippet(&row.get::<_, String>(13)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            total: total as usize,
+        })
+    }
+
+    fn list(&self, options: &ListOptions) -> Result<Page<CompositionSummary>, HistoryError> {
+        let (conditions, mut values) = filters(options);
+        let conn = self.reader();
+        let total: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM compositions c WHERE 1 = 1{conditions}"),
+            rusqlite::params_from_iter(values.iter()),
+            |r| r.get(0),
+        )?;
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM compositions c WHERE 1 = 1{conditions}
+             ORDER BY {} LIMIT ? OFFSET ?",
+            order_by(options.sort)
+        );
+        values.push(Value::Integer(limit(options.limit)));
+        values.push(Value::Integer(limit(options.offset)));
+        let mut stmt = conn.prepare(&sql)?;
+        let items = stmt
+            .query_map(rusqlite::params_from_iter(values.iter()), summary_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            total: total as usize,
+        })
+    }
+
+    fn versions(&self, id: &str) -> Result<Vec<VersionInfo>, HistoryError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT version, saved_at, content_hash, length(content) FROM composition_versions
+             WHERE composition_id = ?1 ORDER BY version",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok(VersionInfo {
+                    version: r.get(0)?,
+                    saved_at: from_millis(r.get(1)?),
+                    content_hash: r.get(2)?,
+                    characters: r.get::<_, i64>(3)? as usize,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn delete(&self, ids: &[String]) -> Result<usize, HistoryError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut deleted = 0;
+        for id in ids {
+            deleted += tx.execute("DELETE FROM compositions WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    fn stats(&self) -> Result<HistoryStats, HistoryError> {
+        let conn = self.reader();
+        let (compositions, characters, oldest, newest): (i64, i64, Option<i64>, Option<i64>) = conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(char_count), 0), MIN(created_at), MAX(updated_at)
+                 FROM compositions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+        let versions: i64 =
+            conn.query_row("SELECT COUNT(*) FROM composition_versions", [], |r| {
+                r.get(0)
+            })?;
+        let tags: i64 = conn.query_row(
+            "SELECT COUNT(DISTINCT tag_id) FROM composition_tags",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(HistoryStats {
+            compositions: compositions as usize,
+            versions: versions as usize,
+            characters: characters as u64,
+            tags: tags as usize,
+            oldest: oldest.map(from_millis),
+            newest: newest.map(from_millis),
+        })
+    }
+
+    fn index_entries(&self) -> Result<Vec<IndexEntry>, HistoryError> {
+        let conn = self.reader();
+        let mut stmt =
+            conn.prepare("SELECT id, file_path, content_hash, updated_at, file_size, file_mtime FROM compositions")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(IndexEntry {
+                    id: r.get(0)?,
+                    file_name: r.get(1)?,
+                    content_hash: r.get(2)?,
+                    updated_at: from_millis(r.get(3)?),
+                    file_stamp: match (r.get::<_, Option<i64>>(4)?, r.get::<_, Option<i64>>(5)?) {
+                        (Some(size), Some(modified_ns)) => Some(FileStamp {
+                            size: size as u64,
+                            modified_ns,
+                        }),
+                        _ => None,
+                    },
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn reindex(&self) -> Result<(), HistoryError> {
+        let conn = self.writer();
+        conn.execute(
+            "INSERT INTO compositions_fts(compositions_fts) VALUES ('rebuild')",
+            [],
+        )?;
+        Ok(())
+    }
+
+    fn record_prompt_use(&self, source_path: &Path, prompt_id: &str) -> Result<bool, HistoryError> {
+        let conn = self.writer();
+        let changed = conn.execute(
+            "INSERT INTO composition_prompts (composition_id, prompt_id, used_at)
+             SELECT id, ?2, ?3 FROM compositions WHERE source_path = ?1
+             ORDER BY updated_at DESC LIMIT 1
+             ON CONFLICT(composition_id, prompt_id) DO UPDATE SET used_at = excluded.used_at",
+            params![
+                path_text(source_path),
+                prompt_id,
+                to_millis(OffsetDateTime::now_utc())
+            ],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn compositions_using(&self, prompt_id: &str) -> Result<Vec<PromptReference>, HistoryError> {
+        let conn = self.reader();
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, cp.used_at FROM composition_prompts cp
+             JOIN compositions c ON c.id = cp.composition_id
+             WHERE cp.prompt_id = ?1 ORDER BY cp.used_at DESC, c.id"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map([prompt_id], |row| {
+                Ok(PromptReference {
+                    summary: summary_from_row(row)?,
+                    used_at: from_millis(row.get(12)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn record_placeholder_values(&self, values: &[(String, String)]) -> Result<(), HistoryError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = to_millis(OffsetDateTime::now_utc());
+        for (name, value) in values {
+            if value.trim().is_empty() {
+                continue;
+            }
+            tx.execute(
+                // Strictly increasing per name, so "most recent first" holds within one millisecond.
+                "INSERT INTO placeholder_values (name, value, used_at)
+                 VALUES (?1, ?2, MAX(?3, COALESCE(
+                     (SELECT MAX(used_at) + 1 FROM placeholder_values WHERE name = ?1), 0)))
+                 ON CONFLICT(name, value) DO UPDATE SET used_at = excluded.used_at",
+                params![name, value, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn placeholder_values(&self, name: &str, limit_to: usize) -> Result<Vec<String>, HistoryError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT value FROM placeholder_values WHERE name = ?1
+             ORDER BY used_at DESC, rowid DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![name, limit(limit_to)], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::testing::{record, repo};
+
+    fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+        items.iter().map(|i| id(i).to_string()).collect()
+    }
+
+    #[test]
+    fn saves_add_a_version_only_when_the_content_changes() {
+        let (_dir, repo) = repo();
+        let first = repo.save(&record("a", "# One\nhello", 0)).unwrap();
+        assert_eq!(
+            first,
+            StoredVersion {
+                version: 1,
+                changed: true,
+                created: true
+            }
+        );
+        let same = repo.save(&record("a", "# One\nhello", 1)).unwrap();
+        assert_eq!(
+            (same.version, same.changed, same.created),
+            (1, false, false)
+        );
+        let second = repo.save(&record("a", "# One\nhello again", 2)).unwrap();
+        assert_eq!((second.version, second.changed), (2, true));
+        let loaded = repo.load("a").unwrap().unwrap();
+        assert_eq!(loaded.content, "# One\nhello again");
+        assert_eq!(loaded.summary.version, 2);
+        assert_eq!(loaded.summary.title, "One");
+        assert_eq!((loaded.summary.characters, loaded.summary.lines), (17, 2));
+        let versions = repo.versions("a").unwrap();
+        assert_eq!(
+            versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let found = repo.find_by_source(Path::new("/w/a.prompt.md")).unwrap();
+        assert_eq!(found.map(|s| s.id), Some("a".into()));
+        assert!(repo.find_by_source(Path::new("/w/none")).unwrap().is_none());
+        assert!(repo.load("missing").unwrap().is_none());
+    }
+
+    #[test]
+    fn search_ranks_highlights_and_survives_any_input() {
+        let (_dir, repo) = repo();
+        let docs = [
+            ("rust", "Review this Rust code for bugs. Rust rust rust.", 0),
+            (
+                "py",
+                "Review this Python code; look for bugs in the parser.",
+                1,
+            ),
+            (
+                "mail",
+                "Write a polite email to the team about the release.",
+                2,
+            ),
+            ("accent", "Résumé of the café meeting", 3),
+        ];
+        for (id, content, minutes) in docs {
+            repo.save(&record(id, content, minutes)).unwrap();
+        }
+        let cases: &[(&str, &[&str])] = &[
+            ("rust", &["rust"]),
+            ("bugs", &["rust", "py"]),
+            ("review python", &["py"]),
+            ("pars", &["py"]),
+            ("resume cafe", &["accent"]),
+            ("nothing-like-this", &[]),
+            ("\"unbalanced", &[]),
+            ("AND OR NOT ( ) * ^ :", &[]),
+            ("   ", &[]),
+        ];
+        for (query, expected) in cases {
+            let page = repo.search(query, &ListOptions::default()).unwrap();
+            let mut got = ids(&page.items, |h| &h.summary.id);
+            let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+            if *query == "bugs" {
+                got.sort();
+                want.sort();
+            }
+            assert_eq!(got, want, "query {query:?}");
+            assert_eq!(page.total, expected.len(), "query {query:?}");
+        }
+        let hit = &repo
+            .search("polite", &ListOptions::default())
+            .unwrap()
+            .items[0];
+        assert_eq!(
+            hit.snippet.marked("[", "]"),
+            "Write a [polite] email to the team about the release."
+        );
+        // Filters apply to search too.
+        let options = ListOptions {
+            updated_from: Some(record("x", "", 1).updated_at),
+            ..ListOptions::default()
+        };
+        let page = repo.search("bugs", &options).unwrap();
+        assert_eq!(ids(&page.items, |h| &h.summary.id), ["py"]);
+    }
+
+    #[test]
+    fn list_filters_sorts_and_pages() {
+        let (_dir, repo) = repo();
+        for (i, id) in ["a", "b", "c", "d"].iter().enumerate() {
+            let content = if i % 2 == 0 {
+                "---\ntags: [work, draft]\n---\nbody"
+            } else {
+                "---\ntags: [home]\n---\nbody"
+            };
+            let mut rec = record(id, content, i as i64 * 10);
+            if *id == "d" {
+                rec.working_dir = Some("/elsewhere".into());
+            }
+            repo.save(&rec).unwrap();
+        }
+        let list = |options: ListOptions| {
+            let page = repo.list(&options).unwrap();
+            (ids(&page.items, |s| &s.id), page.total)
+        };
+        let base = ListOptions::default;
+        assert_eq!(
+            list(base()),
+            (vec!["d".into(), "c".into(), "b".into(), "a".into()], 4)
+        );
+        let cases: Vec<(ListOptions, Vec<&str>, usize)> = vec![
+            (
+                ListOptions {
+                    sort: SortOrder::UpdatedAsc,
+                    ..base()
+                },
+                vec!["a", "b", "c", "d"],
+                4,
+            ),
+            (
+                ListOptions {
+                    limit: 2,
+                    offset: 1,
+                    ..base()
+                },
+                vec!["c", "b"],
+                4,
+            ),
+            (
+                ListOptions {
+                    tags: vec!["work".into()],
+                    ..base()
+                },
+                vec!["c", "a"],
+                2,
+            ),
+            (
+                ListOptions {
+                    tags: vec!["work".into(), "home".into()],
+                    ..base()
+                },
+                vec![],
+                0,
+            ),
+            (
+                ListOptions {
+                    working_dir: Some("/elsewhere".into()),
+                    ..base()
+                },
+                vec!["d"],
+                1,
+            ),
+            (
+                ListOptions {
+                    updated_from: Some(record("x", "", 10).updated_at),
+                    updated_until: Some(record("x", "", 30).updated_at),
+                    ..base()
+                },
+                vec!["c", "b"],
+                2,
+            ),
+        ];
+        for (options, want, total) in cases {
+            let label = format!("{options:?}");
+            let want: Vec<String> = want.into_iter().map(String::from).collect();
+            assert_eq!(list(options), (want, total), "{label}");
+        }
+        assert_eq!(
+            repo.load("a").unwrap().unwrap().summary.tags,
+            ["draft", "work"]
+        );
+    }
+
+    #[test]
+    fn delete_cascades_and_stats_add_up() {
+        let (_dir, repo) = repo();
+        repo.save(&record("a", "---\ntags: [x]\n---\none", 0))
+            .unwrap();
+        repo.save(&record("a", "---\ntags: [x]\n---\ntwo", 5))
+            .unwrap();
+        repo.save(&record("b", "three", 10)).unwrap();
+        assert!(
+            repo.record_prompt_use(Path::new("/w/a.prompt.md"), "commands/review")
+                .unwrap()
+        );
+        let stats = repo.stats().unwrap();
+        assert_eq!((stats.compositions, stats.versions, stats.tags), (2, 3, 1));
+        assert_eq!(stats.newest, Some(record("b", "", 10).updated_at));
+        assert_eq!(repo.delete(&["a".into(), "zzz".into()]).unwrap(), 1);
+        let stats = repo.stats().unwrap();
+        assert_eq!((stats.compositions, stats.versions, stats.tags), (1, 1, 0));
+        assert!(
+            repo.compositions_using("commands/review")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            repo.search("two", &ListOptions::default())
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        assert_eq!(repo.index_entries().unwrap().len(), 1);
+        repo.reindex().unwrap();
+        assert_eq!(
+            repo.search("three", &ListOptions::default()).unwrap().total,
+            1
+        );
+    }
+
+    #[test]
+    fn prompt_uses_and_placeholder_values() {
+        let (_dir, repo) = repo();
+        assert!(
+            !repo
+                .record_prompt_use(Path::new("/w/a.prompt.md"), "p")
+                .unwrap(),
+            "no history yet"
+        );
+        repo.save(&record("a", "x", 0)).unwrap();
+        repo.save(&record("b", "y", 1)).unwrap();
+        assert!(
+            repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p")
+                .unwrap()
+        );
+        assert!(
+            repo.record_prompt_use(Path::new("/w/b.prompt.md"), "p")
+                .unwrap()
+        );
+        assert!(
+            repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p")
+                .unwrap()
+        );
+        let refs = repo.compositions_using("p").unwrap();
+        assert_eq!(ids(&refs, |r| &r.summary.id), ["a", "b"]);
+
+        let v = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        repo.record_placeholder_values(&v(&[("lang", "Rust"), ("tone", "formal")]))
+            .unwrap();
+        repo.record_placeholder_values(&v(&[("lang", "Go"), ("lang", " ")]))
+            .unwrap();
+        repo.record_placeholder_values(&v(&[("lang", "Rust")]))
+            .unwrap();
+        assert_eq!(repo.placeholder_values("lang", 10).unwrap(), ["Rust", "Go"]);
+        assert_eq!(repo.placeholder_values("lang", 1).unwrap(), ["Rust"]);
+        assert!(repo.placeholder_values("none", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_corrupt_database_is_moved_aside_and_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        std::fs::write(
+            &path,
+            b"this is not a database, just garbage bytes \x00\x01\x02".repeat(200),
+        )
+        .unwrap();
+        let err = SqliteRepository::open(&path, Default::default())
+            .err()
+            .unwrap();
+        assert!(matches!(err, HistoryError::Corrupt { .. }), "{err}");
+        let (repo, aside) = SqliteRepository::open_or_recover(&path, Default::default()).unwrap();
+        let aside = aside.expect("moved aside");
+        assert!(
+            aside
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("history.db.corrupt-")
+        );
+        assert!(std::fs::read(&aside).unwrap().starts_with(b"this is not"));
+        assert_eq!(repo.stats().unwrap().compositions, 0);
+    }
+
+    #[test]
+    fn a_locked_database_fails_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let options = SqliteOptions {
+            busy_timeout: Duration::from_millis(50),
+        };
+        let repo = SqliteRepository::open(&path, options).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let err = repo.save(&record("a", "x", 0)).unwrap_err();
+        assert!(matches!(err, HistoryError::Locked), "{err}");
+        assert!(err.to_string().contains("locked by another process"));
+        other.execute_batch("COMMIT").unwrap();
+        repo.save(&record("a", "x", 0)).unwrap();
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        drop(SqliteRepository::open(&path, Default::default()).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (42, 'future', 0)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        let err = SqliteRepository::open_or_recover(&path, Default::default())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("schema version 42"), "{err}");
+        assert!(err.to_string().contains("not modified"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+}
