@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -299,20 +299,16 @@ impl Client {
 
     fn next(&mut self, deadline: Instant) -> Option<Incoming> {
         let left = deadline.saturating_duration_since(Instant::now());
-        match self.incoming.recv_timeout(left) {
-            Ok(msg) => Some(msg),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.incoming.recv_timeout(left).ok()
     }
 
     /// Waits for a notification matching `pred`, first among those already seen.
     pub fn wait_notification(&mut self, method: &str, pred: impl Fn(&Value) -> bool) -> Value {
         if let Some(pos) = self.seen.iter().position(
             |m| matches!(m, Incoming::Notification { method: m2, params } if m2 == method && pred(params)),
-        ) {
-            if let Incoming::Notification { params, .. } = self.seen.remove(pos) {
-                return params;
-            }
+        ) && let Incoming::Notification { params, .. } = self.seen.remove(pos)
+        {
+            return params;
         }
         let deadline = Instant::now() + TIMEOUT;
         loop {
