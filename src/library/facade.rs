@@ -178,22 +178,24 @@ impl Library {
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<PromptHit>, LibraryError> {
         let inner = &self.inner;
         if is_blank_query(query) {
-            return Ok(self.listing(limit));
+            return self.listing(limit);
         }
         // Fetch more than asked so usage can reorder close matches.
-        let hits = inner
+        let found = inner
             .index
             .search(query, limit.saturating_mul(2).max(limit + 20))?;
         let now = now_secs();
-        let mut out = Vec::with_capacity(hits.len());
-        for hit in hits {
+        let ready = self.is_ready();
+        let mut out = Vec::with_capacity(found.hits.len());
+        for hit in &found.hits {
             let prompt = match inner.cache.get_by_key(hit.key) {
                 Some(p) => p,
                 // Before the first load finishes, the index alone answers.
-                None if !self.is_ready() => match inner.index.prompt_at(hit.address)? {
+                None if !ready => match found.prompt(hit)? {
                     Some(p) => Arc::new(p),
                     None => continue,
                 },
+                // Deleted since the index answered.
                 None => continue,
             };
             let score = hit.score * inner.usage.boost(&prompt.id, now);
@@ -209,7 +211,7 @@ impl Library {
     }
 
     /// Most used first, then by title: cheap at any size (usage holds few entries).
-    fn listing(&self, limit: usize) -> Vec<PromptHit> {
+    fn listing(&self, limit: usize) -> Result<Vec<PromptHit>, LibraryError> {
         let cache = &self.inner.cache;
         let mut out: Vec<PromptHit> = self
             .inner
@@ -227,10 +229,10 @@ impl Library {
             rest.into_iter()
                 .map(|prompt| PromptHit { prompt, score: 0.0 }),
         );
-        out
+        Ok(out)
     }
 
-    /// One prompt by id. Before the first load finishes this may read the file (blocking).
+    /// One prompt by id. Before the first load finishes it comes from the index.
     pub fn get(&self, id: &str) -> Option<Arc<Prompt>> {
         if let Some(p) = self.inner.cache.get(id) {
             return Some(p);
@@ -238,7 +240,8 @@ impl Library {
         if self.is_ready() {
             return None;
         }
-        self.inner.source.get(id).ok().flatten().map(Arc::new)
+        let from_index = self.inner.index.prompts(&[id]).ok()?;
+        from_index.into_iter().next().map(Arc::new)
     }
 
     /// Every prompt, in title order.
@@ -496,7 +499,19 @@ fn load(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
     inner
         .cache
         .replace_all(prompts.into_iter().map(Arc::unwrap_or_clone).collect());
+    release_freed_memory();
     Ok(())
+}
+
+/// Hands memory freed after a load back to the OS: the load briefly holds every prompt twice
+/// (index copy and file copy), and glibc keeps freed heap otherwise, inflating resident memory
+/// for the life of the server.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 type ReadResult<T> = (Result<Prompt, SkippedFile>, T);
@@ -598,6 +613,7 @@ fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError
     let changes = inner
         .cache
         .replace_all(prompts.into_iter().map(Arc::unwrap_or_clone).collect());
+    release_freed_memory();
     notify(inner, changes);
     Ok(())
 }

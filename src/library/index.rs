@@ -20,7 +20,9 @@ use tantivy::schema::{
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
 };
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 
 use crate::document::placeholders::PlaceholderKind;
 
@@ -326,7 +328,7 @@ impl PromptIndex {
                 .get_store_reader(16)
                 .map_err(io_err(Path::new("<doc store>")))?;
             for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
-                if let Some(p) = self.prompt_from_doc(&doc?) {
+                if let Some(p) = prompt_from_doc(&self.fields, &doc?) {
                     out.insert(p.id.clone(), p);
                 }
             }
@@ -334,63 +336,88 @@ impl PromptIndex {
         Ok(out)
     }
 
-    /// The prompt stored at `address` (from a hit).
-    pub fn prompt_at(&self, address: DocAddress) -> Result<Option<Prompt>, IndexError> {
-        let doc: TantivyDocument = self.reader.searcher().doc(address)?;
-        Ok(self.prompt_from_doc(&doc))
+    /// The stored prompts with these ids (missing ones are left out), from one searcher.
+    pub fn prompts(&self, ids: &[&str]) -> Result<Vec<Prompt>, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let term = Term::from_field_text(self.fields.id, id);
+            let query = TermQuery::new(term, IndexRecordOption::Basic);
+            if let Some((_, address)) = searcher.search(&query, &TopDocs::with_limit(1))?.first() {
+                let doc: TantivyDocument = searcher.doc(*address)?;
+                out.extend(prompt_from_doc(&self.fields, &doc));
+            }
+        }
+        Ok(out)
     }
+}
 
-    fn prompt_from_doc(&self, doc: &TantivyDocument) -> Option<Prompt> {
-        let f = &self.fields;
-        let text = |field: Field| {
-            doc.get_first(field)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
-        let all = |field: Field| -> Vec<String> {
-            doc.get_all(field)
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        };
-        let number = |field: Field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
-        let id = text(f.id)?;
-        let title_source = match text(f.title_source).as_deref() {
-            Some("frontmatter") => TitleSource::Frontmatter,
-            Some("heading") => TitleSource::Heading,
-            _ => TitleSource::FileName,
-        };
-        let placeholders = all(f.placeholder_kinds)
-            .into_iter()
-            .filter_map(|s| {
-                let (kind, name) = s.split_once(':')?;
-                let kind = if kind == "list" {
-                    PlaceholderKind::List
-                } else {
-                    PlaceholderKind::Text
-                };
-                Some((name.to_string(), kind))
-            })
-            .collect();
-        Some(Prompt {
-            category: text(f.category),
-            path: PathBuf::from(text(f.path)?),
-            title: text(f.title).unwrap_or_else(|| id.clone()),
-            title_source,
-            description: text(f.description),
-            tags: all(f.tags),
-            body: text(f.body).unwrap_or_default(),
-            placeholders,
-            extra: text(f.extra)
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default(),
-            frontmatter_error: text(f.frontmatter_error),
-            mtime_ns: number(f.mtime),
-            size: number(f.size),
-            hash: text(f.hash).unwrap_or_default(),
-            id,
+/// Hits of one search, with the searcher they came from (addresses are only valid for it).
+pub struct SearchHits {
+    searcher: Searcher,
+    fields: Fields,
+    pub hits: Vec<IndexHit>,
+}
+
+impl SearchHits {
+    /// The stored prompt of one hit.
+    pub fn prompt(&self, hit: &IndexHit) -> Result<Option<Prompt>, IndexError> {
+        let doc: TantivyDocument = self.searcher.doc(hit.address)?;
+        Ok(prompt_from_doc(&self.fields, &doc))
+    }
+}
+
+fn prompt_from_doc(f: &Fields, doc: &TantivyDocument) -> Option<Prompt> {
+    let text = |field: Field| {
+        doc.get_first(field)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let all = |field: Field| -> Vec<String> {
+        doc.get_all(field)
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let number = |field: Field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
+    let id = text(f.id)?;
+    let title_source = match text(f.title_source).as_deref() {
+        Some("frontmatter") => TitleSource::Frontmatter,
+        Some("heading") => TitleSource::Heading,
+        _ => TitleSource::FileName,
+    };
+    let placeholders = all(f.placeholder_kinds)
+        .into_iter()
+        .filter_map(|s| {
+            let (kind, name) = s.split_once(':')?;
+            let kind = if kind == "list" {
+                PlaceholderKind::List
+            } else {
+                PlaceholderKind::Text
+            };
+            Some((name.to_string(), kind))
         })
-    }
+        .collect();
+    Some(Prompt {
+        category: text(f.category),
+        path: PathBuf::from(text(f.path)?),
+        title: text(f.title).unwrap_or_else(|| id.clone()),
+        title_source,
+        description: text(f.description),
+        tags: all(f.tags),
+        body: text(f.body).unwrap_or_default(),
+        placeholders,
+        extra: text(f.extra)
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default(),
+        frontmatter_error: text(f.frontmatter_error),
+        mtime_ns: number(f.mtime),
+        size: number(f.size),
+        hash: text(f.hash).unwrap_or_default(),
+        id,
+    })
+}
 
+impl PromptIndex {
     /// Searches for `query` (prefix, typo-tolerant and phrase matching); at most `limit` hits,
     /// best first. An empty query (no words) returns nothing: callers list prompts instead.
     ///
@@ -400,13 +427,17 @@ impl PromptIndex {
     /// everywhere in a large library, so scoring them on every keystroke would cost most of the
     /// latency budget, and body-only matches rank below metadata matches anyway (title ×4,
     /// tags ×3, body ×1); typing another word narrows the list.
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<IndexHit>, IndexError> {
+    pub fn search(&self, query: &str, limit: usize) -> Result<SearchHits, IndexError> {
+        let searcher = self.reader.searcher();
         let words = self.tokens(query);
         if words.is_empty() {
-            return Ok(Vec::new());
+            return Ok(SearchHits {
+                searcher,
+                fields: self.fields,
+                hits: Vec::new(),
+            });
         }
         let limit = limit.max(1);
-        let searcher = self.reader.searcher();
         let enough = limit.min(ENOUGH_HITS);
         // Cheapest first: metadata with every word, then metadata with any word, then bodies.
         let mut passes = vec![(false, false), (true, false)];
@@ -441,7 +472,11 @@ impl PromptIndex {
                 });
             }
         }
-        Ok(hits)
+        Ok(SearchHits {
+            searcher,
+            fields: self.fields,
+            hits,
+        })
     }
 
     /// The words of `query` as the index sees them.
@@ -685,11 +720,11 @@ mod tests {
     }
 
     fn ids(index: &PromptIndex, q: &str) -> Vec<String> {
-        index
-            .search(q, 10)
-            .unwrap()
-            .into_iter()
-            .map(|h| index.prompt_at(h.address).unwrap().unwrap().id)
+        let found = index.search(q, 10).unwrap();
+        found
+            .hits
+            .iter()
+            .map(|h| found.prompt(h).unwrap().unwrap().id)
             .collect()
     }
 
