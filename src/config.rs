@@ -847,11 +847,12 @@ fn parse_yaml(path: &Path, text: &str) -> Result<Value, ConfigError> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
-    let value: Value = serde_saphyr::from_str(text).map_err(|e| ConfigError::InvalidYaml {
-        path: path.to_path_buf(),
-        line: e.location().map(|l| l.line()),
-        message: e.to_string().lines().next().unwrap_or_default().to_string(),
-    })?;
+    let value: Value =
+        crate::document::frontmatter::parse_yaml(text).map_err(|e| ConfigError::InvalidYaml {
+            path: path.to_path_buf(),
+            line: e.location().map(|l| l.line()),
+            message: e.to_string().lines().next().unwrap_or_default().to_string(),
+        })?;
     match value {
         Value::Object(_) => Ok(value),
         Value::Null => Ok(Value::Object(Map::new())),

@@ -99,12 +99,20 @@ pub enum FrontmatterError {
     },
 }
 
+/// Parses YAML the way people who write prompts expect: YAML 1.2 booleans, so `tags: [yes, on]`
+/// stays text instead of turning into `true`. Used for frontmatter and the config file alike.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    serde_saphyr::from_str_with_options(text, options)
+}
+
 /// Parses the YAML of a frontmatter block.
 pub fn parse(block: &FrontmatterBlock<'_>) -> Result<Frontmatter, FrontmatterError> {
     if block.yaml.trim().is_empty() {
         return Ok(Frontmatter::default());
     }
-    let value: serde_json::Value = serde_saphyr::from_str(block.yaml).map_err(|e| {
+    let value: serde_json::Value = parse_yaml(block.yaml).map_err(|e| {
         let line = e
             .location()
             .map(|loc| block.first_yaml_line + (loc.line() as u32).saturating_sub(1));
@@ -212,6 +220,11 @@ mod tests {
         assert_eq!(fm.tags, Some(vec!["a".to_string(), "b".to_string()]));
         assert_eq!(fm.extra.len(), 2);
         assert_eq!(fm.extra["mode"], serde_json::json!("agent"));
+        let fm = parse(&found("---\ntags: [yes, on, y]\n---\n")).unwrap();
+        assert_eq!(
+            fm.tags,
+            Some(vec!["yes".to_string(), "on".to_string(), "y".to_string()])
+        );
         let fm = parse(&found("---\ntags: x, y\n---\n")).unwrap();
         assert_eq!(fm.tags, Some(vec!["x".to_string(), "y".to_string()]));
     }

@@ -108,7 +108,7 @@ pub fn parse(
             updated: None,
         }
     } else {
-        serde_saphyr::from_str(block.yaml).map_err(|e| {
+        crate::document::frontmatter::parse_yaml(block.yaml).map_err(|e| {
             FileProblem::InvalidFrontmatter(e.to_string().lines().next().unwrap_or("").into())
         })?
     };
