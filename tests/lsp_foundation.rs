@@ -156,6 +156,28 @@ fn composition_semantic_tokens_symbols_folding_and_code_lens() {
         lenses[0]["range"]["start"],
         json!({"line": 0, "character": 0})
     );
+
+    // After an edit settles, the editor is asked to re-request the size lens.
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": "short\n"}]}),
+    );
+    client.wait_diagnostics(&uri, Some(2));
+    let deadline = std::time::Instant::now() + support::TIMEOUT;
+    while !client.seen.iter().any(
+        |m| matches!(m, Incoming::Request { method, .. } if method == "workspace/codeLens/refresh"),
+    ) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no codeLens refresh after the edit"
+        );
+        client
+            .request(
+                "textDocument/foldingRange",
+                json!({"textDocument": {"uri": uri}}),
+            )
+            .unwrap();
+    }
     client.shutdown();
 }
 
@@ -462,5 +484,29 @@ fn settings_from_the_editor_apply_live_and_invalid_values_are_reported() {
     assert!(client.seen.iter().any(
         |m| matches!(m, Incoming::Request { method, .. } if method == "workspace/configuration")
     ));
+
+    // When the editor's settings are removed again, initializationOptions apply once more.
+    *client.settings.lock().unwrap() = json!({});
+    client.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": null}),
+    );
+    let deadline = std::time::Instant::now() + support::TIMEOUT;
+    loop {
+        let lenses = client
+            .request(
+                "textDocument/codeLens",
+                json!({"textDocument": {"uri": task}}),
+            )
+            .unwrap();
+        if lenses.is_array() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "initializationOptions never came back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     client.shutdown();
 }

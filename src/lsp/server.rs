@@ -96,6 +96,10 @@ impl LanguageServer for Backend {
                 .and_then(|w| w.did_change_configuration.as_ref())
                 .and_then(|d| d.dynamic_registration)
                 .unwrap_or(false),
+            code_lens_refresh: workspace
+                .and_then(|w| w.code_lens.as_ref())
+                .and_then(|c| c.refresh_support)
+                .unwrap_or(false),
             work_done_progress: params
                 .capabilities
                 .window
@@ -124,6 +128,7 @@ impl LanguageServer for Backend {
             .unwrap_or_else(|p| p.into_inner()) = workspace_folders(&params);
         let _ = self.state.features.set(features);
         if let Some(options) = params.initialization_options {
+            let _ = self.state.initialization_options.set(options.clone());
             handlers::configuration::apply(&self.state, Some(options)).await;
         }
         Ok(InitializeResult {

@@ -23,6 +23,8 @@ pub struct ClientFeatures {
     pub configuration: bool,
     /// Dynamic registration of `workspace/didChangeConfiguration`.
     pub dynamic_configuration: bool,
+    /// `workspace/codeLens/refresh` (the size lens changes with every edit).
+    pub code_lens_refresh: bool,
     /// `window/workDoneProgress`.
     pub work_done_progress: bool,
     /// Snippet syntax in completion items.
@@ -44,6 +46,8 @@ pub struct ServerState {
     pub home: Home,
     pub events: EventBus,
     pub features: OnceLock<ClientFeatures>,
+    /// The editor settings sent with `initialize`, the fallback when a pull answers nothing.
+    pub initialization_options: OnceLock<serde_json::Value>,
     /// The prompt library, set once it has been opened after `initialized`.
     pub library: OnceLock<Arc<Library>>,
     /// The composition history, opened after `initialized`.
@@ -76,6 +80,7 @@ impl ServerState {
             home,
             events,
             features: OnceLock::new(),
+            initialization_options: OnceLock::new(),
             library: OnceLock::new(),
             history: HistorySlot::default(),
             workspace_folders: RwLock::new(Vec::new()),

@@ -246,6 +246,7 @@ impl Client {
                         "workspace": {
                             "configuration": true,
                             "didChangeConfiguration": { "dynamicRegistration": true },
+                            "codeLens": { "refreshSupport": true },
                             "workspaceFolders": true
                         },
                         "window": { "workDoneProgress": true, "showDocument": { "support": true } },

@@ -47,12 +47,13 @@ async fn pull(state: &ServerState) {
         section: Some(SECTION.into()),
     };
     match state.client.configuration(vec![item]).await {
-        // An empty answer means the editor has no settings of ours; keep initializationOptions.
+        // An empty answer means the editor has no settings of ours (any more): fall back to
+        // initializationOptions, so a removed setting stops applying without a restart.
         Ok(values) => match values.into_iter().next() {
             Some(value) if value.as_object().is_some_and(|o| !o.is_empty()) => {
                 apply(state, Some(value)).await
             }
-            _ => {}
+            _ => apply(state, state.initialization_options.get().cloned()).await,
         },
         Err(e) => tracing::warn!("workspace/configuration failed: {e}"),
     }

@@ -49,6 +49,14 @@ pub fn schedule(state: &Arc<ServerState>, uri: Uri, delay: Duration) {
                 .client
                 .publish_diagnostics(uri, diagnostics, Some(version))
                 .await;
+            // The size lens is computed on request; ask the editor to re-request it now that the
+            // text has settled, or it keeps showing the counts of the first render.
+            if kind == DocumentKind::Composition
+                && state.features().code_lens_refresh
+                && let Err(e) = state.client.code_lens_refresh().await
+            {
+                tracing::debug!("codeLens refresh refused: {e}");
+            }
         }
     });
 }
