@@ -301,3 +301,51 @@ fn reindex_command_rebuilds_and_reports_the_count() {
     assert_eq!(bad["code"], -32602);
     client.shutdown();
 }
+
+#[test]
+fn frontmatter_keys_and_library_tags_are_completed_in_library_files() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("commands/forecast.md"),
+        FORECAST.as_bytes(),
+    );
+    let mut client = start(&sandbox);
+    let path = sandbox.library().join("commands/new.md");
+    let uri = uri(&path);
+    client.open(&uri, "---\ntitle: New\nd\ntags: [finance, pl\n---\nbody\n");
+
+    let keys = client
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": 1}}),
+        )
+        .unwrap();
+    // `title` and `tags` are already there; `description` is offered as `description: `.
+    assert_eq!(labels(&keys), vec!["description"]);
+    assert_eq!(items(&keys)[0]["textEdit"]["newText"], "description: ");
+
+    // Tags used across the library, minus those already on the line; the typed word is replaced.
+    let tags = poll(
+        &mut client,
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 17}}),
+        Duration::from_secs(10),
+        |a| labels(a).contains(&"planning".to_string()),
+    );
+    let labels = labels(&tags);
+    assert!(labels.contains(&"planning".to_string()), "{labels:?}");
+    assert!(
+        !labels.contains(&"finance".to_string()),
+        "already written: {labels:?}"
+    );
+    let planning = items(&tags)
+        .into_iter()
+        .find(|i| i["label"] == "planning")
+        .unwrap();
+    assert_eq!(
+        planning["textEdit"]["range"]["start"],
+        json!({"line": 3, "character": 16})
+    );
+    assert_eq!(planning["textEdit"]["newText"], "planning");
+    client.shutdown();
+}

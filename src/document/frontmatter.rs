@@ -71,6 +71,64 @@ pub fn body(text: &str) -> &str {
     }
 }
 
+/// Where a cursor sits inside a frontmatter block, for completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spot {
+    /// At the start of a line, typing a key: `start` is the line start.
+    Key { start: usize },
+    /// Typing a tag (in `tags: [a, b`, `tags: a, b` or a `- item` under `tags:`).
+    Tag { start: usize },
+    /// Elsewhere (or outside the frontmatter).
+    None,
+}
+
+/// The completion spot for `offset` in `text`.
+pub fn spot(text: &str, offset: usize) -> Spot {
+    let Split::Found(block) = split(text) else {
+        return Spot::None;
+    };
+    if offset < block.yaml_range.start || offset > block.yaml_range.end || offset > text.len() {
+        return Spot::None;
+    }
+    let line_start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+    let prefix = &text[line_start..offset];
+    if prefix
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Spot::Key { start: line_start };
+    }
+    let after_separator = |from: usize| {
+        let rest = &text[from..offset];
+        let cut = rest.rfind([',', '[']).map_or(0, |i| i + 1);
+        let word = &rest[cut..];
+        from + cut + (word.len() - word.trim_start().len())
+    };
+    if let Some(rest) = prefix.strip_prefix("tags:") {
+        if rest.contains(']') {
+            return Spot::None;
+        }
+        return Spot::Tag {
+            start: after_separator(line_start + "tags:".len()),
+        };
+    }
+    let trimmed = prefix.trim_start();
+    if let Some(item) = trimmed.strip_prefix("- ") {
+        // A block list item: it is a tag when the closest key line above is `tags:`.
+        let above = &text[block.yaml_range.start..line_start];
+        let owner = above
+            .lines()
+            .rev()
+            .find(|l| !l.trim_start().starts_with('-') && !l.trim().is_empty());
+        if owner.is_some_and(|l| l.trim_end() == "tags:") {
+            return Spot::Tag {
+                start: offset - item.len() + (item.len() - item.trim_start().len()),
+            };
+        }
+    }
+    Spot::None
+}
+
 /// The frontmatter keys the library knows, plus every other key kept as it was.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Frontmatter {
@@ -227,6 +285,25 @@ mod tests {
         );
         let fm = parse(&found("---\ntags: x, y\n---\n")).unwrap();
         assert_eq!(fm.tags, Some(vec!["x".to_string(), "y".to_string()]));
+    }
+
+    #[test]
+    fn completion_spots() {
+        // `|` marks the cursor.
+        let check = |marked: &str, expected: Spot| {
+            let offset = marked.find('|').unwrap();
+            let text = marked.replace('|', "");
+            assert_eq!(spot(&text, offset), expected, "{marked:?}");
+        };
+        check("---\nti|\n---\n", Spot::Key { start: 4 });
+        check("---\ntitle: x|\n---\n", Spot::None);
+        check("---\ntags: [a, re|\n---\n", Spot::Tag { start: 14 });
+        check("---\ntags: [re|\n---\n", Spot::Tag { start: 11 });
+        check("---\ntags: a, b|\n---\n", Spot::Tag { start: 13 });
+        check("---\ntags:\n  - a\n  - r|\n---\n", Spot::Tag { start: 20 });
+        check("---\nother:\n  - r|\n---\n", Spot::None);
+        check("---\ntags: [a]|\n---\n", Spot::None);
+        check("---\nt: x\n---\nbody|\n", Spot::None);
     }
 
     #[test]

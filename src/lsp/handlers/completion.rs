@@ -147,6 +147,12 @@ pub async fn completion(
         Context::None if kind == crate::document::DocumentKind::Composition => {
             return super::file_completion::complete(state, &uri, &indexed, offset).await;
         }
+        Context::None if kind == crate::document::DocumentKind::LibraryPrompt => {
+            return Ok(
+                super::frontmatter_completion::complete(state, &indexed, offset)
+                    .map(CompletionResponse::Array),
+            );
+        }
         Context::None => return Ok(None),
     };
     Ok(Some(CompletionResponse::Array(items)))

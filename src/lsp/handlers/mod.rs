@@ -13,6 +13,7 @@ pub mod document_links;
 pub mod document_symbols;
 pub mod file_completion;
 pub mod folding;
+pub mod frontmatter_completion;
 pub mod history;
 pub mod hover;
 pub mod library_sync;
