@@ -444,9 +444,22 @@ struct Row {
 }
 
 impl Row {
+    fn line(&self) -> String {
+        format!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            self.measure,
+            self.n,
+            self.count,
+            ms(self.p50),
+            ms(self.p99),
+            ms(self.max),
+            self.target
+        )
+    }
+
     fn new(measure: String, n: usize, mut times: Vec<Duration>, target: &'static str) -> Row {
         times.sort();
-        Row {
+        let row = Row {
             measure,
             n,
             count: times.len(),
@@ -454,7 +467,10 @@ impl Row {
             p99: percentile(&times, 0.99),
             max: times.last().copied().unwrap_or_default(),
             target,
-        }
+        };
+        // As soon as measured, so a long run that is stopped still leaves its figures.
+        eprintln!("{}", row.line());
+        row
     }
 }
 
@@ -680,15 +696,6 @@ fn main() {
     println!("| measure | compositions | samples | p50 | p99 | max | target |");
     println!("|---|---|---|---|---|---|---|");
     for r in &rows {
-        println!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            r.measure,
-            r.n,
-            r.count,
-            ms(r.p50),
-            ms(r.p99),
-            ms(r.max),
-            r.target
-        );
+        println!("{}", r.line());
     }
 }
