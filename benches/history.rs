@@ -1,0 +1,701 @@
+//! History benchmark through the real binary over stdio: save → persisted latency (history file
+//! and database row both show the new text) with 100,000 compositions already in history, and
+//! `promptstack.history.search` latency over 1,000,000 compositions.
+//!
+//! Run: `cargo bench --bench history`. Sizes: `PROMPTSTACK_BENCH_SAVE_N` (100000),
+//! `PROMPTSTACK_BENCH_SAVES` (300), `PROMPTSTACK_BENCH_SEARCH_N` (1000000),
+//! `PROMPTSTACK_BENCH_SEARCHES` (1000), `PROMPTSTACK_BENCH_POLL_US` (50);
+//! `PROMPTSTACK_BENCH_ONLY=save|search` runs one half. Fixtures go to a temp dir (`TMPDIR`).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+use serde_json::json;
+use support::{Client, Sandbox, uri};
+use time::OffsetDateTime;
+
+use promptstack::history::files::HistoryFile;
+use promptstack::history::sqlite::SqliteRepository;
+use promptstack::history::{CompositionRecord, CompositionRepository, FileStamp};
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+    /// Skewed towards the front of `items` (a rough Zipf head).
+    fn pick_skewed<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        let a = self.below(items.len());
+        let b = self.below(items.len());
+        items[a * b / items.len()]
+    }
+}
+
+/// Plain English: most of every composition.
+const FILLER: &[&str] = &[
+    "the",
+    "a",
+    "with",
+    "for",
+    "and",
+    "each",
+    "every",
+    "carefully",
+    "briefly",
+    "then",
+    "before",
+    "after",
+    "list",
+    "check",
+    "write",
+    "keep",
+    "avoid",
+    "prefer",
+    "include",
+    "describe",
+    "make",
+    "sure",
+    "that",
+    "this",
+    "into",
+    "from",
+    "when",
+    "only",
+    "should",
+    "must",
+    "not",
+    "all",
+    "any",
+    "use",
+    "give",
+    "show",
+    "explain",
+    "why",
+    "how",
+    "what",
+    "clear",
+    "short",
+    "simple",
+    "steps",
+    "answer",
+    "question",
+    "example",
+    "first",
+    "next",
+    "finally",
+    "also",
+    "please",
+    "return",
+    "output",
+    "input",
+    "user",
+    "team",
+    "project",
+    "current",
+    "new",
+    "old",
+    "change",
+    "result",
+];
+/// Topic words, skewed: the first ones are common (the "common word" queries).
+const TOPIC: &[&str] = &[
+    "review",
+    "code",
+    "test",
+    "summary",
+    "design",
+    "plan",
+    "document",
+    "error",
+    "api",
+    "data",
+    "feature",
+    "release",
+    "security",
+    "performance",
+    "refactor",
+    "database",
+    "migration",
+    "deploy",
+    "logging",
+    "incident",
+    "customer",
+    "support",
+    "email",
+    "meeting",
+    "agenda",
+    "roadmap",
+    "analysis",
+    "risk",
+    "audit",
+    "architecture",
+    "latency",
+    "memory",
+    "cache",
+    "index",
+    "search",
+    "query",
+    "schema",
+    "budget",
+    "onboarding",
+    "checklist",
+    "style",
+    "commit",
+    "message",
+    "translate",
+    "tone",
+    "json",
+    "table",
+    "citation",
+    "sources",
+    "postmortem",
+    "kubernetes",
+    "terraform",
+    "frontend",
+    "backend",
+    "accessibility",
+    "localization",
+    "pagination",
+    "throttling",
+    "webhook",
+    "invoice",
+    "billing",
+    "forecast",
+    "hiring",
+    "interview",
+    "contract",
+    "compliance",
+    "gdpr",
+    "encryption",
+    "backup",
+    "rollback",
+];
+/// Parts of CamelCase identifiers: 40³ = 64,000 rare tokens (the "selective word" queries).
+const PARTS: &[&str] = &[
+    "User", "Order", "Invoice", "Payment", "Session", "Token", "Cache", "Queue", "Worker",
+    "Router", "Config", "Schema", "Report", "Export", "Import", "Search", "Index", "Audit",
+    "Ledger", "Account", "Profile", "Upload", "Stream", "Event", "Metric", "Alert", "Policy",
+    "Tenant", "Billing", "Shipment", "Cart", "Catalog", "Price", "Coupon", "Review", "Rating",
+    "Message", "Thread", "Channel", "Gateway",
+];
+const PLACEHOLDERS: &[&str] = &[
+    "language",
+    "audience",
+    "goal",
+    "context",
+    "constraints",
+    "examples",
+    "files",
+    "deadline",
+    "tone",
+    "format",
+    "topic",
+    "steps",
+    "risks",
+    "owner",
+];
+const PROJECTS: &[&str] = &[
+    "shop", "billing", "infra", "docs", "mobile", "web", "data", "ml", "support", "ops", "site",
+    "api", "blog", "crm", "etl", "auth",
+];
+
+fn identifier(rng: &mut Rng) -> String {
+    (0..3).map(|_| rng.pick(PARTS)).collect()
+}
+
+fn word(rng: &mut Rng, out: &mut String) {
+    match rng.below(100) {
+        0..=59 => out.push_str(rng.pick(FILLER)),
+        60..=96 => out.push_str(rng.pick_skewed(TOPIC)),
+        _ => out.push_str(&identifier(rng)),
+    }
+}
+
+/// A Markdown composition of 200–3,000 characters (log-uniform: most are short): optional
+/// frontmatter with tags, a title, sections with paragraphs, bullets and placeholders.
+fn composition(rng: &mut Rng) -> String {
+    let target = (200.0 * 15f64.powf(rng.below(10_000) as f64 / 10_000.0)) as usize;
+    let mut out = String::with_capacity(target + 200);
+    if rng.below(5) == 0 {
+        let tags: Vec<&str> = (0..1 + rng.below(3)).map(|_| rng.pick(TOPIC)).collect();
+        out.push_str(&format!("---\ntags: [{}]\n---\n", tags.join(", ")));
+    }
+    out.push_str("# ");
+    for i in 0..2 + rng.below(4) {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(rng.pick_skewed(TOPIC));
+    }
+    out.push_str("\n\n");
+    let mut used: Vec<&str> = Vec::new();
+    while out.len() < target {
+        match rng.below(6) {
+            0 => {
+                out.push_str("## ");
+                out.push_str(rng.pick_skewed(TOPIC));
+                out.push(' ');
+                out.push_str(rng.pick(TOPIC));
+                out.push_str("\n\n");
+            }
+            1 => {
+                for _ in 0..2 + rng.below(4) {
+                    out.push_str("- ");
+                    for i in 0..3 + rng.below(8) {
+                        if i > 0 {
+                            out.push(' ');
+                        }
+                        word(rng, &mut out);
+                    }
+                    out.push('\n');
+                }
+                out.push('\n');
+            }
+            _ => {
+                for i in 0..15 + rng.below(40) {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    word(rng, &mut out);
+                }
+                if rng.below(3) == 0 {
+                    let name = rng.pick(PLACEHOLDERS);
+                    if !used.contains(&name) {
+                        used.push(name);
+                        let kind = if rng.below(4) == 0 { "list" } else { "text" };
+                        out.push_str(&format!(" {{{{{kind}:{name}}}}}"));
+                    }
+                }
+                out.push_str(".\n\n");
+            }
+        }
+    }
+    if out.len() > 3000 {
+        let cut = out[..3000].rfind(' ').unwrap_or(3000);
+        out.truncate(cut);
+        out.push('\n');
+    }
+    out
+}
+
+fn history_name(t: OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}_{:02}-{:02}-{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Fills `data_dir` with `n` compositions saved over a year: one history file each (plain
+/// writes, no fsync: this is set-up) and the rows the server would have written, through
+/// `SqliteRepository::save_many` (real migrations, triggers, versions, tags) in large
+/// transactions. Each row carries its file's stamp, so the server's start-up check trusts it.
+fn generate(data_dir: &Path, n: usize) -> Duration {
+    const BATCH: usize = 10_000;
+    let started = Instant::now();
+    let history_dir = data_dir.join(".history");
+    std::fs::create_dir_all(&history_dir).expect("history dir");
+    let repo =
+        SqliteRepository::open(&data_dir.join("history.db"), Default::default()).expect("db");
+    // Files and records are produced on one thread, the database written on another.
+    let (tx, rx) = sync_channel::<Vec<CompositionRecord>>(2);
+    let producer = std::thread::spawn(move || {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let year_ms: i64 = 365 * 24 * 3600 * 1000;
+        let step = (year_ms / n.max(1) as i64).max(1);
+        let start = OffsetDateTime::now_utc() - time::Duration::milliseconds(year_ms + 86_400_000);
+        let start = start.replace_nanosecond(0).expect("whole second");
+        let (mut last_base, mut same) = (String::new(), 1);
+        let mut batch = Vec::with_capacity(BATCH);
+        for i in 0..n {
+            let jitter = rng.below((step / 2).max(1) as usize) as i64;
+            let created = start + time::Duration::milliseconds(i as i64 * step + jitter);
+            let updated = created + time::Duration::milliseconds(rng.below(3 * 86_400_000) as i64);
+            let base = history_name(created);
+            if base == last_base {
+                same += 1;
+            } else {
+                (last_base, same) = (base.clone(), 1);
+            }
+            let id = if same == 1 {
+                base
+            } else {
+                format!("{base}-{same}")
+            };
+            let project = rng.pick(PROJECTS);
+            let working_dir = PathBuf::from(format!("/home/dev/src/{project}"));
+            let file = HistoryFile {
+                id: id.clone(),
+                source_path: Some(working_dir.join(format!("prompts/p{i}.prompt.md"))),
+                working_dir: Some(working_dir),
+                created,
+                updated,
+                content: composition(&mut rng),
+            };
+            let name = format!("{id}.md");
+            let path = history_dir.join(&name);
+            std::fs::write(&path, file.render()).expect("write history file");
+            batch.push(file.record(&name, FileStamp::of(&path)));
+            if batch.len() == BATCH || i + 1 == n {
+                if tx.send(std::mem::take(&mut batch)).is_err() {
+                    return;
+                }
+                batch.reserve(BATCH);
+            }
+        }
+    });
+    let mut done = 0;
+    for batch in rx {
+        repo.save_many(&batch).expect("save batch");
+        done += batch.len();
+        if done % 100_000 == 0 || done == n {
+            eprintln!("  generated {done}/{n} in {:.0?}", started.elapsed());
+        }
+    }
+    producer.join().expect("generator thread");
+    started.elapsed()
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Starts the server and waits for the start-up history check to finish; returns the time it
+/// took. The client does not offer `workDoneProgress`: the check reports progress once per
+/// history file, which would be a million notifications here; the end is read from the log.
+fn start(sandbox: &Sandbox) -> (Client, Duration) {
+    let started = Instant::now();
+    let mut client = Client::start(sandbox, &[("PROMPTSTACK_LOG", "promptstack=info")]);
+    client
+        .request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": null,
+                "capabilities": {
+                    "general": { "positionEncodings": ["utf-16"] },
+                    "workspace": { "configuration": true, "workspaceFolders": true },
+                    "textDocument": { "synchronization": { "didSave": true } }
+                },
+                "initializationOptions": null
+            }),
+        )
+        .expect("initialize");
+    client.notify("initialized", json!({}));
+    loop {
+        let log = client.stderr.lock().expect("stderr").clone();
+        if let Some(line) = log.lines().find(|l| l.contains("history check:")) {
+            eprintln!("  {}", line.trim());
+            break;
+        }
+        assert!(client.alive(), "server exited:\n{log}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "history check never finished:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (client, started.elapsed())
+}
+
+struct Row {
+    measure: String,
+    n: usize,
+    count: usize,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    target: &'static str,
+}
+
+impl Row {
+    fn line(&self) -> String {
+        format!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            self.measure,
+            self.n,
+            self.count,
+            ms(self.p50),
+            ms(self.p99),
+            ms(self.max),
+            self.target
+        )
+    }
+
+    fn new(measure: String, n: usize, mut times: Vec<Duration>, target: &'static str) -> Row {
+        times.sort();
+        let row = Row {
+            measure,
+            n,
+            count: times.len(),
+            p50: percentile(&times, 0.5),
+            p99: percentile(&times, 0.99),
+            max: times.last().copied().unwrap_or_default(),
+            target,
+        };
+        // As soon as measured, so a long run that is stopped still leaves its figures.
+        eprintln!("{}", row.line());
+        row
+    }
+}
+
+/// What the fsync-and-rename of one history file costs on this disk, without the server.
+fn fsync_floor(dir: &Path, text: &str, rounds: usize) -> Vec<Duration> {
+    let path = dir.join("fsync-probe.txt");
+    let times = (0..rounds)
+        .map(|i| {
+            let t = Instant::now();
+            promptstack::home::write_atomic(&path, format!("{text}{i}").as_bytes())
+                .expect("probe write");
+            t.elapsed()
+        })
+        .collect();
+    let _ = std::fs::remove_file(path);
+    times
+}
+
+fn bench_save(n: usize, saves: usize, poll: Duration, rows: &mut Vec<Row>) {
+    let sandbox = Sandbox::new();
+    let data = sandbox.home().join("data");
+    eprintln!("[save] generating {n} compositions");
+    let took = generate(&data, n);
+    eprintln!("[save] generated {n} in {took:.1?}");
+    let (mut client, startup) = start(&sandbox);
+    eprintln!("[save] server start → history check done: {startup:.1?}");
+
+    let source = sandbox.workspace().join("bench.prompt.md");
+    let doc = uri(&source);
+    let base = composition(&mut Rng(7));
+    client.open(&doc, &base);
+    let db = Connection::open_with_flags(
+        data.join("history.db"),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .expect("open db read-only");
+    let source_text = source.to_string_lossy().into_owned();
+    // (history file, whether the row's content has `token`)
+    let row = |token: &str| -> Option<(String, bool)> {
+        db.prepare_cached(
+            "SELECT file_path, instr(content, ?1) > 0 FROM compositions WHERE source_path = ?2",
+        )
+        .expect("prepare")
+        .query_row([token, source_text.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .ok()
+    };
+    let mut file: Option<PathBuf> = None;
+    let mut version = 1;
+    let mut persisted = Vec::with_capacity(saves);
+    let mut file_visible = Vec::with_capacity(saves);
+    let mut polls = 0usize;
+    let warmup = 20;
+    for i in 0..warmup + saves {
+        let token = format!("benchtoken{i}x");
+        let text = format!("{base}\nSaved as {token} for the benchmark.\n");
+        version += 1;
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": doc, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+        let t = Instant::now();
+        client.notify(
+            "textDocument/didSave",
+            json!({"textDocument": {"uri": doc}, "text": text}),
+        );
+        let (mut in_file, mut in_db) = (None, false);
+        loop {
+            if in_file.is_none() {
+                if file.is_none() {
+                    file = row("").map(|(name, _)| data.join(".history").join(name));
+                }
+                if let Some(path) = &file
+                    && std::fs::read_to_string(path).is_ok_and(|s| s.contains(&token))
+                {
+                    in_file = Some(t.elapsed());
+                }
+            }
+            if in_file.is_some() && !in_db {
+                in_db = row(&token).is_some_and(|(_, has)| has);
+            }
+            if in_db {
+                break;
+            }
+            polls += 1;
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "save {i} never became visible"
+            );
+            std::thread::sleep(poll);
+        }
+        let elapsed = t.elapsed();
+        if i >= warmup {
+            persisted.push(elapsed);
+            file_visible.push(in_file.unwrap_or(elapsed));
+        }
+    }
+    let floor = fsync_floor(&data.join(".history"), &base, 200);
+    client.shutdown();
+    eprintln!(
+        "[save] {} polls over {} saves (poll sleep {poll:?})",
+        polls,
+        warmup + saves
+    );
+    rows.push(Row::new(
+        "save → file + row visible".into(),
+        n,
+        persisted,
+        "p99 ≤ 5 ms",
+    ));
+    rows.push(Row::new("save → file visible".into(), n, file_visible, ""));
+    rows.push(Row::new(
+        "write_atomic alone (fsync floor)".into(),
+        n,
+        floor,
+        "",
+    ));
+    rows.push(Row::new(
+        "server start → history checked".into(),
+        n,
+        vec![startup],
+        "",
+    ));
+}
+
+/// Queries by class: selective (a rare identifier), common (a frequent topic word), two words,
+/// and a prefix being typed.
+fn queries(count: usize) -> Vec<(&'static str, String)> {
+    let mut rng = Rng(42);
+    (0..count)
+        .map(|i| match i % 4 {
+            0 => ("selective", identifier(&mut rng)),
+            1 => ("common", TOPIC[rng.below(6)].to_string()),
+            2 => (
+                "two words",
+                format!("{} {}", rng.pick(TOPIC), rng.pick(TOPIC)),
+            ),
+            _ => {
+                let w = rng.pick(TOPIC);
+                let len = (3 + rng.below(2)).min(w.len());
+                ("prefix", w[..len].to_string())
+            }
+        })
+        .collect()
+}
+
+fn search(client: &mut Client, query: &str) -> usize {
+    let answer = client
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": "promptstack.history.search", "arguments": [{ "query": query }] }),
+        )
+        .expect("history search");
+    answer["results"].as_array().map_or(0, Vec::len)
+}
+
+fn bench_search(n: usize, requests: usize, rows: &mut Vec<Row>) {
+    let sandbox = Sandbox::new();
+    let data = sandbox.home().join("data");
+    eprintln!("[search] generating {n} compositions");
+    let took = generate(&data, n);
+    eprintln!("[search] generated {n} in {took:.1?}");
+    let (mut client, startup) = start(&sandbox);
+    eprintln!("[search] server start → history check done: {startup:.1?}");
+    let queries = queries(requests);
+    for (_, q) in queries.iter().take(50) {
+        search(&mut client, q);
+    }
+    let classes = ["selective", "common", "two words", "prefix"];
+    let mut by_class: Vec<Vec<Duration>> = vec![Vec::new(); classes.len()];
+    let mut empty = vec![0usize; classes.len()];
+    let mut all = Vec::with_capacity(requests);
+    for (class, q) in &queries {
+        let k = classes.iter().position(|c| c == class).unwrap_or(0);
+        let t = Instant::now();
+        let found = search(&mut client, q);
+        let elapsed = t.elapsed();
+        if found == 0 {
+            empty[k] += 1;
+        }
+        by_class[k].push(elapsed);
+        all.push(elapsed);
+    }
+    client.shutdown();
+    for (k, times) in by_class.into_iter().enumerate() {
+        eprintln!(
+            "[search] {}: {} of {} queries found nothing",
+            classes[k],
+            empty[k],
+            times.len()
+        );
+        rows.push(Row::new(format!("search: {}", classes[k]), n, times, ""));
+    }
+    rows.push(Row::new("search: all".into(), n, all, "p99 ≤ 20 ms"));
+    rows.push(Row::new(
+        "server start → history checked".into(),
+        n,
+        vec![startup],
+        "",
+    ));
+}
+
+fn main() {
+    let only = std::env::var("PROMPTSTACK_BENCH_ONLY").unwrap_or_default();
+    let poll = Duration::from_micros(env_usize("PROMPTSTACK_BENCH_POLL_US", 50) as u64);
+    let mut rows = Vec::new();
+    if only.is_empty() || only == "save" {
+        bench_save(
+            env_usize("PROMPTSTACK_BENCH_SAVE_N", 100_000),
+            env_usize("PROMPTSTACK_BENCH_SAVES", 300),
+            poll,
+            &mut rows,
+        );
+    }
+    if only.is_empty() || only == "search" {
+        bench_search(
+            env_usize("PROMPTSTACK_BENCH_SEARCH_N", 1_000_000),
+            env_usize("PROMPTSTACK_BENCH_SEARCHES", 1000),
+            &mut rows,
+        );
+    }
+    println!("| measure | compositions | samples | p50 | p99 | max | target |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!("{}", r.line());
+    }
+}
