@@ -50,8 +50,15 @@ pub fn reporter(state: &ServerState, title: &'static str) -> Box<dyn FnMut(usize
             .finish_with_message(format!("{} of {} done", last.0, last.1))
             .await;
     });
+    // One message per percent at most: a history of a million files must not send a million
+    // notifications.
+    let mut last_percent = None;
     Box::new(move |done, total| {
-        let _ = tx.send((done, total));
+        let now = percent(done, total);
+        if last_percent != Some(now) || done == total {
+            last_percent = Some(now);
+            let _ = tx.send((done, total));
+        }
     })
 }
 
