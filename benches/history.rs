@@ -7,9 +7,11 @@
 //! `PROMPTSTACK_BENCH_SEARCHES` (1000), `PROMPTSTACK_BENCH_POLL_US` (50);
 //! `PROMPTSTACK_BENCH_ONLY=save|search` runs one half. Fixtures go to a temp dir (`TMPDIR`).
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use common::{Rng, percentile};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
@@ -22,30 +24,6 @@ use time::OffsetDateTime;
 use promptstack::history::files::HistoryFile;
 use promptstack::history::sqlite::SqliteRepository;
 use promptstack::history::{CompositionRecord, CompositionRepository, FileStamp};
-
-/// A small deterministic generator (xorshift), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-    /// Skewed towards the front of `items` (a rough Zipf head).
-    fn pick_skewed<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        let a = self.below(items.len());
-        let b = self.below(items.len());
-        items[a * b / items.len()]
-    }
-}
 
 /// Plain English: most of every composition.
 const FILLER: &[&str] = &[
@@ -381,14 +359,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[at]
 }
 
 fn ms(d: Duration) -> String {

@@ -4,9 +4,11 @@
 //!
 //! Run: `cargo bench --bench library` (sizes: `PROMPTSTACK_BENCH_SIZES=10000,100000`).
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use common::{Rng, percentile};
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -18,24 +20,6 @@ use promptstack::events::EventBus;
 use promptstack::home::DataPaths;
 use promptstack::library::source::FilesystemSource;
 use promptstack::library::{Library, OpenOptions};
-
-/// A small deterministic generator (xorshift), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 const CATEGORIES: &[&str] = &["commands", "workflows", "rules", "prompt-decorations"];
 const WORDS: &[&str] = &[
@@ -209,11 +193,6 @@ fn queries() -> Vec<String> {
             _ => String::new(),
         })
         .collect()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[at]
 }
 
 fn rss_of(pid: u32) -> (f64, f64) {

@@ -1,0 +1,40 @@
+//! Pieces every benchmark shares: a deterministic generator and percentiles.
+#![allow(dead_code)] // Each bench uses a different part.
+
+use std::time::Duration;
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+
+    /// Skewed towards the front of `items` (a rough Zipf head).
+    pub fn pick_skewed<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        let a = self.below(items.len());
+        let b = self.below(items.len());
+        items[a * b / items.len()]
+    }
+}
+
+/// The `p` quantile (0.0–1.0) of sorted samples; zero when there are none.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at]
+}
