@@ -11,7 +11,7 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{Rng, percentile};
+use common::{FILLER, Rng, percentile};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
@@ -25,72 +25,6 @@ use promptstack::history::files::HistoryFile;
 use promptstack::history::sqlite::SqliteRepository;
 use promptstack::history::{CompositionRecord, CompositionRepository, FileStamp};
 
-/// Plain English: most of every composition.
-const FILLER: &[&str] = &[
-    "the",
-    "a",
-    "with",
-    "for",
-    "and",
-    "each",
-    "every",
-    "carefully",
-    "briefly",
-    "then",
-    "before",
-    "after",
-    "list",
-    "check",
-    "write",
-    "keep",
-    "avoid",
-    "prefer",
-    "include",
-    "describe",
-    "make",
-    "sure",
-    "that",
-    "this",
-    "into",
-    "from",
-    "when",
-    "only",
-    "should",
-    "must",
-    "not",
-    "all",
-    "any",
-    "use",
-    "give",
-    "show",
-    "explain",
-    "why",
-    "how",
-    "what",
-    "clear",
-    "short",
-    "simple",
-    "steps",
-    "answer",
-    "question",
-    "example",
-    "first",
-    "next",
-    "finally",
-    "also",
-    "please",
-    "return",
-    "output",
-    "input",
-    "user",
-    "team",
-    "project",
-    "current",
-    "new",
-    "old",
-    "change",
-    "result",
-];
 /// Topic words, skewed: the first ones are common (the "common word" queries).
 const TOPIC: &[&str] = &[
     "review",

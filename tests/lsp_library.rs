@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Sandbox, uri};
+use support::{Client, Sandbox, completion_items, completion_labels, uri};
 
 const FORECAST: &str = "---\ntitle: Quarterly budget forecast\ndescription: Forecast spending\ntags: [finance, planning]\n---\nForecast {{text:team}} costs in $USD for {{text:quarter}}.\nRisks:\n{{list:risks}}\nAgain for {{text:team}}: use 100% {braces}\\.\n";
 const FORECAST_SNIPPET: &str = "Forecast ${1:team} costs in \\$USD for ${2:quarter}.\nRisks:\n- ${3:risks}\nAgain for ${1:team}: use 100% {braces\\}\\\\.\n";
@@ -37,22 +37,6 @@ fn poll(
     }
 }
 
-fn items(answer: &Value) -> Vec<Value> {
-    answer
-        .get("items")
-        .or(Some(answer))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn labels(answer: &Value) -> Vec<String> {
-    items(answer)
-        .iter()
-        .map(|i| i["label"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 fn symbol_names(answer: &Value) -> Vec<String> {
     answer
         .as_array()
@@ -81,13 +65,13 @@ fn slash_completion_finds_typos_and_inserts_the_exact_snippet() {
         params,
         Duration::from_secs(10),
         |a| {
-            labels(a)
+            completion_labels(a)
                 .first()
                 .is_some_and(|l| l == "Quarterly budget forecast")
         },
     );
     assert_eq!(answer["isIncomplete"], true);
-    let item = &items(&answer)[0];
+    let item = &completion_items(&answer)[0];
     assert_eq!(item["label"], "Quarterly budget forecast");
     assert_eq!(item["insertTextFormat"], 2, "snippet");
     assert_eq!(item["textEdit"]["newText"], FORECAST_SNIPPET);
@@ -145,9 +129,9 @@ fn plain_text_clients_get_the_body_as_written() {
         "textDocument/completion",
         params,
         Duration::from_secs(10),
-        |a| !items(a).is_empty(),
+        |a| !completion_items(a).is_empty(),
     );
-    let item = &items(&answer)[0];
+    let item = &completion_items(&answer)[0];
     assert_eq!(item["insertTextFormat"], 1);
     assert_eq!(
         item["textEdit"]["newText"],
@@ -172,16 +156,16 @@ fn placeholder_completion_offers_kinds_then_names() {
             json!({"textDocument": {"uri": doc}, "position": {"line": 1, "character": 2}}),
         )
         .unwrap();
-    assert_eq!(labels(&kinds), ["text:", "list:"]);
+    assert_eq!(completion_labels(&kinds), ["text:", "list:"]);
     let params = json!({"textDocument": {"uri": doc}, "position": {"line": 2, "character": 7}});
     let names = poll(
         &mut client,
         "textDocument/completion",
         params,
         Duration::from_secs(10),
-        |a| labels(a).contains(&"quarter".to_string()),
+        |a| completion_labels(a).contains(&"quarter".to_string()),
     );
-    let names = labels(&names);
+    let names = completion_labels(&names);
     assert_eq!(names[0], "reader", "names in the document come first");
     assert!(names.contains(&"team".to_string()) && names.contains(&"quarter".to_string()));
     client.shutdown();
@@ -321,8 +305,11 @@ fn frontmatter_keys_and_library_tags_are_completed_in_library_files() {
         )
         .unwrap();
     // `title` and `tags` are already there; `description` is offered as `description: `.
-    assert_eq!(labels(&keys), vec!["description"]);
-    assert_eq!(items(&keys)[0]["textEdit"]["newText"], "description: ");
+    assert_eq!(completion_labels(&keys), vec!["description"]);
+    assert_eq!(
+        completion_items(&keys)[0]["textEdit"]["newText"],
+        "description: "
+    );
 
     // Tags used across the library, minus those already on the line; the typed word is replaced.
     let tags = poll(
@@ -330,15 +317,15 @@ fn frontmatter_keys_and_library_tags_are_completed_in_library_files() {
         "textDocument/completion",
         json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 17}}),
         Duration::from_secs(10),
-        |a| labels(a).contains(&"planning".to_string()),
+        |a| completion_labels(a).contains(&"planning".to_string()),
     );
-    let labels = labels(&tags);
+    let labels = completion_labels(&tags);
     assert!(labels.contains(&"planning".to_string()), "{labels:?}");
     assert!(
         !labels.contains(&"finance".to_string()),
         "already written: {labels:?}"
     );
-    let planning = items(&tags)
+    let planning = completion_items(&tags)
         .into_iter()
         .find(|i| i["label"] == "planning")
         .unwrap();

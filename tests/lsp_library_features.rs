@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Incoming, Sandbox, uri};
+use support::{Client, Incoming, Sandbox, completion_items, completion_labels, uri};
 
 /// Starts the server with `workspace` as the only workspace folder.
 fn start_in(sandbox: &Sandbox, workspace: &Path) -> Client {
@@ -32,22 +32,6 @@ fn start_in(sandbox: &Sandbox, workspace: &Path) -> Client {
         .expect("initialize succeeds");
     client.notify("initialized", json!({}));
     client
-}
-
-fn items(answer: &Value) -> Vec<Value> {
-    answer
-        .get("items")
-        .or(Some(answer))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn labels(answer: &Value) -> Vec<String> {
-    items(answer)
-        .iter()
-        .map(|i| i["label"].as_str().unwrap_or_default().to_string())
-        .collect()
 }
 
 fn complete(client: &mut Client, doc: &str, line: u32, character: u32) -> Value {
@@ -90,7 +74,7 @@ fn file_completion_respects_gitignore_and_inserts_links() {
     let doc = uri(&ws.join("plan.prompt.md"));
     client.open(&doc, "Use @\nsee [the guide](\nUse @guid");
 
-    let offered = labels(&complete(&mut client, &doc, 0, 5));
+    let offered = completion_labels(&complete(&mut client, &doc, 0, 5));
     assert!(offered.contains(&"notes.md".to_string()), "{offered:?}");
     assert!(
         offered.contains(&"docs/guide.md".to_string()),
@@ -110,7 +94,7 @@ fn file_completion_respects_gitignore_and_inserts_links() {
     }
 
     let answer = complete(&mut client, &doc, 2, 9);
-    let first = &items(&answer)[0];
+    let first = &completion_items(&answer)[0];
     assert_eq!(first["label"], "docs/guide.md");
     assert_eq!(first["textEdit"]["newText"], "[guide.md](docs/guide.md)");
     assert_eq!(
@@ -119,7 +103,7 @@ fn file_completion_respects_gitignore_and_inserts_links() {
     );
 
     let answer = complete(&mut client, &doc, 1, 16);
-    let notes = items(&answer)
+    let notes = completion_items(&answer)
         .into_iter()
         .find(|i| i["label"] == "notes.md")
         .expect("notes.md offered inside a link");
@@ -136,7 +120,7 @@ fn file_completion_respects_gitignore_and_inserts_links() {
         "workspace/didChangeWorkspaceFolders",
         json!({"event": {"added": [{"uri": uri(&other), "name": "other"}], "removed": []}}),
     );
-    let offered = labels(&complete(&mut client, &doc, 0, 5));
+    let offered = completion_labels(&complete(&mut client, &doc, 0, 5));
     assert!(
         offered.contains(&"zebra-facts.md".to_string()),
         "{offered:?}"
@@ -337,7 +321,7 @@ fn create_prompt_writes_indexes_and_opens_it() {
     client.open(&doc, "/zebra");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let offered = labels(&complete(&mut client, &doc, 0, 6));
+        let offered = completion_labels(&complete(&mut client, &doc, 0, 6));
         if offered
             .first()
             .is_some_and(|l| l == "Zebra Migration Checklist")

@@ -413,3 +413,21 @@ impl Drop for Client {
         }
     }
 }
+
+/// The items of a completion answer (a list or an array).
+pub fn completion_items(answer: &Value) -> Vec<Value> {
+    answer
+        .get("items")
+        .or(Some(answer))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The labels of a completion answer's items.
+pub fn completion_labels(answer: &Value) -> Vec<String> {
+    completion_items(answer)
+        .iter()
+        .map(|i| i["label"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
