@@ -96,28 +96,38 @@ async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
     let library_dir = state.data_paths().library_dir;
     let encoding = state.encoding();
     let root = library_dir.clone();
-    let report = tokio::task::spawn_blocking(move || validation::validate_paths(&[root]))
-        .await
-        .map_err(|e| internal_error(format!("validation failed: {e}")))?;
-    for file in &report.files {
-        let Some(uri) = path_to_uri(&file.absolute) else {
-            continue;
-        };
-        if state.read_documents().contains_key(&uri) {
-            continue;
-        }
-        // Ranges need the text; files that cannot be read as text report at line 1.
-        let text = std::fs::read_to_string(&file.absolute).unwrap_or_default();
-        let indexed = IndexedText::new(&text, encoding);
-        let diagnostics = file
-            .findings
+    // Validation and the re-reads that turn findings into ranges are file I/O: off the loop.
+    let (report, published) = tokio::task::spawn_blocking(move || {
+        let report = validation::validate_paths(&[root]);
+        let published: Vec<(Uri, Vec<Diagnostic>)> = report
+            .files
             .iter()
-            .map(|f| to_diagnostic(&indexed, f))
+            .filter_map(|file| {
+                let uri = path_to_uri(&file.absolute)?;
+                // Files that cannot be read as text report at line 1.
+                let text = std::fs::read_to_string(&file.absolute).unwrap_or_default();
+                let indexed = IndexedText::new(&text, encoding);
+                Some((
+                    uri,
+                    file.findings
+                        .iter()
+                        .map(|f| to_diagnostic(&indexed, f))
+                        .collect(),
+                ))
+            })
             .collect();
-        state
-            .client
-            .publish_diagnostics(uri, diagnostics, None)
-            .await;
+        (report, published)
+    })
+    .await
+    .map_err(|e| internal_error(format!("validation failed: {e}")))?;
+    for (uri, diagnostics) in published {
+        // Open documents already have live diagnostics.
+        if !state.read_documents().contains_key(&uri) {
+            state
+                .client
+                .publish_diagnostics(uri, diagnostics, None)
+                .await;
+        }
     }
     let mut value = serde_json::to_value(&report).map_err(|e| internal_error(e.to_string()))?;
     value["summary"] = json!(report.summary());
