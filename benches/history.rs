@@ -1,11 +1,12 @@
-//! History benchmark through the real binary over stdio: save → persisted latency (history file
-//! and database row both show the new text) with 100,000 compositions already in history, and
-//! `promptstack.history.search` latency over 1,000,000 compositions.
+//! History benchmark through the real binary over stdio, per backend (SQLite, and PostgreSQL on
+//! a throwaway local server with its default durability) on the same fixture: save → persisted
+//! latency (history file and database row both show the new text) and
+//! `promptstack.history.search` latency, at each fixture size.
 //!
-//! Run: `cargo bench --bench history`. Sizes: `PROMPTSTACK_BENCH_SAVE_N` (100000),
-//! `PROMPTSTACK_BENCH_SAVES` (300), `PROMPTSTACK_BENCH_SEARCH_N` (1000000),
-//! `PROMPTSTACK_BENCH_SEARCHES` (1000), `PROMPTSTACK_BENCH_POLL_US` (50);
-//! `PROMPTSTACK_BENCH_ONLY=save|search` runs one half. Fixtures go to a temp dir (`TMPDIR`).
+//! Run: `cargo bench --bench history`. `PROMPTSTACK_BENCH_SIZES` (`100000,1000000`),
+//! `PROMPTSTACK_BENCH_BACKENDS` (`sqlite,postgres`), `PROMPTSTACK_BENCH_ONLY=save|search` (both),
+//! `PROMPTSTACK_BENCH_SAVES` (300), `PROMPTSTACK_BENCH_SEARCHES` (1000),
+//! `PROMPTSTACK_BENCH_POLL_US` (50). Fixtures go to a temp dir (`TMPDIR`).
 
 mod common;
 #[path = "../tests/support/mod.rs"]
@@ -18,12 +19,17 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use serde_json::json;
+use support::pg::Cluster;
 use support::{Client, Sandbox, uri};
 use time::OffsetDateTime;
 
+use promptstack::config::Secret;
 use promptstack::history::files::HistoryFile;
+use promptstack::history::postgres::ConnectSettings;
 use promptstack::history::sqlite::SqliteRepository;
-use promptstack::history::{CompositionRecord, CompositionRepository, FileStamp};
+use promptstack::history::{
+    CompositionRecord, CompositionRepository, FileStamp, Identity, PostgresRepository,
+};
 
 /// Topic words, skewed: the first ones are common (the "common word" queries).
 const TOPIC: &[&str] = &[
@@ -219,17 +225,16 @@ fn history_name(t: OffsetDateTime) -> String {
 }
 
 /// Fills `data_dir` with `n` compositions saved over a year: one history file each (plain
-/// writes, no fsync: this is set-up) and the rows the server would have written, through
-/// `SqliteRepository::save_many` (real migrations, triggers, versions, tags) in large
-/// transactions. Each row carries its file's stamp, so the server's start-up check trusts it.
-fn generate(data_dir: &Path, n: usize) -> Duration {
+/// writes, no fsync: this is set-up) and the rows the server would have written, through each
+/// backend's `save_many` (real migrations, versions, tags; triggers and FTS5 for SQLite, the
+/// generated tsvector and GIN index for PostgreSQL) in large transactions. Each row carries its
+/// file's stamp, so the server's start-up check trusts it.
+fn generate(data_dir: &Path, n: usize, sinks: &[Box<dyn CompositionRepository>]) -> Duration {
     const BATCH: usize = 10_000;
     let started = Instant::now();
     let history_dir = data_dir.join(".history");
     std::fs::create_dir_all(&history_dir).expect("history dir");
-    let repo =
-        SqliteRepository::open(&data_dir.join("history.db"), Default::default()).expect("db");
-    // Files and records are produced on one thread, the database written on another.
+    // Files and records are produced on one thread, the databases written on another.
     let (tx, rx) = sync_channel::<Vec<CompositionRecord>>(2);
     let producer = std::thread::spawn(move || {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -278,14 +283,93 @@ fn generate(data_dir: &Path, n: usize) -> Duration {
     });
     let mut done = 0;
     for batch in rx {
-        repo.save_many(&batch).expect("save batch");
+        for sink in sinks {
+            sink.save_many(&batch).expect("save batch");
+        }
         done += batch.len();
         if done % 100_000 == 0 || done == n {
             eprintln!("  generated {done}/{n} in {:.0?}", started.elapsed());
         }
     }
     producer.join().expect("generator thread");
+    for sink in sinks {
+        // What `promptstack history rebuild` does: fresh planner statistics for PostgreSQL.
+        sink.reindex().expect("reindex");
+    }
     started.elapsed()
+}
+
+/// Which database a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// One generated history, in every backend being measured.
+struct Fixture {
+    sandbox: Sandbox,
+    n: usize,
+    /// The PostgreSQL server and the fixture's database URL.
+    postgres: Option<(Cluster, String)>,
+}
+
+impl Fixture {
+    fn data(&self) -> PathBuf {
+        self.sandbox.home().join("data")
+    }
+
+    fn new(n: usize, backends: &[Backend]) -> Fixture {
+        let sandbox = Sandbox::new();
+        let data = sandbox.home().join("data");
+        let mut sinks: Vec<Box<dyn CompositionRepository>> = Vec::new();
+        if backends.contains(&Backend::Sqlite) {
+            sinks.push(Box::new(
+                SqliteRepository::open(&data.join("history.db"), Default::default()).expect("db"),
+            ));
+        }
+        let postgres = backends.contains(&Backend::Postgres).then(|| {
+            let cluster = Cluster::start_with(true).expect("a PostgreSQL server for the bench");
+            let url = cluster.database();
+            let config =
+                promptstack::config::Loaded::load(promptstack::home::Home::at(sandbox.home()));
+            let identity =
+                Identity::load(&data.join(".history"), config.config()).expect("identity");
+            let settings =
+                ConnectSettings::from_url(&Secret::new(&url), 2, Duration::from_secs(10))
+                    .expect("settings");
+            sinks.push(Box::new(PostgresRepository::new(settings, identity)));
+            (cluster, url)
+        });
+        eprintln!("[fixture] generating {n} compositions");
+        let took = generate(&data, n, &sinks);
+        eprintln!("[fixture] generated {n} in {took:.1?}");
+        Fixture {
+            sandbox,
+            n,
+            postgres,
+        }
+    }
+
+    /// The environment that points a server at `backend`.
+    fn env(&self, backend: Backend) -> Vec<(&'static str, String)> {
+        match (backend, &self.postgres) {
+            (Backend::Postgres, Some((_, url))) => vec![
+                ("PROMPTSTACK_STORAGE", "postgres".into()),
+                ("PROMPTSTACK_POSTGRES_URL", url.clone()),
+            ],
+            _ => vec![("PROMPTSTACK_STORAGE", "sqlite".into())],
+        }
+    }
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -302,9 +386,12 @@ fn ms(d: Duration) -> String {
 /// Starts the server and waits for the start-up history check to finish; returns the time it
 /// took. The client does not offer `workDoneProgress`: the check reports progress once per
 /// history file, which would be a million notifications here; the end is read from the log.
-fn start(sandbox: &Sandbox) -> (Client, Duration) {
+fn start(fixture: &Fixture, backend: Backend) -> (Client, Duration) {
     let started = Instant::now();
-    let mut client = Client::start(sandbox, &[("PROMPTSTACK_LOG", "promptstack=info")]);
+    let env = fixture.env(backend);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("PROMPTSTACK_LOG", "promptstack=info"));
+    let mut client = Client::start(&fixture.sandbox, &env);
     client
         .request(
             "initialize",
@@ -393,36 +480,71 @@ fn fsync_floor(dir: &Path, text: &str, rounds: usize) -> Vec<Duration> {
     times
 }
 
-fn bench_save(n: usize, saves: usize, poll: Duration, rows: &mut Vec<Row>) {
-    let sandbox = Sandbox::new();
-    let data = sandbox.home().join("data");
-    eprintln!("[save] generating {n} compositions");
-    let took = generate(&data, n);
-    eprintln!("[save] generated {n} in {took:.1?}");
-    let (mut client, startup) = start(&sandbox);
-    eprintln!("[save] server start → history check done: {startup:.1?}");
+/// Reads a composition's row in the database a backend uses, beside the server.
+enum RowReader {
+    Sqlite(Connection),
+    Postgres(postgres::Client),
+}
 
-    let source = sandbox.workspace().join("bench.prompt.md");
+impl RowReader {
+    fn open(fixture: &Fixture, backend: Backend) -> RowReader {
+        match (backend, &fixture.postgres) {
+            (Backend::Postgres, Some((_, url))) => RowReader::Postgres(
+                postgres::Client::connect(url, postgres::NoTls).expect("connect"),
+            ),
+            _ => RowReader::Sqlite(
+                Connection::open_with_flags(
+                    fixture.data().join("history.db"),
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .expect("open db read-only"),
+            ),
+        }
+    }
+
+    /// (history file, whether the row's content has `token`) of the row saved from `source`.
+    fn row(&mut self, source: &str, token: &str) -> Option<(String, bool)> {
+        match self {
+            RowReader::Sqlite(db) => db
+                .prepare_cached(
+                    "SELECT file_path, instr(content, ?1) > 0 FROM compositions WHERE source_path = ?2",
+                )
+                .expect("prepare")
+                .query_row([token, source], |r| Ok((r.get(0)?, r.get(1)?)))
+                .ok(),
+            RowReader::Postgres(db) => db
+                .query_opt(
+                    "SELECT file_path, strpos(content, $1) > 0 FROM compositions WHERE source_path = $2",
+                    &[&token, &source],
+                )
+                .ok()
+                .flatten()
+                .map(|r| (r.get(0), r.get(1))),
+        }
+    }
+}
+
+fn bench_save(
+    fixture: &Fixture,
+    backend: Backend,
+    saves: usize,
+    poll: Duration,
+    rows: &mut Vec<Row>,
+) {
+    let (n, data, name) = (fixture.n, fixture.data(), backend.name());
+    let (mut client, startup) = start(fixture, backend);
+    eprintln!("[{name} save] server start → history check done: {startup:.1?}");
+
+    let source = fixture
+        .sandbox
+        .workspace()
+        .join(format!("bench-{name}.prompt.md"));
     let doc = uri(&source);
     let base = composition(&mut Rng(7));
     client.open(&doc, &base);
-    let db = Connection::open_with_flags(
-        data.join("history.db"),
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .expect("open db read-only");
+    let mut db = RowReader::open(fixture, backend);
     let source_text = source.to_string_lossy().into_owned();
-    // (history file, whether the row's content has `token`)
-    let row = |token: &str| -> Option<(String, bool)> {
-        db.prepare_cached(
-            "SELECT file_path, instr(content, ?1) > 0 FROM compositions WHERE source_path = ?2",
-        )
-        .expect("prepare")
-        .query_row([token, source_text.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .ok()
-    };
+    let mut row = |token: &str| db.row(&source_text, token);
     let mut file: Option<PathBuf> = None;
     let mut version = 1;
     let mut persisted = Vec::with_capacity(saves);
@@ -476,25 +598,34 @@ fn bench_save(n: usize, saves: usize, poll: Duration, rows: &mut Vec<Row>) {
     let floor = fsync_floor(&data.join(".history"), &base, 200);
     client.shutdown();
     eprintln!(
-        "[save] {} polls over {} saves (poll sleep {poll:?})",
+        "[{name} save] {} polls over {} saves (poll sleep {poll:?})",
         polls,
         warmup + saves
     );
+    let target = match backend {
+        Backend::Sqlite => "p99 ≤ 5 ms",
+        Backend::Postgres => "p99 ≤ 10 ms",
+    };
     rows.push(Row::new(
-        "save → file + row visible".into(),
+        format!("{name}: save → file + row visible"),
         n,
         persisted,
-        "p99 ≤ 5 ms",
+        target,
     ));
-    rows.push(Row::new("save → file visible".into(), n, file_visible, ""));
     rows.push(Row::new(
-        "write_atomic alone (fsync floor)".into(),
+        format!("{name}: save → file visible"),
+        n,
+        file_visible,
+        "",
+    ));
+    rows.push(Row::new(
+        format!("{name}: write_atomic alone (fsync floor)"),
         n,
         floor,
         "",
     ));
     rows.push(Row::new(
-        "server start → history checked".into(),
+        format!("{name}: server start → history checked"),
         n,
         vec![startup],
         "",
@@ -532,14 +663,10 @@ fn search(client: &mut Client, query: &str) -> usize {
     answer["results"].as_array().map_or(0, Vec::len)
 }
 
-fn bench_search(n: usize, requests: usize, rows: &mut Vec<Row>) {
-    let sandbox = Sandbox::new();
-    let data = sandbox.home().join("data");
-    eprintln!("[search] generating {n} compositions");
-    let took = generate(&data, n);
-    eprintln!("[search] generated {n} in {took:.1?}");
-    let (mut client, startup) = start(&sandbox);
-    eprintln!("[search] server start → history check done: {startup:.1?}");
+fn bench_search(fixture: &Fixture, backend: Backend, requests: usize, rows: &mut Vec<Row>) {
+    let (n, name) = (fixture.n, backend.name());
+    let (mut client, startup) = start(fixture, backend);
+    eprintln!("[{name} search] server start → history check done: {startup:.1?}");
     let queries = queries(requests);
     for (_, q) in queries.iter().take(50) {
         search(&mut client, q);
@@ -562,40 +689,65 @@ fn bench_search(n: usize, requests: usize, rows: &mut Vec<Row>) {
     client.shutdown();
     for (k, times) in by_class.into_iter().enumerate() {
         eprintln!(
-            "[search] {}: {} of {} queries found nothing",
+            "[{name} search] {}: {} of {} queries found nothing",
             classes[k],
             empty[k],
             times.len()
         );
-        rows.push(Row::new(format!("search: {}", classes[k]), n, times, ""));
+        rows.push(Row::new(
+            format!("{name}: search: {}", classes[k]),
+            n,
+            times,
+            "",
+        ));
     }
-    rows.push(Row::new("search: all".into(), n, all, "p99 ≤ 20 ms"));
     rows.push(Row::new(
-        "server start → history checked".into(),
+        format!("{name}: search: all"),
         n,
-        vec![startup],
-        "",
+        all,
+        "p99 ≤ 20 ms",
     ));
 }
 
 fn main() {
     let only = std::env::var("PROMPTSTACK_BENCH_ONLY").unwrap_or_default();
     let poll = Duration::from_micros(env_usize("PROMPTSTACK_BENCH_POLL_US", 50) as u64);
+    let sizes: Vec<usize> = std::env::var("PROMPTSTACK_BENCH_SIZES")
+        .unwrap_or_else(|_| "100000,1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let backends: Vec<Backend> = std::env::var("PROMPTSTACK_BENCH_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .split(',')
+        .filter_map(|b| match b.trim() {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" => Some(Backend::Postgres),
+            _ => None,
+        })
+        .collect();
     let mut rows = Vec::new();
-    if only.is_empty() || only == "save" {
-        bench_save(
-            env_usize("PROMPTSTACK_BENCH_SAVE_N", 100_000),
-            env_usize("PROMPTSTACK_BENCH_SAVES", 300),
-            poll,
-            &mut rows,
-        );
-    }
-    if only.is_empty() || only == "search" {
-        bench_search(
-            env_usize("PROMPTSTACK_BENCH_SEARCH_N", 1_000_000),
-            env_usize("PROMPTSTACK_BENCH_SEARCHES", 1000),
-            &mut rows,
-        );
+    for n in sizes {
+        let fixture = Fixture::new(n, &backends);
+        for &backend in &backends {
+            if only.is_empty() || only == "search" {
+                bench_search(
+                    &fixture,
+                    backend,
+                    env_usize("PROMPTSTACK_BENCH_SEARCHES", 1000),
+                    &mut rows,
+                );
+            }
+            if only.is_empty() || only == "save" {
+                bench_save(
+                    &fixture,
+                    backend,
+                    env_usize("PROMPTSTACK_BENCH_SAVES", 300),
+                    poll,
+                    &mut rows,
+                );
+            }
+        }
     }
     println!("| measure | compositions | samples | p50 | p99 | max | target |");
     println!("|---|---|---|---|---|---|---|");

@@ -208,7 +208,31 @@ pub const FIELDS: &[FieldSpec] = &[
         kind: FieldKind::SecretUrl,
         default: FieldDefault::None,
         extra_env: &[],
-        doc: "PostgreSQL connection URL for the `postgres` backend.",
+        doc: "PostgreSQL connection URL for the `postgres` backend (`sslmode=disable|prefer|require|verify-full`, `sslrootcert=FILE`); see docs/team.md.",
+    },
+    FieldSpec {
+        path: "storage.postgres_pool_size",
+        flat: "postgres_pool_size",
+        kind: FieldKind::Integer { min: 1, max: 32 },
+        default: FieldDefault::Int(4),
+        extra_env: &[],
+        doc: "Connections the server keeps open to PostgreSQL.",
+    },
+    FieldSpec {
+        path: "storage.postgres_connect_timeout",
+        flat: "postgres_connect_timeout",
+        kind: FieldKind::Integer { min: 1, max: 300 },
+        default: FieldDefault::Int(5),
+        extra_env: &[],
+        doc: "Seconds to wait for a PostgreSQL connection before the team history counts as unreachable.",
+    },
+    FieldSpec {
+        path: "storage.author",
+        flat: "author",
+        kind: FieldKind::Text,
+        default: FieldDefault::None,
+        extra_env: &[],
+        doc: "Name saved with every composition in a team history; default `$USER@hostname`.",
     },
     FieldSpec {
         path: "storage.neo4j_url",
@@ -366,12 +390,33 @@ impl fmt::Debug for Secret {
 
 fn mask(value: &str) -> String {
     if let Some((scheme, rest)) = value.split_once("://") {
-        // user:password@host → user:****@host
-        if let Some((userinfo, host)) = rest.split_once('@') {
-            let user = userinfo.split(':').next().unwrap_or("");
-            return format!("{scheme}://{user}:****@{host}");
+        let (before_query, query) = match rest.split_once('?') {
+            Some((before, query)) => (before, Some(query)),
+            None => (rest, None),
+        };
+        // user:password@host → user:****@host; the last `@` ends the user info, since an
+        // unencoded `@` in a password is common and the host cannot contain one.
+        let mut out = match before_query.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:****@{host}")
+            }
+            None => format!("{scheme}://{before_query}"),
+        };
+        if let Some(query) = query {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                        format!("{key}=****")
+                    }
+                    _ => param.to_string(),
+                })
+                .collect();
+            out.push('?');
+            out.push_str(&params.join("&"));
         }
-        return value.to_string();
+        return out;
     }
     let chars: Vec<char> = value.chars().collect();
     if chars.len() <= 8 {
@@ -403,6 +448,10 @@ pub struct Config {
     pub storage: String,
     pub database_path: Option<PathBuf>,
     pub postgres_url: Option<Secret>,
+    pub postgres_pool_size: u32,
+    pub postgres_connect_timeout_secs: u64,
+    /// `storage.author`; see [`Config::author`] for the effective name.
+    pub author: Option<String>,
     pub neo4j_url: Option<Secret>,
     pub data_dir: Option<PathBuf>,
     pub library_dir: Option<PathBuf>,
@@ -423,6 +472,13 @@ impl Config {
             self.library_dir.clone(),
             self.database_path.clone(),
         )
+    }
+
+    /// The name saved with every composition: `storage.author`, else `$USER@hostname`.
+    pub fn author(&self) -> String {
+        self.author
+            .clone()
+            .unwrap_or_else(crate::history::identity::default_author)
     }
 
     /// Whether the AI provider has what it needs to be called (a key, or a local endpoint).
@@ -760,6 +816,9 @@ fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
         storage: string("storage.backend").unwrap_or_else(|| "sqlite".into()),
         database_path: path_of("storage.database_path"),
         postgres_url: secret("storage.postgres_url"),
+        postgres_pool_size: int("storage.postgres_pool_size") as u32,
+        postgres_connect_timeout_secs: int("storage.postgres_connect_timeout"),
+        author: string("storage.author"),
         neo4j_url: secret("storage.neo4j_url"),
         data_dir: path_of("paths.data_dir"),
         library_dir: path_of("paths.library_dir"),
@@ -1105,6 +1164,14 @@ mod tests {
         assert_eq!(
             Secret::new("postgres://me:hunter2@db/x").masked(),
             "postgres://me:****@db/x"
+        );
+        assert_eq!(
+            Secret::new("postgres://me:p@ss/w@rd@db:5433/x?sslmode=require").masked(),
+            "postgres://me:****@db:5433/x?sslmode=require"
+        );
+        assert_eq!(
+            Secret::new("postgres://db/x?user=me&password=hunter2&sslmode=disable").masked(),
+            "postgres://db/x?user=me&password=****&sslmode=disable"
         );
         assert!(!format!("{:?}", Secret::new("sk-1234567890")).contains("sk-123"));
     }

@@ -56,6 +56,8 @@ pub struct DataPaths {
     pub library_dir: PathBuf,
     /// One Markdown file per composition: the source of truth for history.
     pub history_dir: PathBuf,
+    /// Local copies of compositions saved by other people or machines (team history).
+    pub team_dir: PathBuf,
     pub database_path: PathBuf,
     pub index_dir: PathBuf,
     pub usage_file: PathBuf,
@@ -72,6 +74,7 @@ impl DataPaths {
         DataPaths {
             library_dir: library_dir.unwrap_or_else(|| data_dir.join("library")),
             history_dir: data_dir.join(".history"),
+            team_dir: data_dir.join("team"),
             database_path: database_path.unwrap_or_else(|| data_dir.join("history.db")),
             index_dir: data_dir.join("index"),
             usage_file: data_dir.join("usage"),

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use promptstack::events::EventBus;
-use promptstack::history::{HistoryRecorder, SaveRequest, SqliteRepository};
+use promptstack::history::{CompositionRepository, HistoryRecorder, SaveRequest, SqliteRepository};
 use promptstack::home::DataPaths;
 
 struct Run {
@@ -48,9 +48,10 @@ fn paths(home: &Path) -> DataPaths {
 /// Saves compositions the way the server does: through a recorder on the home's database.
 fn save_all(home: &Path, saves: &[(&str, &str)]) -> Vec<String> {
     let paths = paths(home);
-    let repo = Arc::new(SqliteRepository::open(&paths.database_path, Default::default()).unwrap());
+    let repo: Arc<dyn CompositionRepository> =
+        Arc::new(SqliteRepository::open(&paths.database_path, Default::default()).unwrap());
     let recorder =
-        HistoryRecorder::start(repo, paths.history_dir.clone(), EventBus::new()).unwrap();
+        HistoryRecorder::start(Some(repo), paths.history_dir.clone(), EventBus::new()).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -51,7 +51,7 @@ fn crash_child() {
     let paths = paths(Path::new(&home));
     let (repo, _) =
         SqliteRepository::open_or_recover(&paths.database_path, Default::default()).unwrap();
-    let repo = Arc::new(repo);
+    let repo: Arc<dyn CompositionRepository> = Arc::new(repo);
     sync(
         repo.as_ref(),
         &paths.history_dir,
@@ -60,7 +60,7 @@ fn crash_child() {
     )
     .unwrap();
     let recorder =
-        HistoryRecorder::start(repo, paths.history_dir.clone(), EventBus::new()).unwrap();
+        HistoryRecorder::start(Some(repo), paths.history_dir.clone(), EventBus::new()).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -59,3 +59,18 @@ CREATE TABLE composition_versions (
     content_hash   TEXT NOT NULL,
     PRIMARY KEY (composition_id, version)
 );
+
+-- Restore what `migrate down` kept aside (on a new database there is nothing: the kept tables
+-- are created empty, with the right columns, and dropped). The insert trigger fills the FTS index.
+CREATE TABLE IF NOT EXISTS kept_0001_compositions AS SELECT * FROM compositions WHERE 0;
+INSERT INTO compositions SELECT * FROM kept_0001_compositions;
+DROP TABLE kept_0001_compositions;
+CREATE TABLE IF NOT EXISTS kept_0001_tags AS SELECT * FROM tags WHERE 0;
+INSERT INTO tags SELECT * FROM kept_0001_tags;
+DROP TABLE kept_0001_tags;
+CREATE TABLE IF NOT EXISTS kept_0001_composition_tags AS SELECT * FROM composition_tags WHERE 0;
+INSERT INTO composition_tags SELECT * FROM kept_0001_composition_tags;
+DROP TABLE kept_0001_composition_tags;
+CREATE TABLE IF NOT EXISTS kept_0001_composition_versions AS SELECT * FROM composition_versions WHERE 0;
+INSERT INTO composition_versions SELECT * FROM kept_0001_composition_versions;
+DROP TABLE kept_0001_composition_versions;

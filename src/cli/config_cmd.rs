@@ -27,17 +27,21 @@ pub fn run(args: ConfigArgs, home: Home) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(ConfigAction::Check) => {
-            if loaded.errors.is_empty() {
+            let mut problems: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+            if let Err(e) = crate::history::check_backend(loaded.config()) {
+                problems.push(e.to_string());
+            }
+            if problems.is_empty() {
                 println!(
                     "{}: configuration is valid",
                     loaded.home.config_file().display()
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            for error in &loaded.errors {
-                eprintln!("error: {error}");
+            for problem in &problems {
+                eprintln!("error: {problem}");
             }
-            eprintln!("{} problem(s) in the configuration", loaded.errors.len());
+            eprintln!("{} problem(s) in the configuration", problems.len());
             Ok(ExitCode::from(1))
         }
         None => {

@@ -14,7 +14,7 @@ use crate::config::Loaded;
 use crate::history::cleanup::{self, CleanupSelection, megabytes, parse_date};
 use crate::history::sync::{self, SyncMode, SyncReport};
 use crate::history::{
-    CompositionRepository, CompositionSummary, ListOptions, SortOrder, files, open_repository,
+    CompositionRepository, CompositionSummary, ListOptions, Page, SortOrder, files, open_repository,
 };
 use crate::home::DataPaths;
 
@@ -90,6 +90,9 @@ struct Filters {
     /// Only compositions last updated on or before this day (YYYY-MM-DD, UTC).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     until: Option<Date>,
+    /// Only compositions saved by this author: `me`, a name, or `everyone` (the default).
+    #[arg(long, value_name = "AUTHOR")]
+    author: Option<String>,
     /// How many to show.
     #[arg(long, default_value_t = 20)]
     limit: usize,
@@ -111,7 +114,7 @@ enum Sort {
 }
 
 impl Filters {
-    fn options(&self, sort: SortOrder) -> anyhow::Result<ListOptions> {
+    fn options(&self, sort: SortOrder, me: &str) -> anyhow::Result<ListOptions> {
         let day = |d: Date| d.with_time(Time::MIDNIGHT).assume_utc();
         if let (Some(since), Some(until)) = (self.since, self.until) {
             anyhow::ensure!(since <= until, "--since {since} is after --until {until}");
@@ -121,6 +124,11 @@ impl Filters {
             updated_from: self.since.map(day),
             updated_until: self.until.map(|d| day(d) + time::Duration::days(1)),
             tags: self.tags.clone(),
+            author: match self.author.as_deref().map(str::trim) {
+                None | Some("everyone" | "all" | "") => None,
+                Some("me") => Some(me.to_string()),
+                Some(name) => Some(name.to_string()),
+            },
             sort,
             limit: self.limit,
             offset: self.offset,
@@ -130,14 +138,15 @@ impl Filters {
 
 pub fn run(args: HistoryArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     let paths = loaded.data_paths();
+    let me = loaded.config().author();
     let repo = open_repository(loaded.config(), &paths)?;
     if !matches!(args.command, HistoryCommand::Rebuild) {
         catch_up(repo.as_ref(), &paths)?;
     }
     match args.command {
         HistoryCommand::Rebuild => rebuild(repo.as_ref(), &paths),
-        HistoryCommand::List { filters, sort } => list(repo, &filters, sort),
-        HistoryCommand::Search { query, filters } => search(repo, &query.join(" "), &filters),
+        HistoryCommand::List { filters, sort } => list(repo, &filters, sort, &me),
+        HistoryCommand::Search { query, filters } => search(repo, &query.join(" "), &filters, &me),
         HistoryCommand::Show { id } => show(repo, &id),
         HistoryCommand::Stats => stats(repo, &paths),
         HistoryCommand::Cleanup {
@@ -181,7 +190,7 @@ fn catch_up(repo: &dyn CompositionRepository, paths: &DataPaths) -> anyhow::Resu
 }
 
 /// A progress line on stderr, redrawn in place on a terminal, that ends with a newline.
-fn progress_bar(label: &'static str) -> impl FnMut(usize, usize) {
+pub(super) fn progress_bar(label: &'static str) -> impl FnMut(usize, usize) {
     let terminal = std::io::stderr().is_terminal();
     let mut last_percent = None;
     move |done, total| {
@@ -242,8 +251,13 @@ fn summary_line(s: &CompositionSummary) -> String {
     } else {
         &s.title
     };
+    // Other people's compositions name their author (team history).
+    let author = match (&s.author, s.is_own()) {
+        (Some(author), false) => format!("{author}  "),
+        _ => String::new(),
+    };
     format!(
-        "{}  {}  {:>6} chars  v{}  {}",
+        "{}  {}  {:>6} chars  v{}  {author}{}",
         s.id,
         when(s.updated_at),
         s.characters,
@@ -252,11 +266,17 @@ fn summary_line(s: &CompositionSummary) -> String {
     )
 }
 
-fn page_footer(offset: usize, shown: usize, total: usize) -> String {
-    if shown == 0 {
-        format!("No compositions (of {total}).")
+fn page_footer<T>(offset: usize, page: &Page<T>) -> String {
+    let more = if page.capped { "+" } else { "" };
+    let total = page.total;
+    if page.items.is_empty() {
+        format!("No compositions (of {total}{more}).")
     } else {
-        format!("Showing {}-{} of {total}.", offset + 1, offset + shown)
+        format!(
+            "Showing {}-{} of {total}{more}.",
+            offset + 1,
+            offset + page.items.len()
+        )
     }
 }
 
@@ -264,6 +284,7 @@ fn list(
     repo: Arc<dyn CompositionRepository>,
     filters: &Filters,
     sort: Sort,
+    me: &str,
 ) -> anyhow::Result<ExitCode> {
     let sort = match sort {
         Sort::Updated => SortOrder::UpdatedDesc,
@@ -271,15 +292,12 @@ fn list(
         Sort::Created => SortOrder::CreatedDesc,
         Sort::CreatedAsc => SortOrder::CreatedAsc,
     };
-    let options = filters.options(sort)?;
+    let options = filters.options(sort, me)?;
     let page = repo.list(&options)?;
     for item in &page.items {
         println!("{}", summary_line(item));
     }
-    println!(
-        "{}",
-        page_footer(options.offset, page.items.len(), page.total)
-    );
+    println!("{}", page_footer(options.offset, &page));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -287,8 +305,9 @@ fn search(
     repo: Arc<dyn CompositionRepository>,
     query: &str,
     filters: &Filters,
+    me: &str,
 ) -> anyhow::Result<ExitCode> {
-    let options = filters.options(SortOrder::default())?;
+    let options = filters.options(SortOrder::default(), me)?;
     let page = repo.search(query, &options)?;
     let (open, close) = if std::io::stdout().is_terminal() {
         ("\x1b[1m", "\x1b[0m")
@@ -302,10 +321,7 @@ fn search(
     if page.total == 0 {
         println!("No matches for \"{query}\".");
     } else {
-        println!(
-            "{}",
-            page_footer(options.offset, page.items.len(), page.total)
-        );
+        println!("{}", page_footer(options.offset, &page));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -373,6 +389,11 @@ fn stats(repo: Arc<dyn CompositionRepository>, paths: &DataPaths) -> anyhow::Res
     println!("versions:     {}", stats.versions);
     println!("characters:   {}", stats.characters);
     println!("tags:         {}", stats.tags);
+    println!("prompt uses:  {}", stats.prompt_uses);
+    println!("placeholder values: {}", stats.placeholder_values);
+    if let Some(everyone) = stats.everyone {
+        println!("team:         {everyone} compositions by everyone");
+    }
     if let (Some(oldest), Some(newest)) = (stats.oldest, stats.newest) {
         println!("oldest:       {}", when(oldest));
         println!("newest:       {}", when(newest));

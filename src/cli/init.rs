@@ -81,6 +81,7 @@ pub fn run(args: InitArgs, home: Home) -> anyhow::Result<ExitCode> {
         }
     };
     let settings = settings_from(&answers);
+    refuse_unusable_backend(&settings)?;
     if config_path.exists() {
         let backup = config_path.with_extension("yaml.bak");
         std::fs::copy(&config_path, &backup)
@@ -129,6 +130,18 @@ pub fn run(args: InitArgs, home: Home) -> anyhow::Result<ExitCode> {
     }
     println!("Next: point your editor at `promptstack lsp` (see docs/editors.md).");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a storage backend that cannot work (not supported yet, or PostgreSQL without a
+/// valid URL) before anything is written.
+fn refuse_unusable_backend(settings: &Value) -> anyhow::Result<()> {
+    let layers = crate::config::Layers {
+        file: Some(settings.clone()),
+        ..Default::default()
+    };
+    let (resolved, _) = crate::config::resolve(&layers, None);
+    crate::history::check_backend(&resolved.config)
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))
 }
 
 fn settings_from(answers: &Answers) -> Value {

@@ -1,11 +1,14 @@
-//! `promptstack migrate status|up|down [--to N]`: the history database schema.
+//! `promptstack migrate status|up|down [--to N]`: the history database schema of the configured
+//! backend (SQLite file or PostgreSQL database).
 // stdout is this command's output (the protocol owns stdout only under `lsp`).
 #![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
 
 use crate::config::Loaded;
-use crate::history::migrations::{self, latest_version};
+use crate::history::migrations::{self, MigrationStatus};
+use crate::history::postgres::ConnectSettings;
+use crate::history::{HistoryError, check_backend};
 
 #[derive(Debug, clap::Args)]
 pub struct MigrateArgs {
@@ -22,30 +25,115 @@ enum MigrateCommand {
         #[arg(long, value_name = "N")]
         to: Option<u32>,
     },
-    /// Roll back migrations above --to N (default: the last one). History files are untouched.
+    /// Roll back migrations above --to N (default: the last one). Nothing is lost: what the
+    /// history files cannot restore is kept aside and brought back by `migrate up`.
     Down {
         #[arg(long, value_name = "N")]
         to: Option<u32>,
     },
 }
 
+/// One backend's schema, as the command sees it.
+trait Schema {
+    fn describe(&self) -> String;
+    fn latest(&self) -> u32;
+    fn current(&mut self) -> Result<u32, HistoryError>;
+    fn status(&mut self) -> Result<Vec<MigrationStatus>, HistoryError>;
+    fn up(&mut self, to: Option<u32>) -> Result<Vec<u32>, HistoryError>;
+    fn down(&mut self, to: u32) -> Result<Vec<u32>, HistoryError>;
+    fn kept(&mut self) -> Result<Vec<(String, u64)>, HistoryError>;
+}
+
+struct SqliteSchema {
+    path: std::path::PathBuf,
+    conn: rusqlite::Connection,
+}
+
+impl Schema for SqliteSchema {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+    fn latest(&self) -> u32 {
+        migrations::sqlite::latest_version()
+    }
+    fn current(&mut self) -> Result<u32, HistoryError> {
+        migrations::sqlite::refuse_newer(&self.conn)
+    }
+    fn status(&mut self) -> Result<Vec<MigrationStatus>, HistoryError> {
+        migrations::sqlite::status(&self.conn)
+    }
+    fn up(&mut self, to: Option<u32>) -> Result<Vec<u32>, HistoryError> {
+        migrations::sqlite::migrate_up(&mut self.conn, to)
+    }
+    fn down(&mut self, to: u32) -> Result<Vec<u32>, HistoryError> {
+        migrations::sqlite::migrate_down(&mut self.conn, to)
+    }
+    fn kept(&mut self) -> Result<Vec<(String, u64)>, HistoryError> {
+        migrations::sqlite::kept_rows(&self.conn)
+    }
+}
+
+struct PostgresSchema {
+    url: String,
+    client: postgres::Client,
+}
+
+impl Schema for PostgresSchema {
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+    fn latest(&self) -> u32 {
+        migrations::postgres::latest_version()
+    }
+    fn current(&mut self) -> Result<u32, HistoryError> {
+        migrations::postgres::refuse_newer(&mut self.client)
+    }
+    fn status(&mut self) -> Result<Vec<MigrationStatus>, HistoryError> {
+        migrations::postgres::status(&mut self.client)
+    }
+    fn up(&mut self, to: Option<u32>) -> Result<Vec<u32>, HistoryError> {
+        migrations::postgres::migrate_up(&mut self.client, to)
+    }
+    fn down(&mut self, to: u32) -> Result<Vec<u32>, HistoryError> {
+        migrations::postgres::migrate_down(&mut self.client, to)
+    }
+    fn kept(&mut self) -> Result<Vec<(String, u64)>, HistoryError> {
+        migrations::postgres::kept_rows(&mut self.client)
+    }
+}
+
+fn open(loaded: &Loaded) -> anyhow::Result<Box<dyn Schema>> {
+    let config = loaded.config();
+    check_backend(config)?;
+    Ok(match config.storage.as_str() {
+        "postgres" => {
+            let settings = ConnectSettings::from_config(config)?;
+            Box::new(PostgresSchema {
+                url: settings.masked_url.clone(),
+                client: settings.connect()?,
+            })
+        }
+        _ => {
+            let path = loaded.data_paths().database_path;
+            Box::new(SqliteSchema {
+                conn: migrations::sqlite::open_for_migration(&path)?,
+                path,
+            })
+        }
+    })
+}
+
 pub fn run(args: MigrateArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
-    let backend = loaded.config().storage.as_str();
-    anyhow::ensure!(
-        backend == "sqlite",
-        "migrations for storage backend `{backend}` are not supported yet"
-    );
-    let path = loaded.data_paths().database_path;
-    let mut conn = migrations::open_for_migration(&path)?;
+    let mut schema = open(loaded)?;
     match args.command {
         MigrateCommand::Status => {
-            let current = migrations::refuse_newer(&conn)?;
+            let current = schema.current()?;
             println!(
                 "{}: schema version {current} of {}",
-                path.display(),
-                latest_version()
+                schema.describe(),
+                schema.latest()
             );
-            for m in migrations::status(&conn)? {
+            for m in schema.status()? {
                 let state = m.applied_at.map_or("pending".to_string(), |at| {
                     let format =
                         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
@@ -53,9 +141,10 @@ pub fn run(args: MigrateArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
                 });
                 println!("  {:04} {:<16} {state}", m.version, m.name);
             }
+            print_kept(schema.as_mut())?;
         }
         MigrateCommand::Up { to } => {
-            let applied = migrations::migrate_up(&mut conn, to)?;
+            let applied = schema.up(to)?;
             if applied.is_empty() {
                 println!("Already up to date.");
             }
@@ -64,23 +153,38 @@ pub fn run(args: MigrateArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
             }
         }
         MigrateCommand::Down { to } => {
-            let current = migrations::refuse_newer(&conn)?;
+            let current = schema.current()?;
             let to = to.unwrap_or(current.saturating_sub(1));
             anyhow::ensure!(
                 to <= current,
                 "cannot roll back to {to}: the schema is at version {current}"
             );
-            let undone = migrations::migrate_down(&mut conn, to)?;
+            let undone = schema.down(to)?;
             if undone.is_empty() {
                 println!("Nothing to roll back.");
             }
             for version in undone {
                 println!("Rolled back {version:04}.");
             }
-            println!(
-                "The history files are untouched; `promptstack migrate up` and `promptstack history rebuild` restore the index."
-            );
+            if print_kept(schema.as_mut())? {
+                println!(
+                    "Nothing was deleted: `promptstack migrate up` brings the kept rows back. The history files are untouched."
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Lists the rows kept aside by down-migrations; whether there were any.
+fn print_kept(schema: &mut dyn Schema) -> anyhow::Result<bool> {
+    let kept: Vec<(String, u64)> = schema.kept()?;
+    if kept.is_empty() {
+        return Ok(false);
+    }
+    println!("Kept aside until `migrate up`:");
+    for (table, rows) in &kept {
+        println!("  {table}: {rows} rows");
+    }
+    Ok(true)
 }

@@ -18,6 +18,7 @@ mod library;
 mod lsp;
 mod migrate;
 mod review;
+mod storage;
 mod validate;
 
 const EXAMPLES: &str = "\
@@ -32,6 +33,7 @@ Examples:
   promptstack history search \"code review\"  full-text search over saved compositions
   promptstack history cleanup --older-than 90   show what would go; add --yes to delete
   promptstack migrate status          history database schema version
+  promptstack storage copy --to postgres   copy this history into the team database
   promptstack review draft.prompt.md  print AI suggestions for a composition
   promptstack ai stats                counts, errors, latencies and tokens of AI calls";
 
@@ -58,6 +60,8 @@ enum Command {
     History(history::HistoryArgs),
     /// Show, apply or roll back history database migrations.
     Migrate(migrate::MigrateArgs),
+    /// Move the history between storage backends (`storage copy --to postgres`).
+    Storage(storage::StorageArgs),
     /// Review a composition with the configured AI provider and print the suggestions.
     Review(review::ReviewArgs),
     /// AI provider statistics.
@@ -96,6 +100,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Config(args) => config_cmd::run(args, home),
         Command::History(args) => history::run(args, &prepare(home)?),
         Command::Migrate(args) => migrate::run(args, &prepare(home)?),
+        Command::Storage(args) => storage::run(args, &prepare(home)?),
         Command::Review(args) => review::run(args, &prepare(home)?),
         Command::Ai(args) => ai_cmd::run(args, &prepare(home)?),
     }

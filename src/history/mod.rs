@@ -5,11 +5,15 @@
 //! ([`HistoryRecorder`] owns one for saves) or `spawn_blocking`.
 
 pub mod cleanup;
+pub mod copy;
 pub mod files;
+pub mod identity;
 pub mod migrations;
+pub mod postgres;
 pub mod recorder;
 pub mod sqlite;
 pub mod sync;
+pub mod team_files;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +25,8 @@ use crate::home::DataPaths;
 
 pub use cleanup::{CleanupPlan, CleanupReport, CleanupSelection};
 pub use files::HistoryFile;
+pub use identity::Identity;
+pub use postgres::PostgresRepository;
 pub use recorder::{HistoryRecorder, SaveOutcome, SaveRequest};
 pub use sqlite::SqliteRepository;
 pub use sync::{SyncMode, SyncReport};
@@ -28,8 +34,19 @@ pub use sync::{SyncMode, SyncReport};
 /// Why a history operation failed. Messages are meant for the user as they are.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
-    #[error("storage backend `{backend}` is not supported yet; set `storage.backend` to `sqlite`")]
+    #[error(
+        "storage backend `{backend}` is not supported yet; set `storage.backend` to `sqlite` or `postgres`"
+    )]
     BackendNotSupported { backend: String },
+    /// The backend needs a setting that is missing or wrong (the message names it).
+    #[error("{0}")]
+    NotConfigured(String),
+    /// The team database cannot be reached; the reason never contains a password.
+    #[error("team history unreachable: {reason}")]
+    Unreachable { reason: String },
+    /// The index is not taking writes yet (saves are waiting); the message says why.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("the history database is locked by another process; try again when it is done")]
     Locked,
     #[error("the history database is corrupt or not a database: {message}")]
@@ -151,12 +168,19 @@ pub struct CompositionSummary {
     pub tags: Vec<String>,
     /// The first non-empty line of the body, for pickers.
     pub title: String,
+    /// Who saved it (`storage.author` of the saving server), when the backend knows.
+    pub author: Option<String>,
+    /// The machine it was saved on, when the backend knows.
+    pub machine: Option<String>,
+    /// For a composition saved from another history directory (another person or machine):
+    /// that history's origin. Its file is not in this history directory. `None` for our own.
+    pub origin: Option<String>,
 }
 
 impl CompositionSummary {
-    /// The history file's full path.
-    pub fn history_file(&self, history_dir: &Path) -> PathBuf {
-        history_dir.join(&self.file_name)
+    /// Whether the composition was saved from this history directory.
+    pub fn is_own(&self) -> bool {
+        self.origin.is_none()
     }
 }
 
@@ -197,6 +221,8 @@ pub struct ListOptions {
     pub updated_until: Option<OffsetDateTime>,
     /// Only compositions carrying every one of these tags.
     pub tags: Vec<String>,
+    /// Only compositions saved by this author (`None`: everyone's).
+    pub author: Option<String>,
     /// Ignored by search, which ranks by relevance.
     pub sort: SortOrder,
     pub limit: usize,
@@ -210,6 +236,7 @@ impl Default for ListOptions {
             updated_from: None,
             updated_until: None,
             tags: Vec::new(),
+            author: None,
             sort: SortOrder::default(),
             limit: 50,
             offset: 0,
@@ -221,7 +248,21 @@ impl Default for ListOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Matches counted; at most the backend's candidate limit for search (see `capped`).
     pub total: usize,
+    /// Whether there are more matches than `total` (a search ranks a bounded candidate set).
+    pub capped: bool,
+}
+
+impl<T> Page<T> {
+    /// An exact page.
+    pub fn exact(items: Vec<T>, total: usize) -> Self {
+        Page {
+            items,
+            total,
+            capped: false,
+        }
+    }
 }
 
 /// A snippet of matching text; `highlights` are byte ranges of the matched terms in `text`.
@@ -252,9 +293,34 @@ impl Snippet {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
     pub summary: CompositionSummary,
-    /// bm25 score; lower is more relevant (SQLite's convention).
+    /// Relevance; lower is more relevant (SQLite's bm25 convention; PostgreSQL's rank negated).
     pub score: f64,
     pub snippet: Snippet,
+}
+
+// Snippet highlight markers: control characters that cannot occur in a composition's text.
+pub(crate) const MARK_OPEN: char = '\u{2}';
+pub(crate) const MARK_CLOSE: char = '\u{3}';
+
+/// Splits a snippet marked with [`MARK_OPEN`] / [`MARK_CLOSE`] into text and highlight ranges.
+pub(crate) fn parse_snippet(marked: &str) -> Snippet {
+    let mut text = String::with_capacity(marked.len());
+    let mut highlights = Vec::new();
+    let mut open_at = None;
+    for ch in marked.chars() {
+        match ch {
+            MARK_OPEN => open_at = Some(text.len()),
+            MARK_CLOSE => {
+                if let Some(start) = open_at.take() {
+                    highlights.push(start..text.len());
+                }
+            }
+            // Snippets are one line in pickers and terminals.
+            '\n' | '\r' | '\t' => text.push(' '),
+            _ => text.push(ch),
+        }
+    }
+    Snippet { text, highlights }
 }
 
 /// What the index holds for a history file, for sync.
@@ -267,15 +333,76 @@ pub struct IndexEntry {
     pub file_stamp: Option<FileStamp>,
 }
 
-/// Totals over the whole history.
+/// Totals over this history's own compositions (those whose files are in its directory).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HistoryStats {
     pub compositions: usize,
     pub versions: usize,
     pub characters: u64,
     pub tags: usize,
+    pub prompt_uses: usize,
+    /// Placeholder values remembered (shared by everyone on a team backend).
+    pub placeholder_values: usize,
     pub oldest: Option<OffsetDateTime>,
     pub newest: Option<OffsetDateTime>,
+    /// Compositions by everyone, on a backend shared by a team.
+    pub everyone: Option<usize>,
+}
+
+/// One stored version with its content, for copying between backends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRecord {
+    pub saved_at: OffsetDateTime,
+    pub content: String,
+    pub content_hash: String,
+}
+
+/// Everything a backend keeps about one composition, for copying between backends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompositionExport {
+    pub record: CompositionRecord,
+    /// Oldest first.
+    pub versions: Vec<VersionRecord>,
+    /// Library prompts it used, with when.
+    pub prompt_uses: Vec<(String, OffsetDateTime)>,
+}
+
+/// A value filled into a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceholderValue {
+    pub name: String,
+    pub value: String,
+    pub used_at: OffsetDateTime,
+}
+
+/// What an import added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub compositions_added: usize,
+    pub compositions_updated: usize,
+    pub versions_added: usize,
+    pub prompt_uses_added: usize,
+}
+
+/// The versions of one composition after importing `incoming` into `existing` (both oldest
+/// first): the union by save time and content, oldest first; `None` when nothing is new.
+pub(crate) fn merge_versions(
+    existing: &[VersionRecord],
+    incoming: &[VersionRecord],
+) -> Option<Vec<VersionRecord>> {
+    let key = |v: &VersionRecord| (to_millis(v.saved_at), v.content_hash.clone());
+    let known: std::collections::HashSet<_> = existing.iter().map(key).collect();
+    let new: Vec<&VersionRecord> = incoming
+        .iter()
+        .filter(|v| !known.contains(&key(v)))
+        .collect();
+    if new.is_empty() {
+        return None;
+    }
+    let mut merged: Vec<VersionRecord> = existing.iter().chain(new).cloned().collect();
+    merged.sort_by_key(|v| (to_millis(v.saved_at), v.content_hash.clone()));
+    merged.dedup_by_key(|v| key(v));
+    Some(merged)
 }
 
 /// A composition that used a library prompt.
@@ -324,16 +451,50 @@ pub trait CompositionRepository: Send + Sync {
     fn record_placeholder_values(&self, values: &[(String, String)]) -> Result<(), HistoryError>;
     /// Distinct values used before for a placeholder name, most recent first.
     fn placeholder_values(&self, name: &str, limit: usize) -> Result<Vec<String>, HistoryError>;
+    /// This history's own compositions with ids after `after`, by id, at most `limit`, with
+    /// every version and prompt use (for `storage copy`).
+    fn export(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CompositionExport>, HistoryError>;
+    /// Merges exported compositions in as this history's own: the newer row wins, versions are
+    /// united by save time and content, prompt uses kept. Importing twice adds nothing.
+    fn import(&self, items: &[CompositionExport]) -> Result<ImportReport, HistoryError>;
+    /// Every remembered placeholder value.
+    fn export_placeholder_values(&self) -> Result<Vec<PlaceholderValue>, HistoryError>;
+    /// Merges placeholder values in (the later use wins); returns how many were new.
+    fn import_placeholder_values(&self, values: &[PlaceholderValue])
+    -> Result<usize, HistoryError>;
+}
+
+/// Whether the configured backend can be used: `sqlite`, or `postgres` with a valid URL. Other
+/// backends are refused (`config check`, `init`, server start) with a message that says so.
+pub fn check_backend(config: &Config) -> Result<(), HistoryError> {
+    match config.storage.as_str() {
+        "sqlite" => Ok(()),
+        "postgres" => postgres::ConnectSettings::from_config(config).map(|_| ()),
+        other => Err(HistoryError::BackendNotSupported {
+            backend: other.to_string(),
+        }),
+    }
 }
 
 /// Opens the repository the config selects. A corrupt SQLite file is moved aside and a fresh one
-/// created (run [`sync::sync`] afterwards to fill it from the history files).
+/// created (run [`sync::sync`] afterwards to fill it from the history files). PostgreSQL is
+/// connected to on first use, so an unreachable server does not stop the history from opening.
 pub fn open_repository(
     config: &Config,
     paths: &DataPaths,
 ) -> Result<Arc<dyn CompositionRepository>, HistoryError> {
+    check_backend(config)?;
+    let identity = Identity::load(&paths.history_dir, config)?;
     match config.storage.as_str() {
-        "sqlite" => {
+        "postgres" => {
+            let settings = postgres::ConnectSettings::from_config(config)?;
+            Ok(Arc::new(PostgresRepository::new(settings, identity)))
+        }
+        _ => {
             let (repo, moved_aside) =
                 SqliteRepository::open_or_recover(&paths.database_path, Default::default())?;
             if let Some(aside) = moved_aside {
@@ -342,11 +503,8 @@ pub fn open_repository(
                     "history database was corrupt; moved aside, rebuilding from history files"
                 );
             }
-            Ok(Arc::new(repo))
+            Ok(Arc::new(repo.with_author(identity.author)))
         }
-        other => Err(HistoryError::BackendNotSupported {
-            backend: other.to_string(),
-        }),
     }
 }
 
@@ -399,20 +557,42 @@ pub(crate) fn title_of(content: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::testing::record;
     use super::*;
 
     #[test]
     fn other_backends_are_not_supported_yet() {
         let dir = tempfile::tempdir().unwrap();
         let paths = DataPaths::new(dir.path().join("data"), None, None);
-        for backend in ["postgres", "graph"] {
+        for backend in ["graph", "mongo"] {
             let loaded = crate::config::Loaded::load(crate::home::Home::at(dir.path()));
             let mut config = loaded.config().clone();
             config.storage = backend.into();
             let err = open_repository(&config, &paths).err().expect("refused");
             assert!(err.to_string().contains(&format!("`{backend}`")), "{err}");
             assert!(err.to_string().contains("not supported yet"), "{err}");
+            assert!(check_backend(&config).is_err());
         }
+        let loaded = crate::config::Loaded::load(crate::home::Home::at(dir.path()));
+        let mut config = loaded.config().clone();
+        config.storage = "postgres".into();
+        let err = check_backend(&config).unwrap_err();
+        assert!(err.to_string().contains("storage.postgres_url"), "{err}");
+    }
+
+    #[test]
+    fn merged_versions_are_the_union_in_time_order() {
+        let at = |m: i64| record("x", "", m).updated_at;
+        let v = |m: i64, hash: &str| VersionRecord {
+            saved_at: at(m),
+            content: hash.to_uppercase(),
+            content_hash: hash.into(),
+        };
+        let existing = [v(0, "a"), v(5, "c")];
+        assert_eq!(merge_versions(&existing, &[v(0, "a"), v(5, "c")]), None);
+        let merged = merge_versions(&existing, &[v(0, "a"), v(2, "b"), v(5, "c")]).unwrap();
+        let hashes: Vec<&str> = merged.iter().map(|v| v.content_hash.as_str()).collect();
+        assert_eq!(hashes, ["a", "b", "c"]);
     }
 
     #[test]

@@ -8,10 +8,12 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
+use super::migrations::sqlite as migrations;
 use super::{
-    Composition, CompositionRecord, CompositionRepository, CompositionSummary, FileStamp,
-    HistoryError, HistoryStats, IndexEntry, ListOptions, Page, PromptReference, SearchHit, Snippet,
-    SortOrder, StoredVersion, VersionInfo, content_hash, from_millis, migrations, title_of,
+    Composition, CompositionExport, CompositionRecord, CompositionRepository, CompositionSummary,
+    FileStamp, HistoryError, HistoryStats, ImportReport, IndexEntry, ListOptions, MARK_CLOSE,
+    MARK_OPEN, Page, PlaceholderValue, PromptReference, SearchHit, SortOrder, StoredVersion,
+    VersionInfo, VersionRecord, content_hash, from_millis, merge_versions, parse_snippet, title_of,
     to_millis,
 };
 use crate::document::TextStats;
@@ -32,16 +34,14 @@ impl Default for SqliteOptions {
 }
 
 /// The SQLite backend. One connection writes; another serves reads, so searches run while a
-/// save is in progress (WAL allows it).
+/// save is in progress (WAL allows it). Everything in it is one person's: their author name is
+/// reported on every composition.
 pub struct SqliteRepository {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    author: Option<String>,
 }
-
-// Snippet highlight markers: control characters that cannot occur in a composition's text.
-const MARK_OPEN: char = '\u{2}';
-const MARK_CLOSE: char = '\u{3}';
 
 const SUMMARY_COLUMNS: &str = "c.id, c.file_path, c.source_path, c.working_dir, c.created_at, \
      c.updated_at, c.char_count, c.line_count, c.content_hash, \
@@ -50,7 +50,10 @@ const SUMMARY_COLUMNS: &str = "c.id, c.file_path, c.source_path, c.working_dir, 
         WHERE ct.composition_id = c.id), \
      substr(c.content, 1, 2000)";
 
-fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<CompositionSummary> {
+fn summary_from_row(
+    row: &Row<'_>,
+    author: &Option<String>,
+) -> rusqlite::Result<CompositionSummary> {
     let tags: Option<String> = row.get(10)?;
     let mut tags: Vec<String> = tags
         .map(|t| t.split('\u{1f}').map(str::to_string).collect())
@@ -70,6 +73,9 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<CompositionSummary> {
         version: row.get(9)?,
         tags,
         title: title_of(&head),
+        author: author.clone(),
+        machine: None,
+        origin: None,
     })
 }
 
@@ -109,7 +115,14 @@ impl SqliteRepository {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            author: None,
         })
+    }
+
+    /// The same repository, reporting `author` as the author of every composition.
+    pub fn with_author(mut self, author: impl Into<String>) -> Self {
+        self.author = Some(author.into());
+        self
     }
 
     /// [`open`](Self::open), but a corrupt file (or one that is not a database) is moved aside
@@ -150,7 +163,7 @@ impl SqliteRepository {
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(pks.iter()), |row| {
-                Ok((row.get::<_, i64>(12)?, summary_from_row(row)?))
+                Ok((row.get::<_, i64>(12)?, summary_from_row(row, &self.author)?))
             })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
@@ -272,6 +285,8 @@ fn move_aside(path: &Path) -> Result<PathBuf, HistoryError> {
 /// Turns user words into an FTS5 query: every word quoted (so punctuation cannot break the
 /// syntax), all must occur, and the last one matches as a prefix (the word being typed).
 fn fts_query(query: &str) -> Option<String> {
+    // FTS5 reads the query as a C string: a NUL would end it inside a quoted word.
+    let query = query.replace('\0', " ");
     let words: Vec<&str> = query.split_whitespace().collect();
     let last = words.len().checked_sub(1)?;
     let terms: Vec<String> = words
@@ -285,10 +300,14 @@ fn fts_query(query: &str) -> Option<String> {
     Some(terms.join(" "))
 }
 
-/// SQL conditions (on alias `c`) and their parameters for the filters of `options`.
-fn filters(options: &ListOptions) -> (String, Vec<Value>) {
+/// SQL conditions (on alias `c`) and their parameters for the filters of `options`; every row
+/// is by `author`.
+fn filters(options: &ListOptions, author: &Option<String>) -> (String, Vec<Value>) {
     let mut sql = String::new();
     let mut values = Vec::new();
+    if options.author.is_some() && options.author != *author {
+        sql.push_str(" AND 0");
+    }
     if let Some(dir) = &options.working_dir {
         sql.push_str(" AND c.working_dir = ?");
         values.push(Value::Text(path_text(dir)));
@@ -318,27 +337,6 @@ fn order_by(sort: SortOrder) -> &'static str {
         SortOrder::CreatedDesc => "c.created_at DESC, c.id DESC",
         SortOrder::CreatedAsc => "c.created_at ASC, c.id ASC",
     }
-}
-
-/// Splits FTS5's marked snippet into text and highlight ranges.
-fn parse_snippet(marked: &str) -> Snippet {
-    let mut text = String::with_capacity(marked.len());
-    let mut highlights = Vec::new();
-    let mut open_at = None;
-    for ch in marked.chars() {
-        match ch {
-            MARK_OPEN => open_at = Some(text.len()),
-            MARK_CLOSE => {
-                if let Some(start) = open_at.take() {
-                    highlights.push(start..text.len());
-                }
-            }
-            // Snippets are one line in pickers and terminals.
-            '\n' | '\r' | '\t' => text.push(' '),
-            _ => text.push(ch),
-        }
-    }
-    Snippet { text, highlights }
 }
 
 fn limit(n: usize) -> i64 {
@@ -375,7 +373,7 @@ impl CompositionRepository for SqliteRepository {
         Ok(conn
             .query_row(&sql, [id], |row| {
                 Ok(Composition {
-                    summary: summary_from_row(row)?,
+                    summary: summary_from_row(row, &self.author)?,
                     content: row.get(12)?,
                 })
             })
@@ -392,18 +390,17 @@ impl CompositionRepository for SqliteRepository {
              ORDER BY c.updated_at DESC LIMIT 1"
         );
         Ok(conn
-            .query_row(&sql, [path_text(source_path)], summary_from_row)
+            .query_row(&sql, [path_text(source_path)], |row| {
+                summary_from_row(row, &self.author)
+            })
             .optional()?)
     }
 
     fn search(&self, query: &str, options: &ListOptions) -> Result<Page<SearchHit>, HistoryError> {
         let Some(matcher) = fts_query(query) else {
-            return Ok(Page {
-                items: Vec::new(),
-                total: 0,
-            });
+            return Ok(Page::exact(Vec::new(), 0));
         };
-        let (conditions, mut values) = filters(options);
+        let (conditions, mut values) = filters(options, &self.author);
         let conn = self.reader();
         // Without filters the full-text index alone answers the count; joining every match to
         // its row made common words several times slower.
@@ -452,14 +449,11 @@ impl CompositionRepository for SqliteRepository {
                 })
             })
             .collect();
-        Ok(Page {
-            items,
-            total: total as usize,
-        })
+        Ok(Page::exact(items, total as usize))
     }
 
     fn list(&self, options: &ListOptions) -> Result<Page<CompositionSummary>, HistoryError> {
-        let (conditions, mut values) = filters(options);
+        let (conditions, mut values) = filters(options, &self.author);
         let conn = self.reader();
         let total: i64 = conn.query_row(
             &format!("SELECT COUNT(*) FROM compositions c WHERE 1 = 1{conditions}"),
@@ -475,12 +469,11 @@ impl CompositionRepository for SqliteRepository {
         values.push(Value::Integer(limit(options.offset)));
         let mut stmt = conn.prepare(&sql)?;
         let items = stmt
-            .query_map(rusqlite::params_from_iter(values.iter()), summary_from_row)?
+            .query_map(rusqlite::params_from_iter(values.iter()), |row| {
+                summary_from_row(row, &self.author)
+            })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            total: total as usize,
-        })
+        Ok(Page::exact(items, total as usize))
     }
 
     fn versions(&self, id: &str) -> Result<Vec<VersionInfo>, HistoryError> {
@@ -531,13 +524,22 @@ impl CompositionRepository for SqliteRepository {
             [],
             |r| r.get(0),
         )?;
+        let (prompt_uses, placeholder_values): (i64, i64) = conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM composition_prompts),
+                    (SELECT COUNT(*) FROM placeholder_values)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(HistoryStats {
             compositions: compositions as usize,
             versions: versions as usize,
             characters: characters as u64,
             tags: tags as usize,
+            prompt_uses: prompt_uses as usize,
+            placeholder_values: placeholder_values as usize,
             oldest: oldest.map(from_millis),
             newest: newest.map(from_millis),
+            everyone: None,
         })
     }
 
@@ -601,7 +603,7 @@ impl CompositionRepository for SqliteRepository {
         let rows = stmt
             .query_map([prompt_id], |row| {
                 Ok(PromptReference {
-                    summary: summary_from_row(row)?,
+                    summary: summary_from_row(row, &self.author)?,
                     used_at: from_millis(row.get(12)?),
                 })
             })?
@@ -641,6 +643,196 @@ impl CompositionRepository for SqliteRepository {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
+
+    fn export(
+        &self,
+        after: Option<&str>,
+        limit_to: usize,
+    ) -> Result<Vec<CompositionExport>, HistoryError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT id, file_path, source_path, working_dir, created_at, updated_at, content,
+                    file_size, file_mtime
+             FROM compositions WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let records = stmt
+            .query_map(params![after, limit(limit_to)], |r| {
+                let content: String = r.get(6)?;
+                Ok(CompositionRecord {
+                    id: r.get(0)?,
+                    file_name: r.get(1)?,
+                    source_path: r.get::<_, Option<String>>(2)?.map(PathBuf::from),
+                    working_dir: r.get::<_, Option<String>>(3)?.map(PathBuf::from),
+                    created_at: from_millis(r.get(4)?),
+                    updated_at: from_millis(r.get(5)?),
+                    tags: super::tags_of(&content),
+                    content,
+                    file_stamp: match (r.get::<_, Option<i64>>(7)?, r.get::<_, Option<i64>>(8)?) {
+                        (Some(size), Some(modified_ns)) => Some(FileStamp {
+                            size: size as u64,
+                            modified_ns,
+                        }),
+                        _ => None,
+                    },
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut versions = conn.prepare(
+            "SELECT saved_at, content, content_hash FROM composition_versions
+             WHERE composition_id = ?1 ORDER BY version",
+        )?;
+        let mut uses = conn.prepare(
+            "SELECT prompt_id, used_at FROM composition_prompts WHERE composition_id = ?1
+             ORDER BY prompt_id",
+        )?;
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            let versions = versions
+                .query_map([&record.id], |r| {
+                    Ok(VersionRecord {
+                        saved_at: from_millis(r.get(0)?),
+                        content: r.get(1)?,
+                        content_hash: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let prompt_uses = uses
+                .query_map([&record.id], |r| Ok((r.get(0)?, from_millis(r.get(1)?))))?
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(CompositionExport {
+                record,
+                versions,
+                prompt_uses,
+            });
+        }
+        Ok(out)
+    }
+
+    fn import(&self, items: &[CompositionExport]) -> Result<ImportReport, HistoryError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut report = ImportReport::default();
+        for item in items {
+            let record = &item.record;
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT updated_at FROM compositions WHERE id = ?1",
+                    [&record.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let newer = existing.is_none_or(|at| at < to_millis(record.updated_at));
+            match existing {
+                None => report.compositions_added += 1,
+                Some(_) if newer => report.compositions_updated += 1,
+                Some(_) => {}
+            }
+            let count_versions = || -> Result<usize, HistoryError> {
+                let n: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM composition_versions WHERE composition_id = ?1",
+                    [&record.id],
+                    |r| r.get(0),
+                )?;
+                Ok(n as usize)
+            };
+            let before = count_versions()?;
+            if newer {
+                Self::save_in(&tx, record)?;
+            }
+            merge_versions_into(&tx, &record.id, &item.versions)?;
+            report.versions_added += count_versions()?.saturating_sub(before);
+            for (prompt, used_at) in &item.prompt_uses {
+                let at = to_millis(*used_at);
+                report.prompt_uses_added += tx.execute(
+                    "INSERT OR IGNORE INTO composition_prompts (composition_id, prompt_id, used_at)
+                     VALUES (?1, ?2, ?3)",
+                    params![record.id, prompt, at],
+                )?;
+                tx.execute(
+                    "UPDATE composition_prompts SET used_at = ?3
+                     WHERE composition_id = ?1 AND prompt_id = ?2 AND used_at < ?3",
+                    params![record.id, prompt, at],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    fn export_placeholder_values(&self) -> Result<Vec<PlaceholderValue>, HistoryError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare("SELECT name, value, used_at FROM placeholder_values ORDER BY name, value")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(PlaceholderValue {
+                    name: r.get(0)?,
+                    value: r.get(1)?,
+                    used_at: from_millis(r.get(2)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn import_placeholder_values(
+        &self,
+        values: &[PlaceholderValue],
+    ) -> Result<usize, HistoryError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut added = 0;
+        for v in values {
+            let at = to_millis(v.used_at);
+            added += tx.execute(
+                "INSERT OR IGNORE INTO placeholder_values (name, value, used_at) VALUES (?1, ?2, ?3)",
+                params![v.name, v.value, at],
+            )?;
+            tx.execute(
+                "UPDATE placeholder_values SET used_at = ?3
+                 WHERE name = ?1 AND value = ?2 AND used_at < ?3",
+                params![v.name, v.value, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+}
+
+/// Unites `incoming` versions with the stored ones (renumbered in time order).
+fn merge_versions_into(
+    tx: &Transaction<'_>,
+    id: &str,
+    incoming: &[VersionRecord],
+) -> Result<(), HistoryError> {
+    let existing = tx
+        .prepare(
+            "SELECT saved_at, content, content_hash FROM composition_versions
+             WHERE composition_id = ?1 ORDER BY version",
+        )?
+        .query_map([id], |r| {
+            Ok(VersionRecord {
+                saved_at: from_millis(r.get(0)?),
+                content: r.get(1)?,
+                content_hash: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(merged) = merge_versions(&existing, incoming) else {
+        return Ok(());
+    };
+    tx.execute(
+        "DELETE FROM composition_versions WHERE composition_id = ?1",
+        [id],
+    )?;
+    for (n, v) in merged.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO composition_versions (composition_id, version, saved_at, content, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, n as i64 + 1, to_millis(v.saved_at), v.content, v.content_hash],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -648,276 +840,18 @@ mod tests {
     use super::*;
     use crate::history::testing::{record, repo};
 
-    fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
-        items.iter().map(|i| id(i).to_string()).collect()
-    }
+    // The behaviour every backend shares is tested once for all in tests/history_contract.rs;
+    // these are SQLite's own.
 
     #[test]
-    fn saves_add_a_version_only_when_the_content_changes() {
+    fn search_folds_diacritics() {
         let (_dir, repo) = repo();
-        let first = repo.save(&record("a", "# One\nhello", 0)).unwrap();
-        assert_eq!(
-            first,
-            StoredVersion {
-                version: 1,
-                changed: true,
-                created: true
-            }
-        );
-        let same = repo.save(&record("a", "# One\nhello", 1)).unwrap();
-        assert_eq!(
-            (same.version, same.changed, same.created),
-            (1, false, false)
-        );
-        let second = repo.save(&record("a", "# One\nhello again", 2)).unwrap();
-        assert_eq!((second.version, second.changed), (2, true));
-        let loaded = repo.load("a").unwrap().unwrap();
-        assert_eq!(loaded.content, "# One\nhello again");
-        assert_eq!(loaded.summary.version, 2);
-        assert_eq!(loaded.summary.title, "One");
-        assert_eq!((loaded.summary.characters, loaded.summary.lines), (17, 2));
-        let versions = repo.versions("a").unwrap();
-        assert_eq!(
-            versions.iter().map(|v| v.version).collect::<Vec<_>>(),
-            [1, 2]
-        );
-        let found = repo.find_by_source(Path::new("/w/a.prompt.md")).unwrap();
-        assert_eq!(found.map(|s| s.id), Some("a".into()));
-        assert!(repo.find_by_source(Path::new("/w/none")).unwrap().is_none());
-        assert!(repo.load("missing").unwrap().is_none());
-    }
-
-    #[test]
-    fn search_ranks_highlights_and_survives_any_input() {
-        let (_dir, repo) = repo();
-        let docs = [
-            ("rust", "Review this Rust code for bugs. Rust rust rust.", 0),
-            (
-                "py",
-                "Review this Python code; look for bugs in the parser.",
-                1,
-            ),
-            (
-                "mail",
-                "Write a polite email to the team about the release.",
-                2,
-            ),
-            ("accent", "Résumé of the café meeting", 3),
-        ];
-        for (id, content, minutes) in docs {
-            repo.save(&record(id, content, minutes)).unwrap();
-        }
-        let cases: &[(&str, &[&str])] = &[
-            ("rust", &["rust"]),
-            ("bugs", &["rust", "py"]),
-            ("review python", &["py"]),
-            ("pars", &["py"]),
-            ("resume cafe", &["accent"]),
-            ("nothing-like-this", &[]),
-            ("\"unbalanced", &[]),
-            ("AND OR NOT ( ) * ^ :", &[]),
-            ("   ", &[]),
-        ];
-        for (query, expected) in cases {
+        repo.save(&record("accent", "Résumé of the café meeting", 0))
+            .unwrap();
+        for query in ["resume cafe", "RÉSUMÉ", "caf"] {
             let page = repo.search(query, &ListOptions::default()).unwrap();
-            let mut got = ids(&page.items, |h| &h.summary.id);
-            let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
-            if *query == "bugs" {
-                got.sort();
-                want.sort();
-            }
-            assert_eq!(got, want, "query {query:?}");
-            assert_eq!(page.total, expected.len(), "query {query:?}");
+            assert_eq!(page.total, 1, "{query}");
         }
-        let hit = &repo
-            .search("polite", &ListOptions::default())
-            .unwrap()
-            .items[0];
-        assert_eq!(
-            hit.snippet.marked("[", "]"),
-            "Write a [polite] email to the team about the release."
-        );
-        let paged = ListOptions {
-            limit: 1,
-            offset: 1,
-            ..ListOptions::default()
-        };
-        let page = repo.search("bugs", &paged).unwrap();
-        assert_eq!((page.items.len(), page.total), (1, 2));
-        // Filters apply to search too.
-        let options = ListOptions {
-            updated_from: Some(record("x", "", 1).updated_at),
-            ..ListOptions::default()
-        };
-        let page = repo.search("bugs", &options).unwrap();
-        assert_eq!(ids(&page.items, |h| &h.summary.id), ["py"]);
-    }
-
-    #[test]
-    fn list_filters_sorts_and_pages() {
-        let (_dir, repo) = repo();
-        for (i, id) in ["a", "b", "c", "d"].iter().enumerate() {
-            let content = if i % 2 == 0 {
-                "---\ntags: [work, draft]\n---\nbody"
-            } else {
-                "---\ntags: [home]\n---\nbody"
-            };
-            let mut rec = record(id, content, i as i64 * 10);
-            if *id == "d" {
-                rec.working_dir = Some("/elsewhere".into());
-            }
-            repo.save(&rec).unwrap();
-        }
-        let list = |options: ListOptions| {
-            let page = repo.list(&options).unwrap();
-            (ids(&page.items, |s| &s.id), page.total)
-        };
-        let base = ListOptions::default;
-        assert_eq!(
-            list(base()),
-            (vec!["d".into(), "c".into(), "b".into(), "a".into()], 4)
-        );
-        let cases: Vec<(ListOptions, Vec<&str>, usize)> = vec![
-            (
-                ListOptions {
-                    sort: SortOrder::UpdatedAsc,
-                    ..base()
-                },
-                vec!["a", "b", "c", "d"],
-                4,
-            ),
-            (
-                ListOptions {
-                    limit: 2,
-                    offset: 1,
-                    ..base()
-                },
-                vec!["c", "b"],
-                4,
-            ),
-            (
-                ListOptions {
-                    tags: vec!["work".into()],
-                    ..base()
-                },
-                vec!["c", "a"],
-                2,
-            ),
-            (
-                ListOptions {
-                    tags: vec!["work".into(), "home".into()],
-                    ..base()
-                },
-                vec![],
-                0,
-            ),
-            (
-                ListOptions {
-                    working_dir: Some("/elsewhere".into()),
-                    ..base()
-                },
-                vec!["d"],
-                1,
-            ),
-            (
-                ListOptions {
-                    updated_from: Some(record("x", "", 10).updated_at),
-                    updated_until: Some(record("x", "", 30).updated_at),
-                    ..base()
-                },
-                vec!["c", "b"],
-                2,
-            ),
-        ];
-        for (options, want, total) in cases {
-            let label = format!("{options:?}");
-            let want: Vec<String> = want.into_iter().map(String::from).collect();
-            assert_eq!(list(options), (want, total), "{label}");
-        }
-        assert_eq!(
-            repo.load("a").unwrap().unwrap().summary.tags,
-            ["draft", "work"]
-        );
-    }
-
-    #[test]
-    fn delete_cascades_and_stats_add_up() {
-        let (_dir, repo) = repo();
-        repo.save(&record("a", "---\ntags: [x]\n---\none", 0))
-            .unwrap();
-        repo.save(&record("a", "---\ntags: [x]\n---\ntwo", 5))
-            .unwrap();
-        repo.save(&record("b", "three", 10)).unwrap();
-        assert!(
-            repo.record_prompt_use(Path::new("/w/a.prompt.md"), "commands/review")
-                .unwrap()
-        );
-        let stats = repo.stats().unwrap();
-        assert_eq!((stats.compositions, stats.versions, stats.tags), (2, 3, 1));
-        assert_eq!(stats.newest, Some(record("b", "", 10).updated_at));
-        assert_eq!(repo.delete(&["a".into(), "zzz".into()]).unwrap(), 1);
-        let stats = repo.stats().unwrap();
-        assert_eq!((stats.compositions, stats.versions, stats.tags), (1, 1, 0));
-        assert!(
-            repo.compositions_using("commands/review")
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            repo.search("two", &ListOptions::default())
-                .unwrap()
-                .items
-                .is_empty()
-        );
-        assert_eq!(repo.index_entries().unwrap().len(), 1);
-        repo.reindex().unwrap();
-        assert_eq!(
-            repo.search("three", &ListOptions::default()).unwrap().total,
-            1
-        );
-    }
-
-    #[test]
-    fn prompt_uses_and_placeholder_values() {
-        let (_dir, repo) = repo();
-        assert!(
-            !repo
-                .record_prompt_use(Path::new("/w/a.prompt.md"), "p")
-                .unwrap(),
-            "no history yet"
-        );
-        repo.save(&record("a", "x", 0)).unwrap();
-        repo.save(&record("b", "y", 1)).unwrap();
-        assert!(
-            repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p")
-                .unwrap()
-        );
-        assert!(
-            repo.record_prompt_use(Path::new("/w/b.prompt.md"), "p")
-                .unwrap()
-        );
-        assert!(
-            repo.record_prompt_use(Path::new("/w/a.prompt.md"), "p")
-                .unwrap()
-        );
-        let refs = repo.compositions_using("p").unwrap();
-        assert_eq!(ids(&refs, |r| &r.summary.id), ["a", "b"]);
-
-        let v = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect()
-        };
-        repo.record_placeholder_values(&v(&[("lang", "Rust"), ("tone", "formal")]))
-            .unwrap();
-        repo.record_placeholder_values(&v(&[("lang", "Go"), ("lang", " ")]))
-            .unwrap();
-        repo.record_placeholder_values(&v(&[("lang", "Rust")]))
-            .unwrap();
-        assert_eq!(repo.placeholder_values("lang", 10).unwrap(), ["Rust", "Go"]);
-        assert_eq!(repo.placeholder_values("lang", 1).unwrap(), ["Rust"]);
-        assert!(repo.placeholder_values("none", 10).unwrap().is_empty());
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! Keeps the index in step with the history files (the source of truth): files missing from the
-//! index are added, changed files re-indexed, rows without a file removed.
+//! index are added, changed files re-indexed, rows without a file removed — except rows without
+//! a file stamp: the save reached the index but its file could not be written (a read-only or
+//! full disk), so the row is the only copy and the file is written from it.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::files;
-use super::{CompositionRecord, CompositionRepository, FileStamp, HistoryError, content_hash};
+use super::files::{self, HistoryFile};
+use super::{
+    CompositionRecord, CompositionRepository, FileStamp, HistoryError, IndexEntry, content_hash,
+};
 
 /// How thorough a sync is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +35,8 @@ pub struct SyncReport {
     pub added: usize,
     pub updated: usize,
     pub removed: usize,
+    /// History files written from the index (their save could not write them at the time).
+    pub restored: usize,
     /// Temp files of writers killed mid-write, deleted.
     pub temp_files_removed: usize,
     pub problems: Vec<SyncProblem>,
@@ -39,8 +45,13 @@ pub struct SyncReport {
 impl SyncReport {
     /// One line for logs and the terminal.
     pub fn summary(&self) -> String {
+        let restored = if self.restored > 0 {
+            format!(", {} files restored from the index", self.restored)
+        } else {
+            String::new()
+        };
         format!(
-            "{} history files: {} added, {} updated, {} removed from the index, {} unreadable",
+            "{} history files: {} added, {} updated, {} removed from the index, {} unreadable{restored}",
             self.files,
             self.added,
             self.updated,
@@ -118,6 +129,22 @@ pub fn sync(
                         path,
                         message: format!("id `{}` is already used by {other}; skipped", file.id),
                     });
+                } else if let Some(entry) = indexed.get(&file.id)
+                    && entry.file_stamp.is_none()
+                    && entry.updated_at > file.updated
+                {
+                    // The row is newer than the file: its save could not write the file.
+                    seen.insert(file.id.clone(), name.clone());
+                    match restore(repo, history_dir, entry) {
+                        Ok(record) => {
+                            report.restored += 1;
+                            batch.push(record);
+                        }
+                        Err(e) => report.problems.push(SyncProblem {
+                            path,
+                            message: format!("cannot write it from the index: {e}"),
+                        }),
+                    }
                 } else {
                     seen.insert(file.id.clone(), name.clone());
                     let stale = match indexed.get(&file.id) {
@@ -139,12 +166,27 @@ pub fn sync(
         }
         progress(done + 1, total);
     }
-    flush(repo, &mut batch, &mut report)?;
-    let extra: Vec<String> = indexed
+    let mut extra: Vec<String> = Vec::new();
+    for entry in indexed
         .values()
         .filter(|e| !seen.contains_key(&e.id) && !unreadable.contains(&e.file_name))
-        .map(|e| e.id.clone())
-        .collect();
+    {
+        if entry.file_stamp.is_some() {
+            extra.push(entry.id.clone());
+            continue;
+        }
+        match restore(repo, history_dir, entry) {
+            Ok(record) => {
+                report.restored += 1;
+                batch.push(record);
+            }
+            Err(e) => report.problems.push(SyncProblem {
+                path: history_dir.join(&entry.file_name),
+                message: format!("cannot write it from the index: {e}"),
+            }),
+        }
+    }
+    flush(repo, &mut batch, &mut report)?;
     if !extra.is_empty() {
         report.removed = repo.delete(&extra)?;
     }
@@ -155,6 +197,37 @@ pub fn sync(
         tracing::warn!(file = %problem.path.display(), "history file skipped: {}", problem.message);
     }
     Ok(report)
+}
+
+/// Writes the history file of a row whose save could not write it, from the row; returns the
+/// record with the new file's stamp.
+fn restore(
+    repo: &dyn CompositionRepository,
+    history_dir: &Path,
+    entry: &IndexEntry,
+) -> Result<CompositionRecord, HistoryError> {
+    let name = Path::new(&entry.file_name);
+    if name.components().count() != 1 || entry.file_name.starts_with('.') {
+        return Err(HistoryError::InvalidInput(format!(
+            "`{}` is not a history file name",
+            entry.file_name
+        )));
+    }
+    let composition = repo
+        .load(&entry.id)?
+        .ok_or_else(|| HistoryError::NotFound(entry.id.clone()))?;
+    let s = composition.summary;
+    let file = HistoryFile {
+        id: entry.id.clone(),
+        source_path: s.source_path,
+        working_dir: s.working_dir,
+        created: s.created_at,
+        updated: s.updated_at,
+        content: composition.content,
+    };
+    let path = files::write(history_dir, &entry.file_name, &file)?;
+    tracing::info!(file = %path.display(), "history file written from the index");
+    Ok(file.record(&entry.file_name, FileStamp::of(&path)))
 }
 
 fn flush(

@@ -83,6 +83,13 @@ pub fn internal_error(message: impl Into<String>) -> jsonrpc::Error {
     error
 }
 
+/// An "invalid request" error with a message (a feature that is off, a bad state).
+pub fn invalid_request(message: impl Into<String>) -> jsonrpc::Error {
+    let mut error = jsonrpc::Error::invalid_request();
+    error.message = message.into().into();
+    error
+}
+
 /// The error for a request that needs something still starting up (library, history).
 pub fn not_ready(what: &str) -> jsonrpc::Error {
     let mut error = jsonrpc::Error::invalid_request();

@@ -2,6 +2,8 @@
 //! temporary `PROMPTSTACK_HOME` and speaks JSON-RPC over its stdio.
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod history;
+pub mod pg;
 pub mod wire_server;
 
 use std::io::{BufRead, BufReader, Write};
@@ -57,11 +59,17 @@ impl Sandbox {
 
     /// Runs the CLI with this home; returns (exit code, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        self.cli_with(args, &[])
+    }
+
+    /// [`Sandbox::cli`] with extra environment variables.
+    pub fn cli_with(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         let out = Command::new(binary())
             .args(args)
             .env("PROMPTSTACK_HOME", self.home())
             .env_remove("ANTHROPIC_API_KEY")
             .env_remove("OPENAI_API_KEY")
+            .envs(env.iter().copied())
             .output()
             .expect("run promptstack");
         (
@@ -74,6 +82,27 @@ impl Sandbox {
 
 pub fn uri(path: &Path) -> String {
     format!("file://{}", path.display())
+}
+
+/// The path of a `file://` URI (percent escapes decoded).
+pub fn uri_path(uri: &str) -> PathBuf {
+    let raw = uri.strip_prefix("file://").unwrap_or(uri).as_bytes();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if raw[i] == b'%'
+            && i + 2 < raw.len()
+            && let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    PathBuf::from(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// One message from the server.

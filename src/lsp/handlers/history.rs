@@ -17,28 +17,48 @@ use crate::document::{DocumentKind, MAX_FILE_BYTES};
 use crate::history::cleanup::{self, CleanupSelection, parse_date};
 use crate::history::recorder::{HistoryRecorder, Pending, SaveOutcome, SaveRequest};
 use crate::history::sync::SyncMode;
-use crate::history::{CompositionRepository, CompositionSummary, ListOptions, open_repository};
-use crate::lsp::convert::{internal_error, not_ready, path_to_uri, uri_to_path};
+use crate::history::team_files::TeamFiles;
+use crate::history::{
+    CompositionRepository, CompositionSummary, HistoryError, ListOptions, open_repository,
+};
+use crate::lsp::convert::{internal_error, invalid_request, not_ready, path_to_uri, uri_to_path};
 use crate::lsp::progress;
 use crate::lsp::state::ServerState;
 
 /// The history as the server holds it.
 pub struct History {
-    repo: Arc<dyn CompositionRepository>,
+    /// The index; `None` when it could not be opened (the files are still written).
+    repo: Option<Arc<dyn CompositionRepository>>,
+    /// Why there is no index, for answers to history requests.
+    off_reason: Option<String>,
     recorder: HistoryRecorder,
     dir: PathBuf,
+    /// Local copies of other people's compositions, so editors can open them.
+    team: TeamFiles,
+    /// `storage.author`, what `author: "me"` means.
+    author: String,
     /// Set after a failed save was reported, so a failing disk shows one message, not one per save.
     failure_reported: AtomicBool,
 }
 
 impl History {
-    pub fn repo(&self) -> Arc<dyn CompositionRepository> {
-        self.repo.clone()
+    /// The index, or an error saying why history search is off.
+    pub fn repo(&self) -> Result<Arc<dyn CompositionRepository>> {
+        self.repo.clone().ok_or_else(|| {
+            invalid_request(format!(
+                "history search is off: {}",
+                self.off_reason.as_deref().unwrap_or("no index")
+            ))
+        })
     }
 
-    /// Where a composition's history file is.
-    pub fn file_of(&self, summary: &CompositionSummary) -> PathBuf {
-        self.dir.join(&summary.file_name)
+    /// The files of `summaries` (other people's written as local copies first). Blocks.
+    fn files_of(
+        &self,
+        repo: &dyn CompositionRepository,
+        summaries: &[CompositionSummary],
+    ) -> Vec<PathBuf> {
+        self.team.materialize(repo, &self.dir, summaries)
     }
 }
 
@@ -55,7 +75,7 @@ enum Slot {
     /// Saves that arrived before the history was open, in arrival order.
     Opening(Vec<SaveRequest>),
     Ready(Arc<History>),
-    /// Opening failed (the user was told); saves are not recorded.
+    /// The save path could not even start (the user was told); saves are not recorded.
     Off,
 }
 
@@ -92,18 +112,29 @@ impl Default for Slot {
 }
 
 /// Opens the history off the protocol loop, then checks the index against the history files
-/// (with `$/progress`) so a database that is missing, corrupt or behind is repaired.
+/// (with `$/progress`) so a database that is missing, corrupt or behind is repaired. When the
+/// index cannot be opened (a backend not supported yet, a database newer than this binary) the
+/// user is told once and saves still write the history files.
 pub async fn open(state: &Arc<ServerState>) {
     let config = state.config().config.clone();
     let paths = state.data_paths();
     let events = state.events.clone();
     let opened = tokio::task::spawn_blocking(move || {
-        let repo = open_repository(&config, &paths)?;
+        let (repo, off_reason) = match open_repository(&config, &paths) {
+            Ok(repo) => (Some(repo), None),
+            Err(e) => {
+                tracing::warn!("history index is off: {e}");
+                (None, Some(e.to_string()))
+            }
+        };
         let recorder = HistoryRecorder::start(repo.clone(), paths.history_dir.clone(), events)?;
-        Ok::<_, crate::history::HistoryError>(History {
+        Ok::<_, HistoryError>(History {
             repo,
+            off_reason,
             recorder,
+            team: TeamFiles::new(paths.team_dir),
             dir: paths.history_dir,
+            author: config.author(),
             failure_reported: AtomicBool::new(false),
         })
     })
@@ -127,10 +158,24 @@ pub async fn open(state: &Arc<ServerState>) {
             return;
         }
     };
-    let check = history.recorder.sync(
-        SyncMode::Check,
-        progress::reporter(state, "Checking history"),
-    );
+    if let Some(reason) = &history.off_reason {
+        state
+            .client
+            .show_message(
+                MessageType::ERROR,
+                format!(
+                    "PromptStack history search is off: {reason}. Saves are still written to the history files in {}.",
+                    history.dir.display()
+                ),
+            )
+            .await;
+    }
+    let check = history.repo.is_some().then(|| {
+        history.recorder.sync(
+            SyncMode::Check,
+            progress::reporter(state, "Checking history"),
+        )
+    });
     {
         // Under the slot's lock, so a save arriving now queues after the early ones.
         let mut slot = state.history.lock();
@@ -140,6 +185,9 @@ pub async fn open(state: &Arc<ServerState>) {
             }
         }
     }
+    let Some(check) = check else {
+        return;
+    };
     match check.await {
         Ok(report) => {
             tracing::info!("history check: {}", report.summary());
@@ -152,13 +200,20 @@ pub async fn open(state: &Arc<ServerState>) {
             }
         }
         Err(e) => {
-            state
-                .client
-                .show_message(
-                    MessageType::WARNING,
-                    format!("PromptStack could not check the history index: {e}"),
-                )
-                .await;
+            let message = match &e {
+                HistoryError::Unreachable { .. } => format!(
+                    "PromptStack: {e}. Saves are kept in the history files and pushed to it when it is back."
+                ),
+                _ => format!(
+                    "PromptStack could not check the history index: {e}. It is checked again when the index is back."
+                ),
+            };
+            if !history.failure_reported.swap(true, Ordering::Relaxed) {
+                state
+                    .client
+                    .show_message(MessageType::WARNING, message)
+                    .await;
+            }
         }
     }
 }
@@ -192,17 +247,32 @@ pub fn did_save(state: &Arc<ServerState>, uri: &Uri) {
     }
 }
 
+/// What to tell the user about a save that left work waiting for a fault to clear.
+fn save_problem(outcome: &SaveOutcome) -> Option<String> {
+    match (&outcome.file_error, &outcome.index_error) {
+        (None, None) => None,
+        (None, Some(index)) => Some(format!(
+            "PromptStack saved the history file, but the history index cannot take it yet ({index}). Saves wait and are added in order as soon as it can; nothing is lost."
+        )),
+        (Some(file), None) if outcome.indexed_backend => Some(format!(
+            "PromptStack could not write the history file ({file}). The save is kept in the history index and the file is written as soon as the disk allows."
+        )),
+        (Some(file), index) => Some(format!(
+            "PromptStack could not record this save: {file}{}. It is kept in memory and retried; keep the editor open until the disk is writable again.",
+            index.as_ref().map(|i| format!("; {i}")).unwrap_or_default()
+        )),
+    }
+}
+
 /// Awaits a save's outcome in a task and tells the user about a failure once.
 fn follow(state: &Arc<ServerState>, history: &Arc<History>, outcome: Pending<SaveOutcome>) {
     let (state, history) = (state.clone(), history.clone());
     tokio::spawn(async move {
         let problem = match outcome.await {
-            Ok(outcome) => outcome.index_error.map(|e| {
-                format!(
-                    "PromptStack saved the history file but could not index it ({e}); it will be repaired on the next save or start"
-                )
-            }),
-            Err(e) => Some(format!("PromptStack could not record this save in history: {e}")),
+            Ok(outcome) => save_problem(&outcome),
+            Err(e) => Some(format!(
+                "PromptStack could not record this save in history: {e}"
+            )),
         };
         match problem {
             Some(message) => {
@@ -226,12 +296,27 @@ fn history(state: &ServerState) -> Result<Arc<History>> {
 
 /// Runs a blocking repository call off the protocol loop.
 async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> std::result::Result<T, crate::history::HistoryError> + Send + 'static,
+    work: impl FnOnce() -> std::result::Result<T, HistoryError> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| internal_error(format!("history task failed: {e}")))?
         .map_err(|e| internal_error(e.to_string()))
+}
+
+/// The `author` argument: `"me"`, a name, or everyone (absent, `"everyone"`, `"all"`).
+fn author_arg(args: &Value, me: &str) -> Result<Option<String>> {
+    match args.get("author") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(a)) => Ok(match a.trim() {
+            "" | "everyone" | "all" => None,
+            "me" => Some(me.to_string()),
+            name => Some(name.to_string()),
+        }),
+        Some(_) => Err(Error::invalid_params(
+            "`author` must be \"me\", a name, or \"everyone\"",
+        )),
+    }
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {
@@ -285,29 +370,36 @@ pub async fn search(state: &ServerState, args: Value) -> Result<Value> {
                     .collect()
             })
             .unwrap_or_default(),
+        author: author_arg(&args, &history.author)?,
         limit: count_arg(&args, "limit")?.unwrap_or(20).clamp(1, 200),
         offset: count_arg(&args, "offset")?.unwrap_or(0),
         ..ListOptions::default()
     };
-    let repo = history.repo();
-    let results: Vec<(CompositionSummary, String)> = blocking(move || {
-        if query.is_empty() {
+    let repo = history.repo()?;
+    let shared = history.clone();
+    let results: Vec<(CompositionSummary, String, PathBuf)> = blocking(move || {
+        let found: Vec<(CompositionSummary, String)> = if query.is_empty() {
             let page = repo.list(&options)?;
-            Ok(page.items.into_iter().map(|s| (s, String::new())).collect())
+            page.items.into_iter().map(|s| (s, String::new())).collect()
         } else {
             let page = repo.search(&query, &options)?;
-            Ok(page
-                .items
+            page.items
                 .into_iter()
                 .map(|hit| (hit.summary, hit.snippet.marked("**", "**")))
-                .collect())
-        }
+                .collect()
+        };
+        let summaries: Vec<CompositionSummary> = found.iter().map(|(s, _)| s.clone()).collect();
+        let files = shared.files_of(repo.as_ref(), &summaries);
+        Ok(found
+            .into_iter()
+            .zip(files)
+            .map(|((summary, snippet), file)| (summary, snippet, file))
+            .collect())
     })
     .await?;
     let results: Vec<Value> = results
         .into_iter()
-        .map(|(summary, snippet)| {
-            let file = history.file_of(&summary);
+        .map(|(summary, snippet, file)| {
             json!({
                 "id": summary.id,
                 "title": summary.title,
@@ -315,6 +407,8 @@ pub async fn search(state: &ServerState, args: Value) -> Result<Value> {
                 "uri": path_to_uri(&file).map(|u| u.as_str().to_string()),
                 "updated_at": rfc3339(summary.updated_at),
                 "working_directory": summary.working_dir,
+                "author": summary.author,
+                "machine": summary.machine,
             })
         })
         .collect();
@@ -329,12 +423,16 @@ pub async fn open_entry(state: &ServerState, args: Value) -> Result<Value> {
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid_params("expected `{ \"id\": \"<composition id>\" }`"))?
         .to_string();
-    let repo = history.repo();
+    let repo = history.repo()?;
     let lookup = id.clone();
-    let composition = blocking(move || repo.load(&lookup))
-        .await?
-        .ok_or_else(|| Error::invalid_params(format!("no composition `{id}` in history")))?;
-    let file = history.file_of(&composition.summary);
+    let shared = history.clone();
+    let file = blocking(move || {
+        Ok(repo
+            .load(&lookup)?
+            .map(|c| shared.files_of(repo.as_ref(), &[c.summary]).remove(0)))
+    })
+    .await?
+    .ok_or_else(|| Error::invalid_params(format!("no composition `{id}` in history")))?;
     let uri = path_to_uri(&file)
         .ok_or_else(|| internal_error(format!("{} has no file URI", file.display())))?;
     let shown = state
@@ -382,7 +480,7 @@ pub async fn cleanup(state: &ServerState, args: Value) -> Result<Value> {
         .get("confirm")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let repo = history.repo();
+    let repo = history.repo()?;
     let dir = history.dir.clone();
     let now = OffsetDateTime::now_utc();
     match confirm {
@@ -419,6 +517,7 @@ pub async fn cleanup(state: &ServerState, args: Value) -> Result<Value> {
 /// `promptstack.history.rebuild`: re-indexes every history file, with `$/progress`.
 pub async fn rebuild(state: &ServerState) -> Result<Value> {
     let history = history(state)?;
+    history.repo()?;
     let report = history
         .recorder
         .sync(
@@ -432,10 +531,9 @@ pub async fn rebuild(state: &ServerState) -> Result<Value> {
 
 /// Values filled into a placeholder name before, most recent first (for completion).
 pub async fn placeholder_values(state: &ServerState, name: String) -> Vec<String> {
-    let Some(history) = state.history.get() else {
+    let Some(repo) = state.history.get().and_then(|h| h.repo().ok()) else {
         return Vec::new();
     };
-    let repo = history.repo();
     blocking(move || repo.placeholder_values(&name, 20))
         .await
         .unwrap_or_else(|e| {
@@ -446,13 +544,12 @@ pub async fn placeholder_values(state: &ServerState, name: String) -> Vec<String
 
 /// Remembers values the user filled in with `promptstack.render`.
 pub fn remember_placeholder_values(state: &ServerState, values: Vec<(String, String)>) {
-    let Some(history) = state.history.get() else {
+    let Some(repo) = state.history.get().and_then(|h| h.repo().ok()) else {
         return;
     };
     if values.is_empty() {
         return;
     }
-    let repo = history.repo();
     tokio::task::spawn_blocking(move || {
         if let Err(e) = repo.record_placeholder_values(&values) {
             tracing::warn!("cannot remember placeholder values: {e}");
@@ -460,7 +557,8 @@ pub fn remember_placeholder_values(state: &ServerState, values: Vec<(String, Str
     });
 }
 
-/// Compositions in history as workspace symbols (the cross-editor history picker).
+/// Compositions in history as workspace symbols (the cross-editor history picker), with their
+/// files (other people's as local copies).
 pub async fn symbols(
     state: &ServerState,
     query: String,
@@ -469,41 +567,41 @@ pub async fn symbols(
     let Some(history) = state.history.get() else {
         return Vec::new();
     };
-    let repo = history.repo();
+    let Ok(repo) = history.repo() else {
+        return Vec::new();
+    };
     let options = ListOptions {
         limit,
         ..ListOptions::default()
     };
-    let found = blocking(move || {
-        if query.trim().is_empty() {
-            Ok(repo.list(&options)?.items)
+    blocking(move || {
+        let found = if query.trim().is_empty() {
+            repo.list(&options)?.items
         } else {
-            Ok(repo
-                .search(&query, &options)?
+            repo.search(&query, &options)?
                 .items
                 .into_iter()
                 .map(|hit| hit.summary)
-                .collect())
-        }
+                .collect()
+        };
+        let files = history.files_of(repo.as_ref(), &found);
+        Ok(found.into_iter().zip(files).collect())
     })
     .await
     .unwrap_or_else(|e| {
         tracing::warn!("history symbols: {}", e.message);
         Vec::new()
-    });
-    found
-        .into_iter()
-        .map(|summary| {
-            let file = history.file_of(&summary);
-            (summary, file)
-        })
-        .collect()
+    })
 }
 
 /// Compositions that used the library prompt `prompt_id`, as history file paths.
 pub async fn references(state: &ServerState, prompt_id: String) -> Result<Vec<PathBuf>> {
     let history = history(state)?;
-    let repo = history.repo();
-    let refs = blocking(move || repo.compositions_using(&prompt_id)).await?;
-    Ok(refs.iter().map(|r| history.file_of(&r.summary)).collect())
+    let repo = history.repo()?;
+    blocking(move || {
+        let refs = repo.compositions_using(&prompt_id)?;
+        let summaries: Vec<CompositionSummary> = refs.into_iter().map(|r| r.summary).collect();
+        Ok(history.files_of(repo.as_ref(), &summaries))
+    })
+    .await
 }

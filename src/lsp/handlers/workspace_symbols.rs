@@ -43,7 +43,11 @@ pub async fn symbol(
             tags: None,
             deprecated: None,
             location: Location::new(path_to_uri(&file)?, Range::default()),
-            container_name: Some(format!("history · {date}")),
+            container_name: Some(match &summary.author {
+                // Team history names who saved it.
+                Some(author) if !summary.is_own() => format!("history · {author} · {date}"),
+                _ => format!("history · {date}"),
+            }),
         })
     }));
     Ok(Some(WorkspaceSymbolResponse::Flat(symbols)))

@@ -1,49 +1,32 @@
-//! Schema migrations for the SQLite index: numbered up/down SQL files embedded in the binary,
-//! each applied in its own transaction and recorded in `schema_version`.
+//! The SQLite schema runner: [`SQLITE_MIGRATIONS`] applied to one database file.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::{HistoryError, from_millis, to_millis};
-
-/// One schema step.
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    pub version: u32,
-    pub name: &'static str,
-    pub up: &'static str,
-    pub down: &'static str,
-}
+use super::{Migration, MigrationStatus, failed, latest, pending_down, pending_up};
+use crate::history::{HistoryError, from_millis, to_millis};
 
 /// Every SQLite migration, in order.
 pub const SQLITE_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "compositions",
-        up: include_str!("../../migrations/sqlite/0001_compositions.up.sql"),
-        down: include_str!("../../migrations/sqlite/0001_compositions.down.sql"),
+        up: include_str!("../../../migrations/sqlite/0001_compositions.up.sql"),
+        down: include_str!("../../../migrations/sqlite/0001_compositions.down.sql"),
     },
     Migration {
         version: 2,
         name: "usage",
-        up: include_str!("../../migrations/sqlite/0002_usage.up.sql"),
-        down: include_str!("../../migrations/sqlite/0002_usage.down.sql"),
+        up: include_str!("../../../migrations/sqlite/0002_usage.up.sql"),
+        down: include_str!("../../../migrations/sqlite/0002_usage.down.sql"),
     },
 ];
 
 /// The newest schema this binary knows.
 pub fn latest_version() -> u32 {
-    SQLITE_MIGRATIONS.last().map_or(0, |m| m.version)
-}
-
-/// A migration and whether (and when) it is applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationStatus {
-    pub version: u32,
-    pub name: String,
-    pub applied_at: Option<OffsetDateTime>,
+    latest(SQLITE_MIGRATIONS)
 }
 
 /// The schema version recorded in the database (0 for a new or empty one). Never writes.
@@ -84,28 +67,9 @@ fn ensure_version_table(conn: &Connection) -> Result<(), HistoryError> {
     Ok(())
 }
 
-fn failed(m: &Migration, e: impl std::fmt::Display) -> HistoryError {
-    HistoryError::Migration {
-        version: m.version,
-        name: m.name.to_string(),
-        message: e.to_string(),
-    }
-}
-
 /// Applies pending migrations up to `target` (default: the latest); returns the versions applied.
 pub fn migrate_up(conn: &mut Connection, target: Option<u32>) -> Result<Vec<u32>, HistoryError> {
-    let current = refuse_newer(conn)?;
-    let target = target.unwrap_or_else(latest_version);
-    if target > latest_version() {
-        return Err(HistoryError::InvalidInput(format!(
-            "no migration {target}; the latest is {}",
-            latest_version()
-        )));
-    }
-    let pending: Vec<&Migration> = SQLITE_MIGRATIONS
-        .iter()
-        .filter(|m| m.version > current && m.version <= target)
-        .collect();
+    let pending = pending_up(SQLITE_MIGRATIONS, refuse_newer(conn)?, target)?;
     if pending.is_empty() {
         return Ok(Vec::new());
     }
@@ -132,14 +96,11 @@ pub fn migrate_up(conn: &mut Connection, target: Option<u32>) -> Result<Vec<u32>
 }
 
 /// Rolls back applied migrations above `to` (0 empties the schema); returns the versions undone.
+/// What the history files cannot restore is kept aside for the next `migrate_up`.
 pub fn migrate_down(conn: &mut Connection, to: u32) -> Result<Vec<u32>, HistoryError> {
-    let current = refuse_newer(conn)?;
+    let pending = pending_down(SQLITE_MIGRATIONS, refuse_newer(conn)?, to)?;
     let mut undone = Vec::new();
-    for m in SQLITE_MIGRATIONS
-        .iter()
-        .rev()
-        .filter(|m| m.version > to && m.version <= current)
-    {
+    for m in pending {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if current_version(&tx)? < m.version {
             continue;
@@ -179,6 +140,25 @@ pub fn status(conn: &Connection) -> Result<Vec<MigrationStatus>, HistoryError> {
     Ok(out)
 }
 
+/// Rows kept aside by down-migrations, per kept table (empty when nothing is kept).
+pub fn kept_rows(conn: &Connection) -> Result<Vec<(String, u64)>, HistoryError> {
+    let names: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'kept\\_%' ESCAPE '\\'
+             ORDER BY name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for name in names {
+        let rows: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM \"{name}\""), [], |r| {
+            r.get(0)
+        })?;
+        out.push((name, rows.max(0) as u64));
+    }
+    Ok(out)
+}
+
 /// Opens a database file for the `migrate` command without applying anything.
 pub fn open_for_migration(path: &Path) -> Result<Connection, HistoryError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -210,13 +190,6 @@ mod tests {
     }
 
     #[test]
-    fn migrations_are_numbered_in_order() {
-        for (i, m) in SQLITE_MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version as usize, i + 1, "{}", m.name);
-        }
-    }
-
-    #[test]
     fn apply_roll_back_to_zero_and_reapply() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = open_for_migration(&dir.path().join("h.db")).unwrap();
@@ -230,6 +203,7 @@ mod tests {
         assert_eq!(current_version(&conn).unwrap(), 2);
         let full = tables(&conn);
         assert!(full.contains(&"placeholder_values".to_string()), "{full:?}");
+        assert!(!full.iter().any(|t| t.starts_with("kept_")), "{full:?}");
         assert!(
             migrate_up(&mut conn, None).unwrap().is_empty(),
             "idempotent"
@@ -241,12 +215,50 @@ mod tests {
         assert!(st[0].applied_at.is_some() && st[1].applied_at.is_none());
 
         assert_eq!(migrate_down(&mut conn, 0).unwrap(), vec![1]);
-        assert_eq!(tables(&conn), vec!["schema_version"]);
+        let left: Vec<String> = tables(&conn)
+            .into_iter()
+            .filter(|t| !t.starts_with("kept_"))
+            .collect();
+        assert_eq!(left, vec!["schema_version"]);
         assert_eq!(current_version(&conn).unwrap(), 0);
 
         assert_eq!(migrate_up(&mut conn, Some(1)).unwrap(), vec![1]);
         assert_eq!(migrate_up(&mut conn, None).unwrap(), vec![2]);
         assert_eq!(tables(&conn), full);
+        assert!(kept_rows(&conn).unwrap().is_empty());
+    }
+
+    /// What only the database knows (older versions, prompt uses, placeholder values) survives
+    /// a round trip down to any version and back up.
+    #[test]
+    fn down_and_up_keep_what_the_files_cannot_restore() {
+        use crate::history::testing::record;
+        use crate::history::{CompositionRepository, SqliteRepository};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let repo = SqliteRepository::open(&path, Default::default()).unwrap();
+        repo.save(&record("a", "first draft", 0)).unwrap();
+        repo.save(&record("a", "second draft", 1)).unwrap();
+        repo.record_prompt_use(std::path::Path::new("/w/a.prompt.md"), "commands/review")
+            .unwrap();
+        repo.record_placeholder_values(&[("lang".into(), "Rust".into())])
+            .unwrap();
+        drop(repo);
+        for to in [1, 0] {
+            let mut conn = open_for_migration(&path).unwrap();
+            migrate_down(&mut conn, to).unwrap();
+            let kept = kept_rows(&conn).unwrap();
+            assert!(
+                kept.contains(&("kept_0002_placeholder_values".into(), 1)),
+                "{kept:?}"
+            );
+            drop(conn);
+            let repo = SqliteRepository::open(&path, Default::default()).unwrap();
+            assert_eq!(repo.versions("a").unwrap().len(), 2, "down to {to}");
+            assert_eq!(repo.compositions_using("commands/review").unwrap().len(), 1);
+            assert_eq!(repo.placeholder_values("lang", 5).unwrap(), ["Rust"]);
+            assert_eq!(repo.search("second", &Default::default()).unwrap().total, 1);
+        }
     }
 
     #[test]
