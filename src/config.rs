@@ -208,7 +208,7 @@ pub const FIELDS: &[FieldSpec] = &[
         kind: FieldKind::SecretUrl,
         default: FieldDefault::None,
         extra_env: &[],
-        doc: "PostgreSQL connection URL for the `postgres` backend (`sslmode=disable|prefer|require|verify-full`, `sslrootcert=FILE`); see docs/team.md.",
+        doc: "PostgreSQL connection URL for the `postgres` backend (`sslmode`: disable, prefer, require or verify-full; `sslrootcert=FILE`); see docs/team.md.",
     },
     FieldSpec {
         path: "storage.postgres_pool_size",

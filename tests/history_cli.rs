@@ -284,3 +284,59 @@ fn migrations_roll_back_and_reapply_from_the_cli() {
     }
     assert_eq!(std::fs::read(&db).unwrap(), before);
 }
+
+/// Issue 17, item 14: `migrate down` below schema 2 used to drop placeholder values, prompt
+/// references (and, below 1, older versions) for good. They are kept aside and come back.
+#[test]
+fn migrate_down_and_up_keep_what_the_files_cannot_restore() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let ids = save_all(
+        home,
+        &[
+            ("/work/project/a.prompt.md", "first draft of the ibex plan"),
+            ("/work/project/a.prompt.md", "second draft of the ibex plan"),
+        ],
+    );
+    {
+        let repo = SqliteRepository::open(&paths(home).database_path, Default::default()).unwrap();
+        assert!(
+            repo.record_prompt_use(
+                Path::new("/work/project/a.prompt.md"),
+                "commands/code-review"
+            )
+            .unwrap()
+        );
+        repo.record_placeholder_values(&[("language".into(), "Rust".into())])
+            .unwrap();
+    }
+    for to in ["1", "0"] {
+        let down = ok(home, &["migrate", "down", "--to", to]);
+        assert!(
+            down.contains("kept_0002_placeholder_values: 1 rows"),
+            "{down}"
+        );
+        assert!(down.contains("Nothing was deleted"), "{down}");
+        ok(home, &["migrate", "up"]);
+        ok(home, &["history", "rebuild"]);
+        let repo = SqliteRepository::open(&paths(home).database_path, Default::default()).unwrap();
+        assert_eq!(
+            repo.placeholder_values("language", 5).unwrap(),
+            ["Rust"],
+            "down to {to}"
+        );
+        assert_eq!(
+            repo.compositions_using("commands/code-review")
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            repo.versions(&ids[0]).unwrap().len(),
+            2,
+            "older version kept"
+        );
+    }
+    let shown = ok(home, &["history", "show", &ids[0]]);
+    assert!(shown.contains("versions:  2"), "{shown}");
+}

@@ -106,6 +106,8 @@ pub struct Cluster {
     child: Option<Child>,
     /// `fsync` on (benchmarks: durable like a real server) or off (tests: faster).
     durable: bool,
+    /// More `-c name=value` server settings, applied from the next [`Cluster::resume`].
+    pub settings: Vec<(String, String)>,
     created: AtomicUsize,
 }
 
@@ -156,6 +158,7 @@ impl Cluster {
             port: free_port(),
             child: None,
             durable,
+            settings: Vec::new(),
             created: AtomicUsize::new(0),
         };
         cluster.resume()?;
@@ -190,6 +193,9 @@ impl Cluster {
         if !self.durable {
             server.args(["-c", "fsync=off", "-c", "synchronous_commit=off"]);
             server.args(["-c", "full_page_writes=off"]);
+        }
+        for (name, value) in &self.settings {
+            server.args(["-c", &format!("{name}={value}")]);
         }
         as_user(&mut server, self.user);
         let child = server.spawn().map_err(|e| format!("postgres: {e}"))?;
@@ -230,6 +236,13 @@ impl Cluster {
     /// The cluster's directory (for TLS files).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Hands a file in the cluster's directory to the server's user (a TLS key must be its own).
+    pub fn own(&self, path: &Path) {
+        if let Some((uid, gid)) = self.user {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+        }
     }
 
     /// A URL for database `db` as the `postgres` superuser, without TLS.

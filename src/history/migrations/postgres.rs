@@ -26,8 +26,14 @@ pub fn latest_version() -> u32 {
 
 /// The schema version recorded in the database (0 for a new one). Never writes.
 pub fn current_version(client: &mut impl GenericClient) -> Result<u32, HistoryError> {
+    // A catalog query, not `to_regclass`: its snapshot sees a table another server created a
+    // moment ago (the relation cache may not yet).
     let row = client
-        .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables
+                            WHERE schemaname = current_schema() AND tablename = 'schema_version')",
+            &[],
+        )
         .map_err(db_error)?;
     if !row.get::<_, bool>(0) {
         return Ok(0);

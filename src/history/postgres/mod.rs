@@ -53,7 +53,20 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
             }
             text
         }
-        None => e.to_string(),
+        None => {
+            // The driver's own message is short ("error connecting to server"); the cause says
+            // what happened ("Connection refused").
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text.push_str(&format!(": {cause_text}"));
+                }
+                source = cause.source();
+            }
+            text
+        }
     }
 }
 
