@@ -38,6 +38,9 @@ fn certificate(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf), S
         ])
         .args(["-subj", "/CN=localhost"])
         .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        // A server certificate, not a CA (rustls refuses a CA used as the server's own).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")

@@ -488,10 +488,10 @@ pub fn open_repository(
     paths: &DataPaths,
 ) -> Result<Arc<dyn CompositionRepository>, HistoryError> {
     check_backend(config)?;
-    let identity = Identity::load(&paths.history_dir, config)?;
     match config.storage.as_str() {
         "postgres" => {
             let settings = postgres::ConnectSettings::from_config(config)?;
+            let identity = Identity::load(&paths.history_dir, config)?;
             Ok(Arc::new(PostgresRepository::new(settings, identity)))
         }
         _ => {
@@ -503,7 +503,7 @@ pub fn open_repository(
                     "history database was corrupt; moved aside, rebuilding from history files"
                 );
             }
-            Ok(Arc::new(repo.with_author(identity.author)))
+            Ok(Arc::new(repo.with_author(config.author())))
         }
     }
 }
