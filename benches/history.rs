@@ -483,7 +483,8 @@ fn fsync_floor(dir: &Path, text: &str, rounds: usize) -> Vec<Duration> {
 /// Reads a composition's row in the database a backend uses, beside the server.
 enum RowReader {
     Sqlite(Connection),
-    Postgres(postgres::Client),
+    /// The connection and this history's origin.
+    Postgres(postgres::Client, String),
 }
 
 impl RowReader {
@@ -491,6 +492,10 @@ impl RowReader {
         match (backend, &fixture.postgres) {
             (Backend::Postgres, Some((_, url))) => RowReader::Postgres(
                 postgres::Client::connect(url, postgres::NoTls).expect("connect"),
+                std::fs::read_to_string(fixture.data().join(".history/.origin"))
+                    .expect("the history's origin")
+                    .trim()
+                    .to_string(),
             ),
             _ => RowReader::Sqlite(
                 Connection::open_with_flags(
@@ -512,10 +517,12 @@ impl RowReader {
                 .expect("prepare")
                 .query_row([token, source], |r| Ok((r.get(0)?, r.get(1)?)))
                 .ok(),
-            RowReader::Postgres(db) => db
+            // By origin too, as the server looks it up: `source_path` alone has no index.
+            RowReader::Postgres(db, origin) => db
                 .query_opt(
-                    "SELECT file_path, strpos(content, $1) > 0 FROM compositions WHERE source_path = $2",
-                    &[&token, &source],
+                    "SELECT file_path, strpos(content, $1) > 0 FROM compositions
+                     WHERE origin = $3 AND source_path = $2",
+                    &[&token, &source, origin],
                 )
                 .ok()
                 .flatten()
