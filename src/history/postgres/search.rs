@@ -7,8 +7,9 @@ use postgres::types::ToSql;
 use super::{PostgresRepository, SUMMARY_COLUMNS, SUMMARY_WIDTH, as_params, count, filters, limit};
 use crate::history::{HistoryError, ListOptions, Page, SearchHit, parse_snippet};
 
-/// Matches ranked per query: the most recently updated ones.
-pub const CANDIDATES: i64 = 1000;
+/// Matches ranked per query: the most recently updated ones. Ranking reads each candidate's
+/// tsvector, so this bounds the cost of a query whatever the number of matches.
+pub const CANDIDATES: i64 = 250;
 
 /// Turns user words into a `tsquery`: every run of letters and digits is a required lexeme and
 /// the last one a prefix (the word being typed). Nothing else reaches the query parser, so no
@@ -36,9 +37,9 @@ pub fn ts_query(query: &str) -> Option<String> {
     )
 }
 
-/// Headline options: our highlight markers, one or two short fragments.
-const HEADLINE: &str = "format('StartSel=%s, StopSel=%s, MaxWords=24, MinWords=10, \
-     MaxFragments=2, FragmentDelimiter=\" … \"', chr(2), chr(3))";
+/// Headline options: our highlight markers and one short excerpt (fragment mode costs ~3× as
+/// much per document).
+const HEADLINE: &str = "format('StartSel=%s, StopSel=%s, MaxWords=24, MinWords=10', chr(2), chr(3))";
 
 pub(super) fn search(
     repo: &PostgresRepository,
@@ -57,16 +58,20 @@ pub(super) fn search(
          WHERE c.search @@ to_tsquery('simple', $1){conditions}
          ORDER BY c.updated_at DESC LIMIT {CANDIDATES}"
     );
+    // Ranked after the limit, and only ids and ranks kept: tsvectors are never sorted or copied.
     let sql = format!(
-        "WITH candidates AS MATERIALIZED ({candidates}),
-         page AS MATERIALIZED (
+        "WITH ranked AS MATERIALIZED (
              SELECT origin, id, updated_at,
                     ts_rank_cd(search, to_tsquery('simple', $1), 1) AS rank
-             FROM candidates ORDER BY rank DESC, updated_at DESC, id LIMIT $2 OFFSET $3
+             FROM ({candidates}) candidates
+         ),
+         page AS MATERIALIZED (
+             SELECT origin, id, updated_at, rank FROM ranked
+             ORDER BY rank DESC, updated_at DESC, id LIMIT $2 OFFSET $3
          )
          SELECT {SUMMARY_COLUMNS}, p.rank,
                 ts_headline('simple', c.content, to_tsquery('simple', $1), {HEADLINE}),
-                (SELECT COUNT(*) FROM candidates)
+                (SELECT COUNT(*) FROM ranked)
          FROM page p JOIN compositions c ON c.origin = p.origin AND c.id = p.id
          ORDER BY p.rank DESC, p.updated_at DESC, p.id"
     );
