@@ -63,9 +63,13 @@ M.mode = nil -- "config" (vim.lsp.config/enable) or "start_client", once set up
 
 local has_011 = vim.fn.has("nvim-0.11") == 1
 
--- vim.notify as Neovim ships it: it echoes, and a message wider than the command line stops
--- everything with "Press ENTER". Replacements (nvim-notify, noice, snacks) handle any length.
-local builtin_notify = vim.notify
+-- vim.notify as Neovim ships it (defined in vim/_editor.lua) echoes, and a message wider than
+-- the command line stops everything with "Press ENTER". Replacements (nvim-notify, noice,
+-- snacks) handle any length.
+local function notify_is_builtin()
+  local info = debug.getinfo(vim.notify, "S")
+  return info ~= nil and (info.source or ""):find("vim/_editor.lua", 1, true) ~= nil
+end
 
 --- Every message shown, in full (`:PromptStackMessages`).
 M.messages = {}
@@ -77,7 +81,7 @@ local function notify(msg, level)
   if #M.messages > 200 then
     table.remove(M.messages, 1)
   end
-  if vim.notify == builtin_notify then
+  if notify_is_builtin() then
     local room = math.max(30, (vim.v.echospace or vim.o.columns - 12) - 1)
     if vim.fn.strdisplaywidth(text) > room then
       local more = "… (:PromptStackMessages)"
@@ -184,7 +188,8 @@ function M.patterns(opts)
   if opts.patterns then
     return opts.patterns
   end
-  local patterns = { "*.prompt.md" }
+  -- The server's default composition globs (a glob starting with `!` excludes).
+  local patterns = { "*.prompt.md", "*.composition.md", "!*/.github/prompts/*" }
   local compositions = normalise_settings(opts.settings).compositions or {}
   for _, glob in ipairs(compositions.globs or {}) do
     table.insert(patterns, glob)
@@ -224,15 +229,26 @@ function M.matches(bufnr, opts)
   if resolved ~= path then
     table.insert(candidates, resolved)
   end
-  for _, glob in ipairs(M.patterns(opts)) do
+  local function any_match(glob)
     local regex = "\\C" .. vim.fn.glob2regpat(glob)
     for _, p in ipairs(candidates) do
       if vim.fn.match(p, regex) >= 0 then
         return true
       end
     end
+    return false
   end
-  return false
+  local included = false
+  for _, glob in ipairs(M.patterns(opts)) do
+    if glob:sub(1, 1) == "!" then
+      if any_match(glob:sub(2)) then
+        return false
+      end
+    elseif not included then
+      included = any_match(glob)
+    end
+  end
+  return included
 end
 
 local function root_for(bufnr, opts)
