@@ -230,11 +230,16 @@ fn languages_toml_keeps_info_lines_out_of_helix_s_error_log() {
             .expect("validateLibrary");
         let stderr = client.stderr.clone();
         client.shutdown();
-        let text = stderr.lock().expect("stderr").clone();
-        text
+        stderr.lock().expect("stderr").clone()
     };
     let shipped = stderr_with(&level);
-    assert!(!shipped.contains(" INFO "), "INFO lines with PROMPTSTACK_LOG={level}:\n{shipped}");
+    assert!(
+        !shipped.contains(" INFO "),
+        "INFO lines with PROMPTSTACK_LOG={level}:\n{shipped}"
+    );
     let default = stderr_with("info");
-    assert!(default.contains(" INFO "), "the check cannot fail: no INFO line at info level either");
+    assert!(
+        default.contains(" INFO "),
+        "the check cannot fail: no INFO line at info level either"
+    );
 }

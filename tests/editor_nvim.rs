@@ -284,7 +284,10 @@ fn native_lsp_config_works_on_neovim_0_11() {
 
 /// The `major.minor` of a Neovim binary.
 fn nvim_version(nvim: &Path) -> (u32, u32) {
-    let out = Command::new(nvim).arg("--version").output().expect("nvim --version");
+    let out = Command::new(nvim)
+        .arg("--version")
+        .output()
+        .expect("nvim --version");
     let text = String::from_utf8_lossy(&out.stdout);
     let version = text
         .lines()
@@ -315,7 +318,17 @@ impl Terminal {
         let terminal = Terminal { socket };
         let status = Command::new("tmux")
             .args(["-L", &terminal.socket, "-f", "/dev/null"])
-            .args(["new-session", "-d", "-s", "t", "-x", "110", "-y", "30", command])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "110",
+                "-y",
+                "30",
+                command,
+            ])
             .status()
             .expect("start tmux");
         assert!(status.success(), "tmux new-session failed");
@@ -348,16 +361,28 @@ impl Drop for Terminal {
     }
 }
 
-fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool, screen: impl Fn() -> String) {
+fn wait_until(
+    what: &str,
+    within: Duration,
+    mut done: impl FnMut() -> bool,
+    screen: impl Fn() -> String,
+) {
     let deadline = Instant::now() + within;
     while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{}", screen());
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; screen:\n{}",
+            screen()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 fn tmux_available() -> bool {
-    let ok = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         let why = "tmux is not installed (scripts/install-test-editors.sh installs it)";
         assert!(
@@ -425,9 +450,19 @@ fn keyboard_path_in_a_terminal() {
         t.keys(&["G", "o"]);
         t.text("/zebra");
         t.keys(&["C-x", "C-o"]);
-        wait_until("the completion menu", Duration::from_secs(10), || t.screen().contains("Zebra migration plan"), || t.screen());
+        wait_until(
+            "the completion menu",
+            Duration::from_secs(10),
+            || t.screen().contains("Zebra migration plan"),
+            || t.screen(),
+        );
         t.keys(&["C-y"]);
-        wait_until("the inserted prompt", Duration::from_secs(10), || t.screen().contains("across"), || t.screen());
+        wait_until(
+            "the inserted prompt",
+            Duration::from_secs(10),
+            || t.screen().contains("across"),
+            || t.screen(),
+        );
         if snippets {
             // The first tabstop is selected: typing replaces it, Tab moves to the next.
             t.text("zebras");
@@ -437,10 +472,18 @@ fn keyboard_path_in_a_terminal() {
         t.keys(&["Escape"]);
         t.text(":w");
         t.keys(&["Enter"]);
-        wait_until("the saved file", Duration::from_secs(10), || on_disk().contains("across"), || t.screen());
+        wait_until(
+            "the saved file",
+            Duration::from_secs(10),
+            || on_disk().contains("across"),
+            || t.screen(),
+        );
         let text = on_disk();
         if snippets {
-            assert!(text.contains("Move zebras across the Nile."), "nvim {major}.{minor}: {text}");
+            assert!(
+                text.contains("Move zebras across the Nile."),
+                "nvim {major}.{minor}: {text}"
+            );
             assert!(text.contains("- risks"), "list tabstop as a bullet: {text}");
         } else {
             assert!(
@@ -448,7 +491,10 @@ fn keyboard_path_in_a_terminal() {
                 "nvim {major}.{minor}: {text}"
             );
         }
-        assert!(!text.contains("/zebra") && !text.contains("title:"), "{text}");
+        assert!(
+            !text.contains("/zebra") && !text.contains("title:"),
+            "{text}"
+        );
 
         // Typing filters: with the menu open, more letters re-rank the server's list.
         t.text(":set completeopt=menuone,noinsert");
@@ -496,7 +542,10 @@ fn keyboard_path_in_a_terminal() {
         );
         std::thread::sleep(Duration::from_millis(1500));
         let screen = t.screen();
-        assert!(!screen.contains("Press ENTER"), "hit-enter prompt:\n{screen}");
+        assert!(
+            !screen.contains("Press ENTER"),
+            "hit-enter prompt:\n{screen}"
+        );
         // The server's own message would say "AI is not configured" too.
         assert_eq!(screen.matches("is not conf").count(), 1, "{screen}");
         println!("nvim {major}.{minor} keyboard path ok; last screen:\n{screen}");
@@ -506,12 +555,19 @@ fn keyboard_path_in_a_terminal() {
             // 0.11+ with `autocomplete = true`: the menu opens on `/` and stays while letters
             // follow (the server's incomplete list is asked again as you type).
             let file = sandbox.workspace().join("auto.prompt.md");
-            sandbox.write(&file, b"# Auto
-");
+            sandbox.write(
+                &file, b"# Auto
+",
+            );
             let t = terminal_neovim(&nvim, &sandbox, &file, true);
             t.keys(&["G", "o"]);
             t.text("/");
-            wait_until("the menu on /", Duration::from_secs(10), || t.screen().contains("commands · x"), || t.screen());
+            wait_until(
+                "the menu on /",
+                Duration::from_secs(10),
+                || t.screen().contains("commands · x"),
+                || t.screen(),
+            );
             t.text("zebra");
             wait_until(
                 "the menu to follow the typing",
@@ -523,14 +579,28 @@ fn keyboard_path_in_a_terminal() {
                 || t.screen(),
             );
             t.keys(&["C-n", "C-y"]);
-            wait_until("the snippet", Duration::from_secs(10), || t.screen().contains("Move herd across river."), || t.screen());
+            wait_until(
+                "the snippet",
+                Duration::from_secs(10),
+                || t.screen().contains("Move herd across river."),
+                || t.screen(),
+            );
             t.text("gnus");
             t.keys(&["Escape"]);
             t.text(":w");
             t.keys(&["Enter"]);
             let on_disk = || std::fs::read_to_string(&file).unwrap_or_default();
-            wait_until("the saved file", Duration::from_secs(10), || on_disk().contains("across"), || t.screen());
-            assert!(on_disk().contains("Move gnus across river."), "{}", on_disk());
+            wait_until(
+                "the saved file",
+                Duration::from_secs(10),
+                || on_disk().contains("across"),
+                || t.screen(),
+            );
+            assert!(
+                on_disk().contains("Move gnus across river."),
+                "{}",
+                on_disk()
+            );
         }
     }
 }

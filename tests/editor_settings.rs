@@ -240,7 +240,10 @@ fn the_settings_ui_reads_well() {
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
             if described != choices.len() {
-                problems.push(format!("{key}: {described} enumDescriptions for {} choices", choices.len()));
+                problems.push(format!(
+                    "{key}: {described} enumDescriptions for {} choices",
+                    choices.len()
+                ));
             }
         }
     }

@@ -263,13 +263,49 @@ function markersOf(lines, file) {
   return out;
 }
 
+/** Sets a user setting the way a user does: in the Settings editor, found by its key. */
+async function setInSettingsUi(key, value) {
+  if (!(await page.locator('.settings-editor').first().isVisible())) {
+    await palette('Preferences: Open User Settings');
+  }
+  const search = page.locator('.settings-editor .settings-header .suggest-input-container .monaco-editor').first();
+  await search.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await search.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(key, { delay: 20 });
+  const row = page.locator('.settings-editor .settings-body .setting-item-contents').first();
+  await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await page.waitForTimeout(800);
+  const select = row.locator('select');
+  if (await select.count()) {
+    await select.first().selectOption(value);
+  } else {
+    const input = row.locator('input').first();
+    await input.fill(value);
+    await input.press('Tab');
+  }
+  return (await row.innerText()).replace(/\s+/g, ' ').trim();
+}
+
+/** Closes the Settings editor (VS Code 1.139 shows it over the workbench). */
+async function closeSettings() {
+  const settings = page.locator('.settings-editor').first();
+  for (let i = 0; i < 3 && (await settings.isVisible()); i++) {
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(300);
+  }
+  if (await settings.isVisible()) {
+    await palette('View: Close Editor');
+  }
+  await settings.waitFor({ state: 'hidden', timeout: STEP_TIMEOUT });
+}
+
 /** Rewrites a settings.json of the sandbox (VS Code watches it and applies the change). */
 function patchSettings(file, patch) {
   const current = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
   fs.writeFileSync(file, JSON.stringify({ ...current, ...patch }, null, 2));
 }
 const USER_SETTINGS = path.join(SANDBOX, 'user-data', 'User', 'settings.json');
-const MACHINE_SETTINGS = path.join(SANDBOX, 'user-data', 'Machine', 'settings.json');
 
 /** A local server speaking the OpenAI Chat Completions format: one review suggestion, one edit. */
 function startAiServer() {
@@ -697,8 +733,13 @@ try {
   await closeNotifications();
 
   await step('ai-review', async (snap) => {
-    // Point the openai provider at the local server, from VS Code's settings (applied live).
-    patchSettings(USER_SETTINGS, { 'promptstack.ai.provider': 'openai', 'promptstack.ai.openaiBaseUrl': ai.url });
+    // Point the openai provider at the local server in the Settings editor (applied live).
+    const providerRow = await setInSettingsUi('promptstack.ai.provider', 'openai');
+    await snap();
+    if (!/Provider/.test(providerRow) || /_/.test(providerRow.split('\n')[0])) throw new Error(`setting title: ${providerRow}`);
+    await setInSettingsUi('promptstack.ai.openaiBaseUrl', ai.url);
+    await closeSettings();
+    await quickOpen('draft.prompt.md');
     const until = Date.now() + STEP_TIMEOUT;
     let toast = '';
     for (;;) {
@@ -747,32 +788,37 @@ try {
 
   await step('missing-binary', async (snap) => {
     await closeNotifications();
-    patchSettings(MACHINE_SETTINGS, { 'promptstack.server.path': '/nonexistent/promptstack' });
+    // The user points the extension at a binary that is not there, in the settings tab our
+    // command opens (the Remote tab in code-server, where machine settings live).
+    await palette('PromptStack: Set the Server Path');
+    const row = page.locator('.settings-editor .settings-body .setting-item-contents', { hasText: 'Path to the' }).first();
+    await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    const tab = (await page.locator('.settings-editor .settings-tabs-widget .action-label.checked').first().innerText().catch(() => '?')).trim();
+    await row.locator('input').first().fill('/nonexistent/promptstack');
+    await row.locator('input').first().press('Tab');
+    await closeSettings();
     await notification(/cannot run \/nonexistent\/promptstack/);
     await closeNotifications();
     // A command now fails at once with the same message (it used to wait for the toast's answer).
+    await quickOpen('draft.prompt.md');
     const started = Date.now();
     await palette('PromptStack: Validate Library');
     const toast = await notification(/cannot run \/nonexistent\/promptstack/);
+    const failedAfter = Date.now() - started;
     await page.waitForTimeout(2000);
     if (await page.locator('.notification-toast', { hasText: 'validating the library' }).count()) {
       throw new Error('the command is still running after the error');
     }
     await snap();
     await page.locator('.notification-toast', { hasText: 'nonexistent' }).locator('.monaco-button', { hasText: 'Open Settings' }).click();
-    await page.locator('.settings-editor').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-    try {
-      await page.locator('.settings-editor .setting-item-contents', { hasText: 'promptstack' }).first()
-        .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-    } catch {
-      throw new Error(`the settings editor does not show promptstack.server.path: ${(await page.locator('.settings-editor').first().innerText()).slice(0, 300)}`);
-    }
-    const tab = (await page.locator('.settings-editor .settings-tabs-widget .action-item.checked').first().innerText().catch(() => '')).trim();
+    await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
     await snap();
-    patchSettings(MACHINE_SETTINGS, { 'promptstack.server.path': BIN });
+    await row.locator('input').first().fill(BIN);
+    await row.locator('input').first().press('Tab');
+    await closeSettings();
     await quickOpen('draft.prompt.md');
     await statsAgree();
-    return `"${toast.slice(0, 100)}" ${Date.now() - started} ms after the command; Settings opened on the ${tab || '?'} tab; restored`;
+    return `"${toast.slice(0, 120)}" ${failedAfter} ms after the command; Open Settings showed the setting on the "${tab}" tab; path restored and the server back`;
   });
 
   // Restricted Mode: a second code-server with Workspace Trust on, on an untrusted folder whose
