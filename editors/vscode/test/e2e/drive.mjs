@@ -284,7 +284,30 @@ async function setInSettingsUi(key, value) {
     await input.fill(value);
     await input.press('Tab');
   }
+  await savedIn(USER_SETTINGS, key, value);
   return (await row.innerText()).replace(/\s+/g, ' ').trim();
+}
+
+/** The defaults the extension contributes (VS Code removes a setting set back to its default). */
+const DEFAULTS = Object.fromEntries(
+  JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+    .contributes.configuration.flatMap((c) => Object.entries(c.properties))
+    .map(([key, schema]) => [key, schema.default]),
+);
+
+/** Waits until VS Code has written `key: value` to a settings file (or removed it, for the default). */
+async function savedIn(file, key, value) {
+  const until = Date.now() + STEP_TIMEOUT;
+  for (;;) {
+    try {
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+      if (saved[key] === value || (DEFAULTS[key] === value && !(key in saved))) return;
+    } catch {
+      // being written
+    }
+    if (Date.now() > until) throw new Error(`${key} = ${value} never reached ${file}`);
+    await page.waitForTimeout(200);
+  }
 }
 
 /** Closes the Settings editor (VS Code 1.139 shows it over the workbench). */
@@ -306,6 +329,7 @@ function patchSettings(file, patch) {
   fs.writeFileSync(file, JSON.stringify({ ...current, ...patch }, null, 2));
 }
 const USER_SETTINGS = path.join(SANDBOX, 'user-data', 'User', 'settings.json');
+const MACHINE_SETTINGS = path.join(SANDBOX, 'user-data', 'Machine', 'settings.json');
 
 /** A local server speaking the OpenAI Chat Completions format: one review suggestion, one edit. */
 function startAiServer() {
@@ -314,12 +338,21 @@ function startAiServer() {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      requests.push({ url: req.url, body });
+      requests.push({ url: req.url, headers: req.headers, body });
       const review = body.includes('Composition to review');
       const content = review
         ? JSON.stringify({ suggestions: [{ type: 'gap', title: 'Name the readers', description: 'Say who reads the notes.', start_line: 3, end_line: 4, prompt_id: null }] })
         : JSON.stringify({ edits: [{ start_line: 3, end_line: 4, new_text: 'Write release notes for operators, grouped by user impact, one sentence each.' }] });
       res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url.endsWith('/v1/messages')) {
+        // The Anthropic Messages format, for the claude provider.
+        res.end(JSON.stringify({
+          id: 'msg_e2e', type: 'message', role: 'assistant', model: 'claude-e2e',
+          content: [{ type: 'text', text: content }], stop_reason: 'end_turn', stop_sequence: null,
+          usage: { input_tokens: 10, output_tokens: 10 },
+        }));
+        return;
+      }
       res.end(JSON.stringify({
         id: 'chatcmpl-e2e', object: 'chat.completion', created: 1700000000, model: 'e2e-model',
         choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
@@ -786,6 +819,52 @@ try {
     return 'previewed the edit, accepted it: line 3 now names the readers';
   });
 
+  await step('api-key-in-secret-storage', async (snap) => {
+    // The claude provider against the local server, its key stored with our command: the key
+    // must reach the server (the request carries it) and no settings file or log.
+    const KEY = 'sk-ant-e2e-0123456789SECRETKEY';
+    await setInSettingsUi('promptstack.ai.provider', 'claude');
+    await setInSettingsUi('promptstack.ai.anthropicBaseUrl', ai.url);
+    await closeSettings();
+    await palette('PromptStack: Set API Key');
+    await typeInQuickInput('Anthropic');
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'API key' }).first()
+      .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await typeInQuickInput(KEY);
+    await page.keyboard.press('Enter');
+    await notification(/API key stored/);
+    await closeNotifications();
+    await quickOpen('draft.prompt.md');
+    const before = ai.requests.length;
+    await palette('PromptStack: Review with AI');
+    const toast = await notification(/suggestion|not configured|failed/);
+    await snap();
+    const sent = ai.requests.slice(before).find((r) => r.url.endsWith('/v1/messages'));
+    if (!sent) throw new Error(`no Anthropic request reached the local server; the review said: ${toast}`);
+    if (sent.headers['x-api-key'] !== KEY) throw new Error('the request did not carry the stored key');
+    if (!/1 suggestion/.test(toast)) throw new Error(`the review ended with: ${toast}`);
+    // Nowhere on disk: settings files, the workspace, VS Code's logs (output channels included).
+    const leaks = [];
+    const scan = (dir) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (!['extensions', 'CachedExtensionVSIXs', 'node_modules'].includes(entry.name)) scan(full);
+        } else if (entry.isFile() && fs.statSync(full).size < 50_000_000) {
+          if (fs.readFileSync(full).includes(KEY)) leaks.push(full);
+        }
+      }
+    };
+    for (const dir of [path.join(SANDBOX, 'user-data', 'User'), path.join(SANDBOX, 'user-data', 'Machine'), path.join(SANDBOX, 'user-data', 'logs'), WORKSPACE, HOME]) {
+      if (fs.existsSync(dir)) scan(dir);
+    }
+    // VS Code keeps secrets encrypted in its state database; plain text there would be a leak too.
+    if (leaks.length) throw new Error(`the key is written in ${leaks.join(', ')}`);
+    await closeNotifications();
+    return `review through the claude provider with the stored key: "${toast.slice(0, 80)}"; the key is in no settings file, log or workspace file`;
+  });
+
   await step('missing-binary', async (snap) => {
     await closeNotifications();
     // The user points the extension at a binary that is not there, in the settings tab our
@@ -796,6 +875,7 @@ try {
     const tab = (await page.locator('.settings-editor .settings-tabs-widget .action-label.checked').first().innerText().catch(() => '?')).trim();
     await row.locator('input').first().fill('/nonexistent/promptstack');
     await row.locator('input').first().press('Tab');
+    await savedIn(MACHINE_SETTINGS, 'promptstack.server.path', '/nonexistent/promptstack');
     await closeSettings();
     await notification(/cannot run \/nonexistent\/promptstack/);
     await closeNotifications();
@@ -815,9 +895,12 @@ try {
     await snap();
     await row.locator('input').first().fill(BIN);
     await row.locator('input').first().press('Tab');
+    await savedIn(MACHINE_SETTINGS, 'promptstack.server.path', BIN);
     await closeSettings();
     await quickOpen('draft.prompt.md');
-    await statsAgree();
+    // The server is back: its size lens is on the composition again.
+    await page.locator('.editor-group-container.active .codelens-decoration', { hasText: /characters · \d+ lines/ }).first()
+      .waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
     return `"${toast.slice(0, 120)}" ${failedAfter} ms after the command; Open Settings showed the setting on the "${tab}" tab; path restored and the server back`;
   });
 
