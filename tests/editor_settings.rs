@@ -249,3 +249,58 @@ fn the_settings_ui_reads_well() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// The walkthrough's links run commands the extension contributes, its media and the icon are
+/// files that ship in the package (`.vscodeignore` keeps `media/`).
+#[test]
+fn walkthrough_links_and_icon_point_at_real_things() {
+    let pkg = package_json();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("editors/vscode");
+    let commands: BTreeSet<String> = pkg
+        .pointer("/contributes/commands")
+        .and_then(Value::as_array)
+        .expect("contributes.commands")
+        .iter()
+        .filter_map(|c| c["command"].as_str().map(str::to_string))
+        .collect();
+    let steps = pkg
+        .pointer("/contributes/walkthroughs/0/steps")
+        .and_then(Value::as_array)
+        .expect("a walkthrough");
+    assert!(
+        steps.len() >= 5,
+        "install, composition, library, history, AI"
+    );
+    for step in steps {
+        let description = step["description"].as_str().unwrap_or_default();
+        let links: Vec<&str> = description
+            .split("(command:")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+            .collect();
+        assert!(!links.is_empty(), "step {} has no action", step["id"]);
+        for command in links {
+            assert!(
+                commands.contains(command),
+                "{command} is not a contributed command"
+            );
+        }
+        let media = step
+            .pointer("/media/markdown")
+            .and_then(Value::as_str)
+            .expect("media");
+        assert!(root.join(media).is_file(), "{media} is missing");
+    }
+    let icon = root.join(pkg["icon"].as_str().expect("icon"));
+    let bytes = std::fs::read(&icon).expect("the icon file");
+    assert!(
+        bytes.starts_with(b"\x89PNG"),
+        "{} is not a PNG",
+        icon.display()
+    );
+    let ignore = std::fs::read_to_string(root.join(".vscodeignore")).expect(".vscodeignore");
+    assert!(
+        ignore.lines().any(|l| l == "!media/**"),
+        "media/ is left out of the package"
+    );
+}

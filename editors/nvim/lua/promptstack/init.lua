@@ -279,7 +279,8 @@ function M.check_cmd(opts)
   end
   if not warned_missing then
     warned_missing = true
-    local how = M.mode == "start_client" and 'setup({ cmd = { "/path/to/promptstack", "lsp" } })'
+    -- setup() users fix it in setup(); vim.lsp.enable() users (no setup) in vim.lsp.config().
+    local how = M.mode ~= nil and 'require("promptstack").setup({ cmd = { "/path/to/promptstack", "lsp" } })'
       or 'vim.lsp.config("promptstack", { cmd = { "/path/to/promptstack", "lsp" } })'
     notify(
       ("server `%s` not found; install it (cargo install --path .) or set its path: %s"):format(
