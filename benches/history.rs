@@ -484,14 +484,14 @@ fn fsync_floor(dir: &Path, text: &str, rounds: usize) -> Vec<Duration> {
 enum RowReader {
     Sqlite(Connection),
     /// The connection and this history's origin.
-    Postgres(postgres::Client, String),
+    Postgres(Box<postgres::Client>, String),
 }
 
 impl RowReader {
     fn open(fixture: &Fixture, backend: Backend) -> RowReader {
         match (backend, &fixture.postgres) {
             (Backend::Postgres, Some((_, url))) => RowReader::Postgres(
-                postgres::Client::connect(url, postgres::NoTls).expect("connect"),
+                Box::new(postgres::Client::connect(url, postgres::NoTls).expect("connect")),
                 std::fs::read_to_string(fixture.data().join(".history/.origin"))
                     .expect("the history's origin")
                     .trim()

@@ -39,7 +39,8 @@ pub fn ts_query(query: &str) -> Option<String> {
 
 /// Headline options: our highlight markers and one short excerpt (fragment mode costs ~3× as
 /// much per document).
-const HEADLINE: &str = "format('StartSel=%s, StopSel=%s, MaxWords=24, MinWords=10', chr(2), chr(3))";
+const HEADLINE: &str =
+    "format('StartSel=%s, StopSel=%s, MaxWords=24, MinWords=10', chr(2), chr(3))";
 
 pub(super) fn search(
     repo: &PostgresRepository,
