@@ -20,6 +20,10 @@ fn prepared_home() -> Sandbox {
     let sandbox = Sandbox::new();
     sandbox.write(&sandbox.library().join("commands/review-lang.md"), REVIEW.as_bytes());
     sandbox.write(&sandbox.library().join("rules/no-args.md"), NO_ARGS.as_bytes());
+    for n in 0..10 {
+        let text = format!("---\ntitle: Filler {n}\n---\nFiller prompt {n}.\n");
+        sandbox.write(&sandbox.library().join(format!("rules/filler-{n:02}.md")), text.as_bytes());
+    }
     let mut client = Client::start(&sandbox, &[]);
     client.initialize(Value::Null, false);
     let doc = uri(&sandbox.workspace().join("plan.prompt.md"));
@@ -33,6 +37,23 @@ fn prepared_home() -> Sandbox {
         "textDocument/didSave",
         json!({"textDocument": {"uri": doc}, "text": text}),
     );
+    // The composition is in the history (which opens in the background) before values are
+    // filled in, so they are remembered.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let found = client.request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.history.search", "arguments": [{"query": "migration"}]}),
+        );
+        if found
+            .as_ref()
+            .is_ok_and(|f| f["results"].as_array().is_some_and(|r| !r.is_empty()))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "composition never saved: {found:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     for value in ["Rust", "Ruby"] {
         let deadline = Instant::now() + TIMEOUT;
         loop {
@@ -62,22 +83,6 @@ fn prepared_home() -> Sandbox {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    // The composition is searchable in history before the MCP server reads it.
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let found = client.request(
-            "workspace/executeCommand",
-            json!({"command": "promptstack.history.search", "arguments": [{"query": "migration"}]}),
-        );
-        if found
-            .as_ref()
-            .is_ok_and(|f| f["results"].as_array().is_some_and(|r| !r.is_empty()))
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "composition never saved: {found:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     client.shutdown();
     sandbox
 }
@@ -100,36 +105,28 @@ fn run_driver(python: &std::path::Path, args: &[&str]) -> Value {
 /// What every transport must show the client.
 fn check_session(out: &Value, new_prompt_id: &str) {
     assert_eq!(out["capabilities"]["prompts"]["listChanged"], true, "{out:#}");
-    // Paging: 5 per page over the starter library plus the two prompts.
+    // Paging: 5 per page over the twelve prompts.
     let names: Vec<&str> = out["names"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(names.contains(&"commands/review-lang") && names.contains(&"rules/no-args"), "{names:?}");
-    assert!(names.len() > 10, "{names:?}");
+    assert_eq!(names.len(), 12, "{names:?}");
     assert_eq!(out["pages"], names.len().div_ceil(5), "{out:#}");
     let mut sorted = names.clone();
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted.len(), names.len(), "no prompt listed twice");
     assert_eq!(out["bad_cursor"]["code"], -32602, "{out:#}");
-    let review = out["first_page"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "commands/review-lang")
-        .cloned()
-        .unwrap_or_else(|| {
-            // Not on the first page: check the shape on whatever the first page holds.
-            out["first_page"][0].clone()
-        });
-    if review["name"] == "commands/review-lang" {
-        assert_eq!(review["title"], "Review in a language");
-        assert_eq!(
-            review["arguments"],
-            json!([
-                {"name": "language", "description": "text", "required": true},
-                {"name": "focus", "description": "list: one item per line", "required": true}
-            ])
-        );
-    }
+    // Pages are in id order: `commands/review-lang` comes first.
+    let review = &out["first_page"][0];
+    assert_eq!(review["name"], "commands/review-lang", "{out:#}");
+    assert_eq!(review["title"], "Review in a language");
+    assert_eq!(review["description"], "Review code in one language");
+    assert_eq!(
+        review["arguments"],
+        json!([
+            {"name": "language", "description": "text", "required": true},
+            {"name": "focus", "description": "list: one item per line", "required": true}
+        ])
+    );
     // Rendering, as promptstack.render does it.
     assert_eq!(
         out["get_with_args"]["messages"][0]["content"]["text"],
@@ -166,7 +163,7 @@ fn check_session(out: &Value, new_prompt_id: &str) {
     }
     let calls = &out["calls"];
     let found = calls["search_prompts"]["structuredContent"]["prompts"].as_array().unwrap();
-    assert_eq!(found[0]["id"], "commands/code-review", "typo-tolerant: {calls:#}");
+    assert_eq!(found[0]["id"], "commands/review-lang", "typo-tolerant: {calls:#}");
     assert!(found.len() <= 3);
     assert_eq!(
         calls["get_prompt"]["structuredContent"]["text"],
@@ -284,6 +281,13 @@ fn garbage_on_stdin_gets_errors_and_the_server_keeps_serving() {
             let _ = tx.send(line);
         }
     });
+    // Drain the logs so a full pipe never stalls the server.
+    let mut stderr_pipe = server.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr_pipe.read_to_string(&mut text);
+        text
+    });
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "raw", "version": "1"}}});
@@ -328,7 +332,6 @@ fn garbage_on_stdin_gets_errors_and_the_server_keeps_serving() {
         assert!(Instant::now() < deadline, "the server did not exit after EOF");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let mut stderr = String::new();
-    server.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let stderr = logs.join().unwrap();
     assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
 }

@@ -42,7 +42,8 @@ pub fn run(args: McpArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     let served = runtime.block_on(async move {
         let events = EventBus::new();
         let (library, history) = tokio::task::spawn_blocking(move || {
-            let library = Library::open(&config, &paths, events, None);
+            // Clients list prompts right after the handshake: answer from a loaded library.
+            let library = Library::open(&config, &paths, events, None).inspect(Library::wait_ready);
             let history = crate::history::open_repository(&config, &paths)
                 .inspect_err(|e| tracing::warn!("history unavailable: {e}"))
                 .ok();

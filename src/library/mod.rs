@@ -5,6 +5,8 @@ pub mod cache;
 pub mod create;
 pub mod facade;
 pub mod index;
+pub mod mcp_source;
+pub mod merged;
 pub mod prompt;
 pub mod snippet;
 pub mod source;
