@@ -75,28 +75,45 @@ impl McpProvider {
         Ok(client)
     }
 
-    async fn call(&self, tool: &str, arguments: Map<String, Value>) -> Result<String, AiError> {
+    /// Calls `tool` and parses its answer with `parse`: the structured content when it holds
+    /// the contract's JSON, else the text (servers that return a JSON string often wrap it as
+    /// `{"result": "..."}` structured content too).
+    async fn call<T>(
+        &self,
+        tool: &str,
+        arguments: Map<String, Value>,
+        parse: impl Fn(&str) -> Result<T, AiError>,
+    ) -> Result<T, AiError> {
         let client = self.connected().await?;
         let output = client.call_tool(tool, arguments).await;
         if output.as_ref().is_err_and(McpClientError::is_transport) {
             // Reconnect on the next attempt (the retry middleware makes one).
             *self.client.lock().await = None;
         }
-        answer_text(output.map_err(to_ai_error)?)
+        let output = output.map_err(to_ai_error)?;
+        if output.is_error {
+            return Err(AiError::ToolFailed {
+                provider: PROVIDER.into(),
+                message: output.text.chars().take(300).collect(),
+            });
+        }
+        parse_answer(&output, parse)
     }
 }
 
-/// The contract JSON of a tool's answer: its structured content, else its text.
-fn answer_text(output: ToolOutput) -> Result<String, AiError> {
-    if output.is_error {
-        return Err(AiError::ToolFailed {
-            provider: PROVIDER.into(),
-            message: output.text.chars().take(300).collect(),
-        });
-    }
-    match output.structured {
-        Some(value) if !value.is_null() => Ok(value.to_string()),
-        _ => Ok(output.text),
+fn parse_answer<T>(
+    output: &ToolOutput,
+    parse: impl Fn(&str) -> Result<T, AiError>,
+) -> Result<T, AiError> {
+    let structured = output
+        .structured
+        .as_ref()
+        .filter(|v| !v.is_null())
+        .map(|v| parse(&v.to_string()));
+    match structured {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) if output.text.trim().is_empty() => Err(e),
+        _ => parse(&output.text),
     }
 }
 
@@ -143,11 +160,12 @@ impl AiProvider for McpProvider {
                 "instructions": Task::Review.system_prompt(lines),
                 "schema": Task::Review.schema(lines),
             });
-            let text = self.call(&self.spec.review_tool, arguments(args)).await?;
-            Ok(Answer::new(
-                contract::parse_review(&text, &request.composition)?,
-                Usage::default(),
-            ))
+            let suggestions = self
+                .call(&self.spec.review_tool, arguments(args), |text| {
+                    contract::parse_review(text, &request.composition)
+                })
+                .await?;
+            Ok(Answer::new(suggestions, Usage::default()))
         })
     }
 
@@ -172,11 +190,12 @@ impl AiProvider for McpProvider {
                 "instructions": Task::Apply.system_prompt(lines),
                 "schema": Task::Apply.schema(lines),
             });
-            let text = self.call(&self.spec.apply_tool, arguments(args)).await?;
-            Ok(Answer::new(
-                contract::parse_apply(&text, composition)?,
-                Usage::default(),
-            ))
+            let edits = self
+                .call(&self.spec.apply_tool, arguments(args), |text| {
+                    contract::parse_apply(text, composition)
+                })
+                .await?;
+            Ok(Answer::new(edits, Usage::default()))
         })
     }
 }

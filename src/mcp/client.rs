@@ -159,12 +159,14 @@ impl McpClient {
 
     /// Whether the connection has ended (the process exited, the session closed).
     pub fn is_closed(&self) -> bool {
-        self.service.is_closed()
+        // The service loop ends when the transport does (the process exited); its channel then
+        // closes.
+        self.service.is_closed() || self.service.is_transport_closed()
     }
 
     /// Resolves when the connection ends.
     pub async fn closed(&self) {
-        while !self.service.is_closed() {
+        while !self.is_closed() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
