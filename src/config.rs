@@ -360,7 +360,9 @@ pub enum ConfigError {
     BudgetTooLarge { sum: i64 },
     #[error("cannot migrate {path}: {message}")]
     Migration { path: PathBuf, message: String },
-    #[error("`{field}` (`{name}`): the `{kind}` source type is not supported yet; its prompts are not loaded")]
+    #[error(
+        "`{field}` (`{name}`): the `{kind}` source type is not supported yet; its prompts are not loaded"
+    )]
     SourceNotSupported {
         field: String,
         name: String,
@@ -1167,6 +1169,45 @@ mod tests {
         let (resolved, errors) = resolve(&layers(Some(file), &[], None), None);
         assert_eq!(errors, vec![ConfigError::BudgetTooLarge { sum: 130 }]);
         assert_eq!(resolved.config.context_budget_percent, 30);
+    }
+
+    #[test]
+    fn sources_and_ai_mcp_resolve_and_unsupported_types_are_reported() {
+        let file = json!({"library": {"sources": [
+            {"type": "mcp", "name": "team", "command": ["team-prompts"], "env": {"TOKEN": "t0ps3cret"}},
+            {"type": "folder", "name": "shared", "path": "/srv/prompts"},
+        ]}, "ai": {"provider": "mcp", "mcp_host": "127.0.0.1:9000"}});
+        let (resolved, errors) = resolve(&layers(Some(file), &[], None), None);
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "`library.sources[1]` (`shared`): the `folder` source type is not supported yet; its prompts are not loaded"
+            ]
+        );
+        let c = &resolved.config;
+        assert_eq!(c.library_sources.len(), 2);
+        assert_eq!(c.library_sources[0].name, "team");
+        // `ai.mcp_host` is the URL form of `ai.mcp`.
+        assert_eq!(
+            c.ai_mcp.as_ref().map(|m| &m.endpoint),
+            Some(&McpEndpoint::Url("http://127.0.0.1:9000".into()))
+        );
+        assert!(c.ai_configured());
+        let shown: Vec<String> = resolved.rows().into_iter().map(|r| r.1).collect();
+        assert!(
+            shown.iter().any(|v| v.contains("\"TOKEN\":\"****\"")),
+            "{shown:?}"
+        );
+        assert!(!shown.iter().any(|v| v.contains("t0ps3cret")));
+        // A bad entry names the entry and the key; the editor's JSON shape is the same.
+        let editor =
+            json!({"library": {"sources": [{"type": "mcp", "name": "x", "url": "ftp://h"}]}});
+        let (_, errors) = resolve(&layers(None, &[], Some(editor)), None);
+        assert_eq!(
+            errors[0].to_string(),
+            "invalid value for `library.sources[0] (`x`).url` (from editor): \"ftp://h\"; allowed: a URL starting with http:// or https://"
+        );
     }
 
     #[test]

@@ -14,12 +14,7 @@ use support::{Client, Sandbox, TIMEOUT, mcp_peer, uri};
 const DRAFT: &str = "# Task\nWrite a poem.\nKeep it short.\nMake it long.\n";
 
 fn peer_command(python: &Path, mode: &str, state: &Path) -> Value {
-    json!([
-        python,
-        mcp_peer::script("peer_server.py"),
-        mode,
-        state
-    ])
+    json!([python, mcp_peer::script("peer_server.py"), mode, state])
 }
 
 fn pids(state: &Path) -> Vec<i32> {
@@ -61,7 +56,9 @@ fn completed_prompt(client: &mut Client, doc: &str, query: &str, label: &str) ->
 
 #[test]
 fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
-    let Some(python) = mcp_peer::python() else { return };
+    let Some(python) = mcp_peer::python() else {
+        return;
+    };
     let sandbox = Sandbox::new();
     let state = sandbox.dir.path().join("peer");
     std::fs::create_dir_all(&state).unwrap();
@@ -85,7 +82,9 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
     );
     assert_eq!(item["data"]["prompt"], "team:code-review");
     // Its documentation comes from the cached copy.
-    let resolved = client.request("completionItem/resolve", item.clone()).unwrap();
+    let resolved = client
+        .request("completionItem/resolve", item.clone())
+        .unwrap();
     assert!(
         resolved["documentation"]["value"]
             .as_str()
@@ -108,8 +107,15 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
         .unwrap()
         .trim_start_matches("file://")
         .into();
-    assert!(copy.starts_with(sandbox.home().join("data/sources/team")), "{copy:?}");
-    assert!(std::fs::read_to_string(&copy).unwrap().contains("Review this {{text:language}} change."));
+    assert!(
+        copy.starts_with(sandbox.home().join("data/sources/team")),
+        "{copy:?}"
+    );
+    assert!(
+        std::fs::read_to_string(&copy)
+            .unwrap()
+            .contains("Review this {{text:language}} change.")
+    );
     // Read-only: createPrompt refuses the source.
     let refused = client
         .request(
@@ -119,7 +125,10 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
         )
         .expect_err("refused");
     assert!(
-        refused["message"].as_str().unwrap().contains("`team` is read-only"),
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("`team` is read-only"),
         "{refused}"
     );
 
@@ -160,7 +169,9 @@ fn calls(state: &Path) -> Vec<Value> {
 
 #[test]
 fn mcp_reviewer_reviews_applies_and_hears_cancellation() {
-    let Some(python) = mcp_peer::python() else { return };
+    let Some(python) = mcp_peer::python() else {
+        return;
+    };
     let sandbox = Sandbox::new();
     let state = sandbox.dir.path().join("peer");
     std::fs::create_dir_all(&state).unwrap();
@@ -190,7 +201,10 @@ fn mcp_reviewer_reviews_applies_and_hears_cancellation() {
     let asked = calls(&state);
     assert_eq!(asked[0]["tool"], "review");
     assert_eq!(asked[0]["composition"], DRAFT);
-    assert_eq!(asked[0]["numbered"], "1 | # Task\n2 | Write a poem.\n3 | Keep it short.\n4 | Make it long.\n");
+    assert_eq!(
+        asked[0]["numbered"],
+        "1 | # Task\n2 | Write a poem.\n3 | Keep it short.\n4 | Make it long.\n"
+    );
     assert_eq!(asked[0]["has_schema"], true);
 
     let actions = client
@@ -208,7 +222,9 @@ fn mcp_reviewer_reviews_applies_and_hears_cancellation() {
         .find(|a| a["title"] == "Apply: Short or long?")
         .cloned()
         .unwrap_or_else(|| panic!("no Apply in {actions:#}"));
-    let resolved = client.request("codeAction/resolve", apply).expect("resolve");
+    let resolved = client
+        .request("codeAction/resolve", apply)
+        .expect("resolve");
     assert_eq!(
         resolved["edit"]["documentChanges"][0]["edits"],
         json!([{"range": {"start": {"line": 2, "character": 0}, "end": {"line": 4, "character": 0}},
@@ -229,8 +245,15 @@ fn mcp_reviewer_reviews_applies_and_hears_cancellation() {
         json!({"command": "promptstack.ai.review", "arguments": [{"uri": doc}]}),
     );
     let deadline = Instant::now() + TIMEOUT;
-    while !calls(&state).iter().any(|c| c["composition"].as_str().is_some_and(|t| t.contains("SLOW"))) {
-        assert!(Instant::now() < deadline, "the slow review never reached the server");
+    while !calls(&state).iter().any(|c| {
+        c["composition"]
+            .as_str()
+            .is_some_and(|t| t.contains("SLOW"))
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "the slow review never reached the server"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     client.notify("$/cancelRequest", json!({"id": id}));
@@ -238,7 +261,10 @@ fn mcp_reviewer_reviews_applies_and_hears_cancellation() {
     assert_eq!(error["code"], -32800, "{error}");
     let deadline = Instant::now() + TIMEOUT;
     while !state.join("cancelled").exists() {
-        assert!(Instant::now() < deadline, "the server never heard of the cancellation");
+        assert!(
+            Instant::now() < deadline,
+            "the server never heard of the cancellation"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // One server process served it all.

@@ -12,17 +12,27 @@ use serde_json::{Value, json};
 use support::{Client, Sandbox, TIMEOUT, mcp_peer, uri};
 
 const REVIEW: &str = "---\ntitle: Review in a language\ndescription: Review code in one language\ntags: [review]\n---\nReview this {{text:language}} code.\nFocus:\n{{list:focus}}\n";
-const NO_ARGS: &str = "---\ntitle: Be terse\ndescription: No arguments at all\n---\nAnswer in one sentence.\n";
+const NO_ARGS: &str =
+    "---\ntitle: Be terse\ndescription: No arguments at all\n---\nAnswer in one sentence.\n";
 
 /// A home with two extra prompts, a saved composition and placeholder values remembered by the
 /// language server (`promptstack.render`), as a user's would be.
 fn prepared_home() -> Sandbox {
     let sandbox = Sandbox::new();
-    sandbox.write(&sandbox.library().join("commands/review-lang.md"), REVIEW.as_bytes());
-    sandbox.write(&sandbox.library().join("rules/no-args.md"), NO_ARGS.as_bytes());
+    sandbox.write(
+        &sandbox.library().join("commands/review-lang.md"),
+        REVIEW.as_bytes(),
+    );
+    sandbox.write(
+        &sandbox.library().join("rules/no-args.md"),
+        NO_ARGS.as_bytes(),
+    );
     for n in 0..10 {
         let text = format!("---\ntitle: Filler {n}\n---\nFiller prompt {n}.\n");
-        sandbox.write(&sandbox.library().join(format!("rules/filler-{n:02}.md")), text.as_bytes());
+        sandbox.write(
+            &sandbox.library().join(format!("rules/filler-{n:02}.md")),
+            text.as_bytes(),
+        );
     }
     let mut client = Client::start(&sandbox, &[]);
     client.initialize(Value::Null, false);
@@ -51,7 +61,10 @@ fn prepared_home() -> Sandbox {
         {
             break;
         }
-        assert!(Instant::now() < deadline, "composition never saved: {found:?}");
+        assert!(
+            Instant::now() < deadline,
+            "composition never saved: {found:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     for value in ["Rust", "Ruby"] {
@@ -76,7 +89,10 @@ fn prepared_home() -> Sandbox {
                     json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": 40}}),
                 )
                 .unwrap();
-            if support::completion_labels(&answer).iter().any(|l| l == value) {
+            if support::completion_labels(&answer)
+                .iter()
+                .any(|l| l == value)
+            {
                 break;
             }
             assert!(Instant::now() < deadline, "{value} never offered: {answer}");
@@ -99,15 +115,27 @@ fn run_driver(python: &std::path::Path, args: &[&str]) -> Value {
         "the Python client failed: {}\n{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("bad driver output {e}: {stdout}"))
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("bad driver output {e}: {stdout}"))
 }
 
 /// What every transport must show the client.
 fn check_session(out: &Value, new_prompt_id: &str) {
-    assert_eq!(out["capabilities"]["prompts"]["listChanged"], true, "{out:#}");
+    assert_eq!(
+        out["capabilities"]["prompts"]["listChanged"], true,
+        "{out:#}"
+    );
     // Paging: 5 per page over the twelve prompts.
-    let names: Vec<&str> = out["names"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(names.contains(&"commands/review-lang") && names.contains(&"rules/no-args"), "{names:?}");
+    let names: Vec<&str> = out["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        names.contains(&"commands/review-lang") && names.contains(&"rules/no-args"),
+        "{names:?}"
+    );
     assert_eq!(names.len(), 12, "{names:?}");
     assert_eq!(out["pages"], names.len().div_ceil(5), "{out:#}");
     let mut sorted = names.clone();
@@ -134,14 +162,20 @@ fn check_session(out: &Value, new_prompt_id: &str) {
         "{out:#}"
     );
     assert_eq!(out["get_with_args"]["messages"][0]["role"], "user");
-    assert_eq!(out["get_with_args"]["description"], "Review code in one language");
+    assert_eq!(
+        out["get_with_args"]["description"],
+        "Review code in one language"
+    );
     assert_eq!(
         out["get_without_args"]["messages"][0]["content"]["text"],
         "Answer in one sentence.\n"
     );
     for (key, needle) in [
         ("get_unknown", "no prompt with id `commands/nope`"),
-        ("get_bad_arg", "has no argument `colour`; its arguments are: `language`, `focus`"),
+        (
+            "get_bad_arg",
+            "has no argument `colour`; its arguments are: `language`, `focus`",
+        ),
         ("get_missing_arg", "needs the argument(s) `focus`"),
     ] {
         assert_eq!(out[key]["code"], -32602, "{key}: {out:#}");
@@ -152,49 +186,98 @@ fn check_session(out: &Value, new_prompt_id: &str) {
         );
     }
     // Completion: the values filled in through the language server, most recent first.
-    assert_eq!(out["complete_ru"]["completion"]["values"], json!(["Ruby", "Rust"]), "{out:#}");
-    assert_eq!(out["complete_all"]["completion"]["values"], json!(["Ruby", "Rust"]));
+    assert_eq!(
+        out["complete_ru"]["completion"]["values"],
+        json!(["Ruby", "Rust"]),
+        "{out:#}"
+    );
+    assert_eq!(
+        out["complete_all"]["completion"]["values"],
+        json!(["Ruby", "Rust"])
+    );
     // Tools.
-    let tools: Vec<&str> = out["tools"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
-    assert_eq!(tools, ["search_prompts", "get_prompt", "search_history", "get_composition"]);
+    let tools: Vec<&str> = out["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            "search_prompts",
+            "get_prompt",
+            "search_history",
+            "get_composition"
+        ]
+    );
     for tool in out["tools"].as_array().unwrap() {
         assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
         assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
     }
     let calls = &out["calls"];
-    let found = calls["search_prompts"]["structuredContent"]["prompts"].as_array().unwrap();
-    assert_eq!(found[0]["id"], "commands/review-lang", "typo-tolerant: {calls:#}");
+    let found = calls["search_prompts"]["structuredContent"]["prompts"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        found[0]["id"], "commands/review-lang",
+        "typo-tolerant: {calls:#}"
+    );
     assert!(found.len() <= 3);
     assert_eq!(
         calls["get_prompt"]["structuredContent"]["text"],
         "Review this Python code.\nFocus:\n- tests\n- docs\n"
     );
-    let history = calls["search_history"]["structuredContent"]["compositions"].as_array().unwrap();
+    let history = calls["search_history"]["structuredContent"]["compositions"]
+        .as_array()
+        .unwrap();
     assert_eq!(history.len(), 1, "{calls:#}");
-    assert!(history[0]["snippet"].as_str().unwrap().contains("**migration**"), "{calls:#}");
+    assert!(
+        history[0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("**migration**"),
+        "{calls:#}"
+    );
     assert_eq!(
         calls["get_composition"]["structuredContent"]["content"],
         "Plan the database migration in {{text:language}}\n"
     );
     for (key, needle) in [
         ("get_prompt_bad", "no prompt with id `commands/nope`"),
-        ("search_prompts_bad", "`limit` must be a whole number from 1 to 50"),
+        (
+            "search_prompts_bad",
+            "`limit` must be a whole number from 1 to 50",
+        ),
         ("get_composition_bad", "no composition with id `missing`"),
     ] {
         assert_eq!(calls[key]["isError"], true, "{key}: {calls:#}");
         assert!(
-            calls[key]["content"][0]["text"].as_str().unwrap_or("").contains(needle),
+            calls[key]["content"][0]["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains(needle),
             "{key}: {}",
             calls[key]
         );
     }
     assert_eq!(out["unknown_tool"]["code"], -32602, "{out:#}");
     // Resources.
-    let templates: Vec<&str> = out["templates"].as_array().unwrap().iter().filter_map(|t| t["uriTemplate"].as_str()).collect();
-    assert_eq!(templates, ["promptstack://library/{id}", "promptstack://history/{id}"]);
+    let templates: Vec<&str> = out["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["uriTemplate"].as_str())
+        .collect();
+    assert_eq!(
+        templates,
+        ["promptstack://library/{id}", "promptstack://history/{id}"]
+    );
     assert_eq!(out["read_library"]["contents"][0]["text"], REVIEW);
     assert_eq!(
-        out["read_history"]["contents"][0]["text"].as_str().map(|t| t.contains("database migration")),
+        out["read_history"]["contents"][0]["text"]
+            .as_str()
+            .map(|t| t.contains("database migration")),
         Some(true),
         "{out:#}"
     );
@@ -202,14 +285,20 @@ fn check_session(out: &Value, new_prompt_id: &str) {
     // list_changed after a file was added on disk, and the new prompt listed.
     assert_eq!(out["list_changed"], true, "{out:#}");
     assert!(
-        out["names_after"].as_array().unwrap().iter().any(|n| n == new_prompt_id),
+        out["names_after"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == new_prompt_id),
         "{out:#}"
     );
 }
 
 #[test]
 fn python_client_over_stdio() {
-    let Some(python) = mcp_peer::python() else { return };
+    let Some(python) = mcp_peer::python() else {
+        return;
+    };
     let sandbox = prepared_home();
     let new_prompt = sandbox.library().join("workflows/zebra-stdio.md");
     let out = run_driver(
@@ -227,7 +316,9 @@ fn python_client_over_stdio() {
 
 #[test]
 fn python_client_over_http() {
-    let Some(python) = mcp_peer::python() else { return };
+    let Some(python) = mcp_peer::python() else {
+        return;
+    };
     let sandbox = prepared_home();
     let mut server = Command::new(support::binary())
         .args(["mcp", "--http", "127.0.0.1:0", "--page-size", "5"])
@@ -299,7 +390,9 @@ fn garbage_on_stdin_gets_errors_and_the_server_keeps_serving() {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("no answer to {id}"));
+            let line = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no answer to {id}"));
             let Ok(msg) = serde_json::from_str::<Value>(&line) else {
                 panic!("stdout carried a non-JSON line: {line:?}");
             };
@@ -309,17 +402,37 @@ fn garbage_on_stdin_gets_errors_and_the_server_keeps_serving() {
         }
     };
     let answer = wait_for(1);
-    assert_eq!(answer["result"]["serverInfo"]["name"], "promptstack", "{answer}");
-    writeln!(stdin, "{}", json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).unwrap();
+    assert_eq!(
+        answer["result"]["serverInfo"]["name"], "promptstack",
+        "{answer}"
+    );
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    )
+    .unwrap();
     writeln!(stdin, "[1, 2, 3]").unwrap();
-    writeln!(stdin, "{}", json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {"name": 42}})).unwrap();
-    writeln!(stdin, "{}", json!({"jsonrpc": "2.0", "id": 3, "method": "prompts/list"})).unwrap();
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {"name": 42}})
+    )
+    .unwrap();
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "id": 3, "method": "prompts/list"})
+    )
+    .unwrap();
     stdin.flush().unwrap();
     let bad = wait_for(2);
     assert!(bad["error"]["code"].is_number(), "{bad}");
     let listed = wait_for(3);
     assert!(
-        listed["result"]["prompts"].as_array().is_some_and(|p| !p.is_empty()),
+        listed["result"]["prompts"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
         "{listed}"
     );
     // Hanging up ends the server cleanly.
@@ -329,7 +442,10 @@ fn garbage_on_stdin_gets_errors_and_the_server_keeps_serving() {
         if let Some(status) = server.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "the server did not exit after EOF");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not exit after EOF"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let stderr = logs.join().unwrap();

@@ -32,8 +32,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 
 pub use context::{CandidatePrompt, ContextSelector, ScoringSelector, create_selector};
-pub use http::install_tls_provider;
 pub use contract::{apply_edits, resolve_edits};
+pub use http::install_tls_provider;
 pub use middleware::{AiMetrics, AiStats, stats_file};
 pub use tokens::TokenCounter;
 

@@ -267,7 +267,11 @@ fn endpoint(
             let mut words = words
                 .filter(|w| w.first().is_some_and(|p| !p.trim().is_empty()))
                 .ok_or_else(|| {
-                    problem(at("command"), command, "a list [PROGRAM, ARG...] of strings")
+                    problem(
+                        at("command"),
+                        command,
+                        "a list [PROGRAM, ARG...] of strings",
+                    )
                 })?
                 .into_iter();
             let program = words.next().unwrap_or_default();
@@ -330,10 +334,7 @@ fn endpoint(
 }
 
 fn is_env_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The normalised JSON form of an entry (what `promptstack config` shows, secrets masked later).
@@ -507,18 +508,54 @@ mod tests {
     #[test]
     fn problems_name_the_entry_and_the_key() {
         let cases = [
-            (json!({"type": "mcp"}), " | {\"type\":\"mcp\"} | a list of entries like {type: mcp, name: NAME, command: [PROGRAM, ARG...]}"),
-            (json!([{"type": "mcp", "name": "a b", "url": "http://x"}]), "[0].name | \"a b\" | a name of letters, digits, `_` and `-` (at most 64)"),
-            (json!([{"type": "svn", "name": "a"}]), "[0] (`a`).type | \"svn\" | mcp, folder, git"),
-            (json!([{"type": "mcp", "name": "a"}]), "[0] (`a`).command | null | `command: [PROGRAM, ARG...]` or `url: URL`"),
-            (json!([{"type": "mcp", "name": "a", "command": "uvx x"}]), "[0] (`a`).command | \"uvx x\" | a list [PROGRAM, ARG...] of strings"),
-            (json!([{"type": "mcp", "name": "a", "url": "ftp://x"}]), "[0] (`a`).url | \"ftp://x\" | a URL starting with http:// or https://"),
-            (json!([{"type": "mcp", "name": "a", "url": "http://x", "command": ["p"]}]), "[0] (`a`).url | \"http://x\" | either `command` or `url`, not both"),
-            (json!([{"type": "mcp", "name": "a", "command": ["p"], "env": {"K": 1}}]), "[0] (`a`).env.K | \"****\" | a variable name of letters, digits and `_` with a string value"),
-            (json!([{"type": "mcp", "name": "a", "url": "http://x", "colour": 1}]), "[0] (`a`).colour | 1 | no such key; this entry takes type, name, command, env, url"),
-            (json!([{"type": "folder", "name": "f"}]), "[0] (`f`).path | null | a folder path"),
-            (json!([{"type": "git", "name": "g", "url": ""}]), "[0] (`g`).url | \"\" | a git remote URL"),
-            (json!([{"type": "mcp", "name": "a", "url": "http://x"}, {"type": "mcp", "name": "a", "url": "http://y"}]), "[1].name | \"a\" | a name not used by another source"),
+            (
+                json!({"type": "mcp"}),
+                " | {\"type\":\"mcp\"} | a list of entries like {type: mcp, name: NAME, command: [PROGRAM, ARG...]}",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a b", "url": "http://x"}]),
+                "[0].name | \"a b\" | a name of letters, digits, `_` and `-` (at most 64)",
+            ),
+            (
+                json!([{"type": "svn", "name": "a"}]),
+                "[0] (`a`).type | \"svn\" | mcp, folder, git",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a"}]),
+                "[0] (`a`).command | null | `command: [PROGRAM, ARG...]` or `url: URL`",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "command": "uvx x"}]),
+                "[0] (`a`).command | \"uvx x\" | a list [PROGRAM, ARG...] of strings",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "url": "ftp://x"}]),
+                "[0] (`a`).url | \"ftp://x\" | a URL starting with http:// or https://",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "url": "http://x", "command": ["p"]}]),
+                "[0] (`a`).url | \"http://x\" | either `command` or `url`, not both",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "command": ["p"], "env": {"K": 1}}]),
+                "[0] (`a`).env.K | \"****\" | a variable name of letters, digits and `_` with a string value",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "url": "http://x", "colour": 1}]),
+                "[0] (`a`).colour | 1 | no such key; this entry takes type, name, command, env, url",
+            ),
+            (
+                json!([{"type": "folder", "name": "f"}]),
+                "[0] (`f`).path | null | a folder path",
+            ),
+            (
+                json!([{"type": "git", "name": "g", "url": ""}]),
+                "[0] (`g`).url | \"\" | a git remote URL",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "url": "http://x"}, {"type": "mcp", "name": "a", "url": "http://y"}]),
+                "[1].name | \"a\" | a name not used by another source",
+            ),
         ];
         for (raw, expected) in cases {
             assert_eq!(err(raw.clone()), expected, "for {raw}");
@@ -529,7 +566,10 @@ mod tests {
     fn ai_mcp_defaults_tool_names() {
         let value = normalise_ai_mcp(&json!({"url": "http://127.0.0.1:9/mcp"})).unwrap();
         let spec = ai_mcp_from_json(Some(&value)).unwrap();
-        assert_eq!(spec.endpoint, McpEndpoint::Url("http://127.0.0.1:9/mcp".into()));
+        assert_eq!(
+            spec.endpoint,
+            McpEndpoint::Url("http://127.0.0.1:9/mcp".into())
+        );
         assert_eq!(
             (spec.review_tool.as_str(), spec.apply_tool.as_str()),
             ("review", "apply")

@@ -72,7 +72,13 @@ pub fn prompt_name(stem: &str) -> Option<String> {
 pub fn placeholder_name(argument: &str) -> String {
     let name: String = argument
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if name.is_empty() { "_".into() } else { name }
 }
@@ -86,7 +92,11 @@ pub fn mirror_text(source: &str, prompt: &RemotePrompt, body: &str) -> String {
         .filter(|t| !t.trim().is_empty())
         .unwrap_or(&prompt.name);
     let mut text = format!("---\ntitle: {}\n", quote(title.trim()));
-    if let Some(d) = prompt.description.as_deref().filter(|d| !d.trim().is_empty()) {
+    if let Some(d) = prompt
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+    {
         text.push_str(&format!("description: {}\n", quote(d.trim())));
     }
     text.push_str(&format!(
@@ -175,10 +185,7 @@ impl PromptSource for McpSource {
     }
 
     fn get(&self, id: &str) -> Result<Option<Prompt>, SkippedFile> {
-        Ok(self
-            .mirror
-            .get(&file_stem(id))?
-            .and_then(Self::own_prompt))
+        Ok(self.mirror.get(&file_stem(id))?.and_then(Self::own_prompt))
     }
 
     fn resolve(&self, paths: &[PathBuf]) -> Vec<SourceChange> {
@@ -327,7 +334,12 @@ impl Sync {
             let arguments: BTreeMap<String, String> = prompt
                 .arguments
                 .iter()
-                .map(|a| (a.name.clone(), format!("{{{{text:{}}}}}", placeholder_name(&a.name))))
+                .map(|a| {
+                    (
+                        a.name.clone(),
+                        format!("{{{{text:{}}}}}", placeholder_name(&a.name)),
+                    )
+                })
                 .collect();
             match client.get_prompt(&prompt.name, &arguments).await {
                 Ok(body) => {
@@ -371,7 +383,12 @@ fn write_mirror(root: &Path, wanted: &BTreeMap<String, String>) -> Vec<PathBuf> 
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().to_str()?.strip_suffix(".md").map(str::to_string))
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()?
+                        .strip_suffix(".md")
+                        .map(str::to_string)
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -403,7 +420,15 @@ mod tests {
 
     #[test]
     fn names_map_to_safe_file_names_and_back() {
-        for name in ["review", "code/review", "..", ".hidden", "a b%c", "été", "x.y"] {
+        for name in [
+            "review",
+            "code/review",
+            "..",
+            ".hidden",
+            "a b%c",
+            "été",
+            "x.y",
+        ] {
             let stem = file_stem(name);
             assert!(!stem.contains('/') && !stem.starts_with('.'), "{stem}");
             assert_eq!(prompt_name(&stem).as_deref(), Some(name));
@@ -436,7 +461,10 @@ mod tests {
         let wanted: BTreeMap<String, String> = [(file_stem(&prompt.name), text)].into();
         let touched = write_mirror(source.mirror_dir(), &wanted);
         assert_eq!(touched.len(), 1);
-        assert!(write_mirror(source.mirror_dir(), &wanted).is_empty(), "unchanged: no write");
+        assert!(
+            write_mirror(source.mirror_dir(), &wanted).is_empty(),
+            "unchanged: no write"
+        );
         let loaded = source.load_all();
         assert_eq!(loaded.prompts.len(), 1);
         let p = &loaded.prompts[0];
@@ -446,7 +474,10 @@ mod tests {
         );
         assert_eq!(p.body, "Review {{text:lang}}\n");
         assert_eq!(p.category, None);
-        assert_eq!(source.get("code/review").unwrap().unwrap().id, "code/review");
+        assert_eq!(
+            source.get("code/review").unwrap().unwrap().id,
+            "code/review"
+        );
         let removed = write_mirror(source.mirror_dir(), &BTreeMap::new());
         assert_eq!(
             source.resolve(&removed),

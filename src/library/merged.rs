@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use super::prompt::Prompt;
-use super::source::{PromptSource, Scan, ScannedFile, SkippedFile, SourceChange, SourceError, Watch};
+use super::source::{
+    PromptSource, Scan, ScannedFile, SkippedFile, SourceChange, SourceError, Watch,
+};
 
 /// A source among several, with the name that prefixes its ids.
 pub struct NamedSource {
@@ -68,10 +70,11 @@ impl PromptSource for MergedSource {
         let mut scan = self.local.scan();
         for n in &self.named {
             let inner = n.source.scan();
-            scan.files.extend(inner.files.into_iter().map(|f| ScannedFile {
-                id: namespaced(&n.name, &f.id),
-                ..f
-            }));
+            scan.files
+                .extend(inner.files.into_iter().map(|f| ScannedFile {
+                    id: namespaced(&n.name, &f.id),
+                    ..f
+                }));
             scan.skipped.extend(inner.skipped);
         }
         scan
@@ -113,8 +116,11 @@ impl PromptSource for MergedSource {
     fn watch(&self) -> Result<Watch, SourceError> {
         let (tx, rx) = mpsc::channel();
         let mut guards: Vec<Box<dyn Send>> = Vec::new();
-        let watches = std::iter::once((None, self.local.watch()))
-            .chain(self.named.iter().map(|n| (Some(n.name.clone()), n.source.watch())));
+        let watches = std::iter::once((None, self.local.watch())).chain(
+            self.named
+                .iter()
+                .map(|n| (Some(n.name.clone()), n.source.watch())),
+        );
         for (name, watch) in watches {
             let watch = match watch {
                 Ok(w) => w,
@@ -177,7 +183,12 @@ mod tests {
                 source: team,
             }],
         );
-        let mut ids: Vec<String> = merged.load_all().prompts.iter().map(|p| p.id.clone()).collect();
+        let mut ids: Vec<String> = merged
+            .load_all()
+            .prompts
+            .iter()
+            .map(|p| p.id.clone())
+            .collect();
         ids.sort();
         assert_eq!(ids, ["commands/review", "team:review"]);
         let team_review = merged.get("team:review").unwrap().unwrap();
@@ -186,7 +197,9 @@ mod tests {
         assert_eq!(merged.get("commands/review").unwrap().unwrap().source, None);
         assert_eq!(merged.get("other:review").unwrap(), None);
         // Changes reported for a named source's files come back namespaced.
-        let gone = std::fs::canonicalize(b_dir.path()).unwrap().join("review.md");
+        let gone = std::fs::canonicalize(b_dir.path())
+            .unwrap()
+            .join("review.md");
         std::fs::remove_file(&gone).unwrap();
         assert_eq!(
             merged.resolve(&[gone]),

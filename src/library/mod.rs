@@ -3,8 +3,9 @@
 
 pub mod cache;
 pub mod create;
-pub mod facade;
 pub mod index;
+#[allow(clippy::module_inception)] // The file is named after its type, `Library`.
+pub mod library;
 pub mod mcp_source;
 pub mod merged;
 pub mod prompt;
@@ -14,4 +15,4 @@ pub mod starter;
 pub mod usage;
 pub mod validation;
 
-pub use facade::{Library, LibraryError, LibraryStats, OpenOptions, PromptHit};
+pub use library::{Library, LibraryError, LibraryStats, OpenOptions, PromptHit};

@@ -233,7 +233,10 @@ mod tests {
             &[("lang", "x"), ("focus", "y"), ("tone", "z")],
             "`commands/review` has no argument `tone`; its arguments are: `lang`, `focus`",
         );
-        check(&[("lang", "x")], "`commands/review` needs the argument(s) `focus`");
+        check(
+            &[("lang", "x")],
+            "`commands/review` needs the argument(s) `focus`",
+        );
         assert_eq!(
             render(&lib, "nope", &HashMap::new()).unwrap_err(),
             RenderError::UnknownPrompt("nope".into())

@@ -126,21 +126,23 @@ impl McpClient {
                             program: program.clone(),
                             message: e.to_string(),
                         })?;
-                    listener.serve(transport).await.map_err(|e| {
-                        McpClientError::Connect {
+                    listener
+                        .serve(transport)
+                        .await
+                        .map_err(|e| McpClientError::Connect {
                             endpoint: described.clone(),
                             message: e.to_string(),
-                        }
-                    })
+                        })
                 }
                 McpEndpoint::Url(url) => {
                     let transport = StreamableHttpClientTransport::from_uri(url.as_str());
-                    listener.serve(transport).await.map_err(|e| {
-                        McpClientError::Connect {
+                    listener
+                        .serve(transport)
+                        .await
+                        .map_err(|e| McpClientError::Connect {
                             endpoint: described.clone(),
                             message: e.to_string(),
-                        }
-                    })
+                        })
                 }
             }
         };

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
-    CompletionInfo, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
-    ListPromptsResult, ListResourceTemplatesResult, ListToolsResult, PaginatedRequestParams,
-    Prompt as McpPrompt, PromptArgument, PromptMessage, Reference, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, ResourceContents, ResourceTemplate, Role,
-    ServerCapabilities, ServerConfig, SubscriptionFilter,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListToolsResult, PaginatedRequestParams, Prompt as McpPrompt,
+    PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Reference, ResourceContents, ResourceTemplate, Role, ServerCapabilities,
+    ServerConfig, SubscriptionFilter,
 };
 use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
 use rmcp::{ErrorData, ServerHandler};
@@ -121,7 +121,10 @@ impl ServerHandler for PromptStackServer {
             prompts.list_changed = Some(true);
         }
         ServerConfig::new(capabilities)
-            .with_server_info(Implementation::new("promptstack", env!("CARGO_PKG_VERSION")))
+            .with_server_info(Implementation::new(
+                "promptstack",
+                env!("CARGO_PKG_VERSION"),
+            ))
             .with_instructions(
                 "PromptStack serves the user's prompt library and composition history. Use \
                  search_prompts to find a prompt, get_prompt to fill one in, search_history and \
@@ -191,10 +194,14 @@ impl ServerHandler for PromptStackServer {
                 None,
             ));
         }
-        let (items, next) =
-            catalog::page(&self.catalog.library, cursor.as_deref(), self.catalog.page_size);
-        let mut result =
-            ListPromptsResult::with_all_items(items.iter().map(|p| Self::prompt_entry(p)).collect());
+        let (items, next) = catalog::page(
+            &self.catalog.library,
+            cursor.as_deref(),
+            self.catalog.page_size,
+        );
+        let mut result = ListPromptsResult::with_all_items(
+            items.iter().map(|p| Self::prompt_entry(p)).collect(),
+        );
         result.next_cursor = next;
         Ok(result)
     }
@@ -207,10 +214,8 @@ impl ServerHandler for PromptStackServer {
         let values = string_values(request.arguments.as_ref());
         let rendered = catalog::render(&self.catalog.library, &request.name, &values)
             .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
-        let mut result = GetPromptResult::new(vec![PromptMessage::new_text(
-            Role::User,
-            rendered.text,
-        )]);
+        let mut result =
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, rendered.text)]);
         if let Some(d) = &rendered.prompt.description {
             result = result.with_description(d.clone());
         }
@@ -224,11 +229,11 @@ impl ServerHandler for PromptStackServer {
     ) -> Result<CompleteResult, ErrorData> {
         let values = match (&request.r#ref, &self.catalog.history) {
             (Reference::Prompt(prompt), Some(repo)) => {
-                let known = self
-                    .catalog
-                    .library
-                    .get(&prompt.name)
-                    .is_some_and(|p| p.placeholders.iter().any(|(n, _)| *n == request.argument.name));
+                let known = self.catalog.library.get(&prompt.name).is_some_and(|p| {
+                    p.placeholders
+                        .iter()
+                        .any(|(n, _)| *n == request.argument.name)
+                });
                 if known {
                     let repo = repo.clone();
                     let (name, typed) = (request.argument.name.clone(), request.argument.value);
@@ -247,8 +252,7 @@ impl ServerHandler for PromptStackServer {
             }
             _ => Vec::new(),
         };
-        let info = CompletionInfo::new(values)
-            .map_err(|e| ErrorData::internal_error(e, None))?;
+        let info = CompletionInfo::new(values).map_err(|e| ErrorData::internal_error(e, None))?;
         Ok(CompleteResult::new(info))
     }
 
@@ -270,7 +274,10 @@ impl ServerHandler for PromptStackServer {
         let arguments = request.arguments.unwrap_or_default();
         if !tools::NAMES.contains(&name.as_str()) {
             return Err(ErrorData::invalid_params(
-                format!("no tool `{name}`; the tools are {}", tools::NAMES.join(", ")),
+                format!(
+                    "no tool `{name}`; the tools are {}",
+                    tools::NAMES.join(", ")
+                ),
                 None,
             ));
         }
@@ -301,9 +308,8 @@ impl ServerHandler for PromptStackServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let uri = request.uri;
-        let not_found = |what: &str| {
-            ErrorData::resource_not_found(format!("no {what} at {uri}"), None)
-        };
+        let not_found =
+            |what: &str| ErrorData::resource_not_found(format!("no {what} at {uri}"), None);
         let text = if let Some(rest) = uri.strip_prefix(LIBRARY_URI) {
             let id = decode_id(rest).ok_or_else(|| not_found("library prompt"))?;
             let prompt = self
@@ -315,11 +321,10 @@ impl ServerHandler for PromptStackServer {
                 .await?
         } else if let Some(rest) = uri.strip_prefix(HISTORY_URI) {
             let id = decode_id(rest).ok_or_else(|| not_found("composition"))?;
-            let repo = self
-                .catalog
-                .history
-                .clone()
-                .ok_or_else(|| ErrorData::internal_error("the history is not available", None))?;
+            let repo =
+                self.catalog.history.clone().ok_or_else(|| {
+                    ErrorData::internal_error("the history is not available", None)
+                })?;
             blocking(move || repo.load(&id))
                 .await?
                 .map_err(|e| ErrorData::internal_error(e.to_string(), None))?
@@ -327,7 +332,9 @@ impl ServerHandler for PromptStackServer {
                 .content
         } else {
             return Err(ErrorData::invalid_params(
-                format!("{uri} is not a PromptStack resource: use {LIBRARY_URI}{{id}} or {HISTORY_URI}{{id}}"),
+                format!(
+                    "{uri} is not a PromptStack resource: use {LIBRARY_URI}{{id}} or {HISTORY_URI}{{id}}"
+                ),
                 None,
             ));
         };
@@ -347,8 +354,14 @@ mod tests {
 
     #[test]
     fn resource_ids_are_percent_decoded() {
-        assert_eq!(decode_id("commands%2Fcode-review").as_deref(), Some("commands/code-review"));
-        assert_eq!(decode_id("commands/code-review").as_deref(), Some("commands/code-review"));
+        assert_eq!(
+            decode_id("commands%2Fcode-review").as_deref(),
+            Some("commands/code-review")
+        );
+        assert_eq!(
+            decode_id("commands/code-review").as_deref(),
+            Some("commands/code-review")
+        );
         assert_eq!(decode_id("%zz"), None);
         assert_eq!(decode_id(""), None);
     }

@@ -268,7 +268,9 @@ fn get_prompt(catalog: &Catalog, args: &Map<String, Value>) -> Result<Value, Too
     Ok(json!({ "id": id, "title": rendered.prompt.title, "text": rendered.text }))
 }
 
-fn history(catalog: &Catalog) -> Result<&Arc<dyn crate::history::CompositionRepository>, ToolError> {
+fn history(
+    catalog: &Catalog,
+) -> Result<&Arc<dyn crate::history::CompositionRepository>, ToolError> {
     catalog
         .history
         .as_ref()

@@ -41,7 +41,11 @@ pub fn python() -> Option<PathBuf> {
             String::from_utf8_lossy(&out.stderr)
         );
         let python = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        assert!(works(&python), "the MCP venv at {} does not import mcp", python.display());
+        assert!(
+            works(&python),
+            "the MCP venv at {} does not import mcp",
+            python.display()
+        );
         return Some(python);
     }
     eprintln!(
