@@ -192,7 +192,7 @@ pub const FIELDS: &[FieldSpec] = &[
         kind: FieldKind::McpServer,
         default: FieldDefault::None,
         extra_env: &[],
-        doc: "MCP server for the `mcp` provider: `{command: [PROGRAM, ARG...] | url: URL, review_tool, apply_tool}` (docs/ai.md).",
+        doc: "MCP server for the `mcp` provider: `command: [PROGRAM, ARG...]` or `url: URL`, with `review_tool`, `apply_tool` (docs/ai.md).",
     },
     FieldSpec {
         path: "ai.specialists",
@@ -256,7 +256,7 @@ pub const FIELDS: &[FieldSpec] = &[
         kind: FieldKind::Sources,
         default: FieldDefault::List(&[]),
         extra_env: &[],
-        doc: "More prompt sources after the library folder: `{type: mcp, name, command | url}` entries (`folder`, `git`: not supported yet); see below.",
+        doc: "More prompt sources after the library folder: `{type: mcp, name, command or url}` entries (`folder`, `git`: not supported yet); see below.",
     },
     FieldSpec {
         path: "compositions.globs",

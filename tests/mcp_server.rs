@@ -337,6 +337,19 @@ fn python_client_over_http() {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // Garbage first: refused with a client error, and the server keeps serving the real client.
+    let authority = url.trim_start_matches("http://").trim_end_matches("/mcp");
+    let mut raw = std::net::TcpStream::connect(authority).unwrap();
+    raw.set_read_timeout(Some(TIMEOUT)).unwrap();
+    write!(
+        raw,
+        "POST /mcp HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot json!"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = raw.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
     let new_prompt = sandbox.library().join("workflows/zebra-http.md");
     let out = run_driver(
         &python,

@@ -59,8 +59,12 @@ pub fn run(args: McpArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
             None => crate::mcp::serve::serve_stdio(catalog).await,
             Some(addr) => {
                 crate::mcp::serve::serve_http(catalog, addr, |bound| {
-                    // The one line on stdout in HTTP mode: where to connect (tests read it).
-                    println!("listening on http://{bound}/mcp");
+                    // The one line on stdout in HTTP mode: where to connect (tests read it). A
+                    // closed stdout is no reason to stop serving.
+                    use std::io::Write as _;
+                    let mut out = std::io::stdout();
+                    let _ = writeln!(out, "listening on http://{bound}/mcp");
+                    let _ = out.flush();
                 })
                 .await
             }
