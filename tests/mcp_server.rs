@@ -369,12 +369,14 @@ fn python_client_over_http() {
 #[test]
 fn garbage_on_stdin_gets_errors_and_the_server_keeps_serving() {
     let sandbox = Sandbox::new();
+    let log = sandbox.dir.path().join("mcp.log");
     let mut server = Command::new(support::binary())
         .arg("mcp")
         .env("PROMPTSTACK_HOME", sandbox.home())
+        .env("PROMPTSTACK_LOG", "debug")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("start promptstack mcp");
     let mut stdin = server.stdin.take().unwrap();
@@ -385,13 +387,6 @@ fn garbage_on_stdin_gets_errors_and_the_server_keeps_serving() {
             let _ = tx.send(line);
         }
     });
-    // Drain the logs so a full pipe never stalls the server.
-    let mut stderr_pipe = server.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr_pipe.read_to_string(&mut text);
-        text
-    });
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "raw", "version": "1"}}});
@@ -399,18 +394,22 @@ fn garbage_on_stdin_gets_errors_and_the_server_keeps_serving() {
     writeln!(stdin, "{{\"jsonrpc\": \"2.0\", \"id\": 7, \"method\": ").unwrap();
     writeln!(stdin, "{initialize}").unwrap();
     stdin.flush().unwrap();
-    let wait_for = |id: i64| -> Value {
+    // Answers come in any order: keep every message until its id is asked for.
+    let mut seen: Vec<Value> = Vec::new();
+    let mut wait_for = |id: i64| -> Value {
         let deadline = Instant::now() + TIMEOUT;
         loop {
+            if let Some(at) = seen.iter().position(|m| m["id"] == id) {
+                return seen.remove(at);
+            }
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no answer to {id}"));
-            let Ok(msg) = serde_json::from_str::<Value>(&line) else {
-                panic!("stdout carried a non-JSON line: {line:?}");
-            };
-            if msg["id"] == id {
-                return msg;
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                let logs = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("no answer to {id}; server log:\n{logs}")
+            });
+            match serde_json::from_str::<Value>(&line) {
+                Ok(msg) => seen.push(msg),
+                Err(_) => panic!("stdout carried a non-JSON line: {line:?}"),
             }
         }
     };
@@ -461,6 +460,6 @@ fn garbage_on_stdin_gets_errors_and_the_server_keeps_serving() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    let stderr = logs.join().unwrap();
-    assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "exit {status:?}; server log:\n{logs}");
 }
