@@ -1,7 +1,8 @@
 //! What the server keeps for AI review: the provider (rebuilt when the config changes), the
-//! current suggestions per document, and the review in flight per document.
+//! current suggestions per document, the review in flight per document, dismissed suggestions,
+//! and the edits handed to the client that have not been applied yet.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -21,6 +22,20 @@ pub struct Review {
 
 type Built = (Config, Result<Arc<dyn AiProvider>, AiError>);
 
+/// An `Apply` whose edit was handed to the client: it counts as accepted once the document
+/// becomes `expected` (the edit applied) or the client runs the action's command.
+#[derive(Debug, Clone)]
+pub struct PendingAcceptance {
+    pub suggestion: Suggestion,
+    /// Hash of the text the edit produces.
+    expected: u64,
+}
+
+/// Dismissed suggestion ids per text (by hash), so a new review of the same text keeps them
+/// away. A handful of texts per document is plenty (undo back to an earlier text).
+type Dismissed = HashMap<u64, HashSet<String>>;
+const DISMISSED_TEXTS: usize = 16;
+
 /// AI state shared by the code-action, command and diagnostics handlers.
 #[derive(Default)]
 pub struct AiSession {
@@ -29,6 +44,9 @@ pub struct AiSession {
     /// The provider built for a config; the error explains what is missing.
     provider: Mutex<Option<Built>>,
     reviews: Mutex<HashMap<Uri, Review>>,
+    dismissed: Mutex<HashMap<Uri, Dismissed>>,
+    /// Per document, by suggestion id.
+    pending: Mutex<HashMap<Uri, HashMap<String, PendingAcceptance>>>,
     /// The review task running per document, with a ticket so only its owner untracks it.
     in_flight: Mutex<HashMap<Uri, (u64, AbortHandle)>>,
     tickets: AtomicU64,
@@ -84,12 +102,24 @@ impl AiSession {
         }
     }
 
-    /// Stores a finished review, replacing the previous one.
-    pub fn set_review(&self, uri: Uri, review: Review) {
+    /// Stores a finished review of `text`, replacing the previous one; suggestions dismissed for
+    /// this same text stay out. Returns how many are kept.
+    pub fn set_review(&self, uri: Uri, mut review: Review, text: &str) -> usize {
+        if let Some(ids) = self
+            .dismissed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&uri)
+            .and_then(|texts| texts.get(&text_hash(text)))
+        {
+            review.suggestions.retain(|s| !ids.contains(&s.id));
+        }
+        let kept = review.suggestions.len();
         self.reviews
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(uri, review);
+        kept
     }
 
     /// The suggestions still valid at `version` (a changed document has none: their lines moved).
@@ -108,8 +138,22 @@ impl AiSession {
         self.current(uri, version).into_iter().find(|s| s.id == id)
     }
 
-    /// Removes one suggestion; whether it was there.
-    pub fn dismiss(&self, uri: &Uri, id: &str) -> bool {
+    /// Removes one suggestion, and keeps it out of later reviews of `text`; whether it was there.
+    pub fn dismiss(&self, uri: &Uri, id: &str, text: &str) -> bool {
+        {
+            let mut dismissed = self
+                .dismissed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let texts = dismissed.entry(uri.clone()).or_default();
+            if texts.len() >= DISMISSED_TEXTS && !texts.contains_key(&text_hash(text)) {
+                texts.clear();
+            }
+            texts
+                .entry(text_hash(text))
+                .or_default()
+                .insert(id.to_string());
+        }
         let mut reviews = self.reviews.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(review) = reviews.get_mut(uri) else {
             return false;
@@ -119,7 +163,62 @@ impl AiSession {
         before != review.suggestions.len()
     }
 
-    /// A closed document: abort its review (dropping the HTTP request) and drop its suggestions.
+    /// Remembers that the client got `suggestion`'s edit, which turns the document into
+    /// `expected`.
+    pub fn expect_acceptance(&self, uri: &Uri, suggestion: Suggestion, expected: &str) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(uri.clone())
+            .or_default()
+            .insert(
+                suggestion.id.clone(),
+                PendingAcceptance {
+                    suggestion,
+                    expected: text_hash(expected),
+                },
+            );
+    }
+
+    /// Whether an edit handed out for `uri` is waiting to be applied.
+    pub fn awaits_acceptance(&self, uri: &Uri) -> bool {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(uri)
+            .is_some_and(|p| !p.is_empty())
+    }
+
+    /// The suggestions whose edit `text` is the result of, taken (each is accepted once).
+    pub fn accepted_by_text(&self, uri: &Uri, text: &str) -> Vec<Suggestion> {
+        let hash = text_hash(text);
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(waiting) = pending.get_mut(uri) else {
+            return Vec::new();
+        };
+        let ids: Vec<String> = waiting
+            .iter()
+            .filter(|(_, p)| p.expected == hash)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.iter()
+            .filter_map(|id| waiting.remove(id))
+            .map(|p| p.suggestion)
+            .collect()
+    }
+
+    /// The pending suggestion `id`, taken: the client says it applied its edit.
+    pub fn take_acceptance(&self, uri: &Uri, id: &str) -> Option<Suggestion> {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(uri)?
+            .remove(id)
+            .map(|p| p.suggestion)
+    }
+
+    /// A closed document: abort its review (dropping the HTTP request) and drop its suggestions
+    /// and pending edits.
     pub fn forget(&self, uri: &Uri) {
         if let Some((_, task)) = self
             .in_flight
@@ -133,5 +232,18 @@ impl AiSession {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(uri);
+        // Dismissals outlive the document: reopening the same text must not bring them back.
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(uri);
     }
+}
+
+/// A hash of a document's text, to recognise the same text again within this process.
+fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }
