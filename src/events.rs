@@ -287,18 +287,27 @@ mod tests {
         });
         bus.publish(DomainEvent::LibraryChanged { paths: vec![] });
         // The panicking handler keeps its worker and sees the second event too (and panics again).
-        bus.drain();
-        drop(tx);
-        let mut seen: Vec<String> = rx.iter().collect();
-        seen.sort();
         assert_eq!(
-            seen,
+            drained(&bus, tx, &rx),
             vec![
                 "good:library_changed",
                 "good:prompt_used",
                 "picky:prompt_used"
             ]
         );
+    }
+
+    /// Drains the bus and returns what the probes saw, sorted.
+    fn drained(
+        bus: &EventBus,
+        tx: mpsc::Sender<String>,
+        rx: &mpsc::Receiver<String>,
+    ) -> Vec<String> {
+        bus.drain();
+        drop(tx);
+        let mut seen: Vec<String> = rx.iter().collect();
+        seen.sort();
+        seen
     }
 
     #[test]
@@ -312,12 +321,8 @@ mod tests {
         bus.publish(DomainEvent::PromptUsed {
             prompt_id: "a".into(),
         });
-        bus.drain();
-        drop(tx);
-        let mut seen: Vec<String> = rx.iter().collect();
-        seen.sort();
         assert_eq!(
-            seen,
+            drained(&bus, tx, &rx),
             vec![
                 "gone:library_changed",
                 "stays:library_changed",

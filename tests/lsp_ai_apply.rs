@@ -8,21 +8,7 @@ mod support;
 use serde_json::{Value, json};
 use support::ai::*;
 use support::wire_server::Reply;
-use support::{Client, Incoming, Sandbox};
-
-/// The `workspace/applyEdit` requests the server sent so far.
-fn apply_edit_requests(client: &Client) -> Vec<Value> {
-    client
-        .seen
-        .iter()
-        .filter_map(|m| match m {
-            Incoming::Request { method, params } if method == "workspace/applyEdit" => {
-                Some(params.clone())
-            }
-            _ => None,
-        })
-        .collect()
-}
+use support::{Client, Sandbox};
 
 fn execute(client: &mut Client, command: &Value) -> Result<Value, Value> {
     client.request(
@@ -163,7 +149,7 @@ fn clients_without_resolve_or_document_changes_get_a_command_and_plain_changes()
     assert_eq!(apply["command"]["command"], "promptstack.ai.apply");
     let result = execute(&mut s.client, &apply["command"]).expect("apply command");
     assert_eq!(result["applied"], true, "{result}");
-    let sent = apply_edit_requests(&s.client);
+    let sent = s.client.server_requests("workspace/applyEdit");
     assert_eq!(sent.len(), 1);
     let edit = &sent[0]["edit"];
     assert!(edit.get("documentChanges").is_none(), "{edit}");
@@ -286,21 +272,22 @@ fn budget_setup(context_percent: u32) -> (Setup, Value) {
 #[test]
 fn a_linked_prompt_counts_against_the_context_budget() {
     let (mut s, result) = budget_setup(30);
-    assert_eq!(result["shortened"], json!(["rules/house"]), "{result}");
-    assert_eq!(result["left_out"], json!([]));
-    let budget = result["context_budget_tokens"].as_u64().unwrap();
-    assert!(budget <= 8192 * 30 / 100, "{result}");
     let requests = s.server.requests();
     let sent = sent_text(&requests[0].body);
-    assert!(sent.contains("START-OF-HUGE"), "the beginning is sent");
-    assert!(!sent.contains("END-OF-HUGE"), "the rest is not");
-    assert!(sent.contains("[shortened: the rest of this prompt did not fit"));
     // Everything sent fits the model's window, with room for the answer.
     let estimated_tokens = sent.chars().count().div_ceil(4);
     assert!(
         estimated_tokens <= 8192 * 80 / 100,
         "{estimated_tokens} tokens sent"
     );
+    assert!(sent.contains("START-OF-HUGE"), "the beginning is sent");
+    assert!(!sent.contains("END-OF-HUGE"), "the rest is not");
+    assert!(sent.contains("[shortened: the rest of this prompt did not fit"));
+    // The review says so.
+    assert_eq!(result["shortened"], json!(["rules/house"]), "{result}");
+    assert_eq!(result["left_out"], json!([]));
+    let budget = result["context_budget_tokens"].as_u64().unwrap();
+    assert!(budget <= 8192 * 30 / 100, "{result}");
     let told = s.client.wait_notification("window/showMessage", |p| {
         p["message"]
             .as_str()
@@ -316,10 +303,10 @@ fn a_linked_prompt_counts_against_the_context_budget() {
 #[test]
 fn with_no_context_budget_a_linked_prompt_is_left_out_and_the_review_says_so() {
     let (mut s, result) = budget_setup(0);
-    assert_eq!(result["left_out"], json!(["rules/house"]), "{result}");
-    assert_eq!(result["context"], json!([]));
     let sent = sent_text(&s.server.requests()[0].body);
     assert!(!sent.contains("START-OF-HUGE"), "nothing of it is sent");
+    assert_eq!(result["left_out"], json!(["rules/house"]), "{result}");
+    assert_eq!(result["context"], json!([]));
     s.client.wait_notification("window/showMessage", |p| {
         p["message"]
             .as_str()
@@ -359,16 +346,20 @@ fn short_tags_bring_their_prompts_as_context() {
                "contentChanges": [{"text": "Design the API, then commit it with Git.\n"}]}),
     );
     let result = review(&mut s.client, &uri).expect("review");
+    let sent = s.server.requests()[0].body.to_string();
+    assert!(
+        sent.contains("plural nouns"),
+        "the `api` prompt was not sent"
+    );
+    assert!(sent.contains("imperative"), "the `git` prompt was not sent");
+    assert!(!sent.contains("held-out"), "an unrelated short tag scored");
     let mut context: Vec<String> = result["context"]
         .as_array()
-        .unwrap()
+        .expect("the review lists its context")
         .iter()
-        .map(|c| c.as_str().unwrap().to_string())
+        .map(|c| c.as_str().unwrap_or_default().to_string())
         .collect();
     context.sort();
     assert_eq!(context, ["commands/commit", "rules/rest"], "{result}");
-    let sent = s.server.requests()[0].body.to_string();
-    assert!(sent.contains("plural nouns") && sent.contains("imperative"));
-    assert!(!sent.contains("held-out"));
     s.client.shutdown();
 }

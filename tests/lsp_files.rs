@@ -5,33 +5,10 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Incoming, Sandbox, TIMEOUT, completion_labels, uri};
-
-/// Starts the server with `workspace` as the only workspace folder.
-fn start_in(sandbox: &Sandbox, workspace: &Path) -> Client {
-    let mut client = Client::start(sandbox, &[]);
-    client
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(workspace),
-                "workspaceFolders": [{ "uri": uri(workspace), "name": "workspace" }],
-                "capabilities": {
-                    "general": { "positionEncodings": ["utf-16"] },
-                    "workspace": { "workspaceFolders": true },
-                    "window": { "showDocument": { "support": true } }
-                }
-            }),
-        )
-        .expect("initialize succeeds");
-    client.notify("initialized", json!({}));
-    client
-}
+use support::{Client, Sandbox, TIMEOUT, completion_labels, start_in, uri};
 
 fn command(client: &mut Client, name: &str, args: Value) -> Result<Value, Value> {
     client.request(
@@ -87,14 +64,9 @@ fn uris_never_carry_dot_dot_segments() {
     let deadline = Instant::now() + TIMEOUT;
     let shown = loop {
         let shown: Vec<Value> = client
-            .seen
+            .server_requests("window/showDocument")
             .iter()
-            .filter_map(|m| match m {
-                Incoming::Request { method, params } if method == "window/showDocument" => {
-                    Some(params["uri"].clone())
-                }
-                _ => None,
-            })
+            .map(|params| params["uri"].clone())
             .collect();
         if !shown.is_empty() {
             break shown;

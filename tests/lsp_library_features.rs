@@ -7,32 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Incoming, Sandbox, completion_items, completion_labels, uri};
-
-/// Starts the server with `workspace` as the only workspace folder.
-fn start_in(sandbox: &Sandbox, workspace: &Path) -> Client {
-    let mut client = Client::start(sandbox, &[]);
-    client
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(workspace),
-                "workspaceFolders": [{ "uri": uri(workspace), "name": "workspace" }],
-                "capabilities": {
-                    "general": { "positionEncodings": ["utf-16"] },
-                    "workspace": { "workspaceFolders": true },
-                    "window": { "showDocument": { "support": true } },
-                    "textDocument": {
-                        "completion": { "completionItem": { "snippetSupport": true } }
-                    }
-                }
-            }),
-        )
-        .expect("initialize succeeds");
-    client.notify("initialized", json!({}));
-    client
-}
+use support::{Client, Incoming, Sandbox, completion_items, completion_labels, start_in, uri};
 
 fn complete(client: &mut Client, doc: &str, line: u32, character: u32) -> Value {
     client

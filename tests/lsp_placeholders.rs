@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Incoming, Sandbox, completion_labels, uri};
+use support::{Client, Sandbox, completion_labels, uri};
 
 const DRAFT: &str = "Write for {{text:audience}}.\nAgain {{text:audience}}.\nRisks:\n  - {{list:risks}}\nIn short: {{list:risks}}.\n";
 
@@ -56,16 +56,10 @@ type Edit = (u64, u64, u64, u64, String);
 /// The edits of every `workspace/applyEdit` the server sent so far, oldest first.
 fn applied_edits(client: &Client) -> Vec<Vec<Edit>> {
     client
-        .seen
+        .server_requests("workspace/applyEdit")
         .iter()
-        .filter_map(|m| match m {
-            Incoming::Request { method, params } if method == "workspace/applyEdit" => {
-                Some(params["edit"]["documentChanges"][0]["edits"].clone())
-            }
-            _ => None,
-        })
-        .map(|edits| {
-            edits
+        .map(|params| {
+            params["edit"]["documentChanges"][0]["edits"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default()
@@ -180,14 +174,9 @@ fn fill_placeholder_replaces_every_occurrence_and_offers_earlier_values() {
     };
     assert_eq!(again, json!({"applied": true, "occurrences": 2}));
     let asked = client
-        .seen
-        .iter()
-        .find_map(|m| match m {
-            Incoming::Request { method, params } if method == "window/showMessageRequest" => {
-                Some(params.clone())
-            }
-            _ => None,
-        })
+        .server_requests("window/showMessageRequest")
+        .into_iter()
+        .next()
         .expect("the user was asked");
     assert_eq!(asked["message"], "Fill {{text:audience}} with:");
     assert_eq!(asked["actions"], json!([{"title": "new engineers"}]));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::ai::wait_library_prompt;
-use support::{Client, Incoming, Sandbox, TIMEOUT, completion_labels, uri};
+use support::{Client, Sandbox, TIMEOUT, completion_labels, uri};
 
 fn start(sandbox: &Sandbox, options: Value) -> Client {
     let mut client = Client::start(sandbox, &[]);
@@ -62,14 +62,9 @@ fn prompt(title: &str) -> String {
 /// The `window/showMessage` texts seen so far.
 fn messages(client: &Client) -> Vec<String> {
     client
-        .seen
+        .notifications("window/showMessage")
         .iter()
-        .filter_map(|m| match m {
-            Incoming::Notification { method, params } if method == "window/showMessage" => {
-                params["message"].as_str().map(str::to_string)
-            }
-            _ => None,
-        })
+        .filter_map(|params| params["message"].as_str().map(str::to_string))
         .collect()
 }
 
@@ -147,9 +142,7 @@ fn a_live_library_dir_change_switches_the_whole_library() {
 /// gives its messages a moment to arrive.
 fn settle(client: &mut Client) {
     let deadline = Instant::now() + TIMEOUT;
-    while !client.seen.iter().any(
-        |m| matches!(m, Incoming::Request { method, .. } if method == "workspace/configuration"),
-    ) {
+    while client.server_requests("workspace/configuration").is_empty() {
         assert!(Instant::now() < deadline, "settings were never pulled");
         let _ = client.request("workspace/symbol", json!({"query": ""}));
         std::thread::sleep(Duration::from_millis(20));
@@ -252,18 +245,10 @@ fn reindex_progress_climbs_from_zero() {
     assert_eq!(begin["value"]["percentage"], 0, "{begin}");
     assert_eq!(begin["value"]["message"], "0/36", "{begin}");
     let reports: Vec<u64> = client
-        .seen
+        .notifications("$/progress")
         .iter()
-        .filter_map(|m| match m {
-            Incoming::Notification { method, params }
-                if method == "$/progress"
-                    && params["token"] == token
-                    && params["value"]["kind"] == "report" =>
-            {
-                params["value"]["percentage"].as_u64()
-            }
-            _ => None,
-        })
+        .filter(|p| p["token"] == token && p["value"]["kind"] == "report")
+        .filter_map(|p| p["value"]["percentage"].as_u64())
         .collect();
     assert!(
         reports.windows(2).all(|w| w[0] <= w[1]),

@@ -29,7 +29,13 @@ pub struct PendingAcceptance {
     pub suggestion: Suggestion,
     /// Hash of the text the edit produces.
     expected: u64,
+    /// The document version the edit is for.
+    version: i32,
 }
+
+/// Changes after which an edit handed out is no longer watched for: a versioned edit applies
+/// to its version only, and even an edit of many parts arrives in a few changes.
+const PENDING_VERSIONS: i32 = 16;
 
 /// Dismissed suggestion ids per text (by hash), so a new review of the same text keeps them
 /// away. A handful of texts per document is plenty (undo back to an earlier text).
@@ -163,9 +169,15 @@ impl AiSession {
         before != review.suggestions.len()
     }
 
-    /// Remembers that the client got `suggestion`'s edit, which turns the document into
-    /// `expected`.
-    pub fn expect_acceptance(&self, uri: &Uri, suggestion: Suggestion, expected: &str) {
+    /// Remembers that the client got `suggestion`'s edit of `version`, which turns the document
+    /// into `expected`.
+    pub fn expect_acceptance(
+        &self,
+        uri: &Uri,
+        version: i32,
+        suggestion: Suggestion,
+        expected: &str,
+    ) {
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -176,17 +188,20 @@ impl AiSession {
                 PendingAcceptance {
                     suggestion,
                     expected: text_hash(expected),
+                    version,
                 },
             );
     }
 
-    /// Whether an edit handed out for `uri` is waiting to be applied.
-    pub fn awaits_acceptance(&self, uri: &Uri) -> bool {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(uri)
-            .is_some_and(|p| !p.is_empty())
+    /// Whether an edit handed out for `uri` may still be applied at `version`; forgets those
+    /// that can no longer be.
+    pub fn awaits_acceptance(&self, uri: &Uri, version: i32) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(waiting) = pending.get_mut(uri) else {
+            return false;
+        };
+        waiting.retain(|_, p| version.saturating_sub(p.version) <= PENDING_VERSIONS);
+        !waiting.is_empty()
     }
 
     /// The suggestions whose edit `text` is the result of, taken (each is accepted once).

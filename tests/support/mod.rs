@@ -295,6 +295,29 @@ impl Client {
         result
     }
 
+    /// The params of the requests the server made with `method`, oldest first (among the
+    /// messages kept in `seen`).
+    pub fn server_requests(&self, method: &str) -> Vec<Value> {
+        self.seen
+            .iter()
+            .filter_map(|m| match m {
+                Incoming::Request { method: m, params } if m == method => Some(params.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The params of the notifications with `method` kept in `seen`, oldest first.
+    pub fn notifications(&self, method: &str) -> Vec<Value> {
+        self.seen
+            .iter()
+            .filter_map(|m| match m {
+                Incoming::Notification { method: m, params } if m == method => Some(params.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Sends a notification; a null `params` is left out, as editors do for `exit`.
     pub fn notify(&mut self, method: &str, params: Value) {
         let mut message = json!({"jsonrpc": "2.0", "method": method});
@@ -444,6 +467,32 @@ impl Drop for Client {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Starts the server and initializes it with `workspace` as the only workspace folder (and
+/// otherwise few capabilities: UTF-16, snippets, `window/showDocument`).
+pub fn start_in(sandbox: &Sandbox, workspace: &Path) -> Client {
+    let mut client = Client::start(sandbox, &[]);
+    client
+        .request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": uri(workspace),
+                "workspaceFolders": [{ "uri": uri(workspace), "name": "workspace" }],
+                "capabilities": {
+                    "general": { "positionEncodings": ["utf-16"] },
+                    "workspace": { "workspaceFolders": true },
+                    "window": { "showDocument": { "support": true } },
+                    "textDocument": {
+                        "completion": { "completionItem": { "snippetSupport": true } }
+                    }
+                }
+            }),
+        )
+        .expect("initialize succeeds");
+    client.notify("initialized", json!({}));
+    client
 }
 
 /// Merges `patch` into `base`: objects key by key, anything else replaces; `null` removes.

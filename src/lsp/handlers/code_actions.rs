@@ -211,9 +211,13 @@ fn accept(state: &ServerState, uri: &Uri, id: &str) -> bool {
     true
 }
 
-/// After a change: the suggestions whose edits the document now shows are accepted.
+/// After a change: the suggestions whose edits the document now shows are accepted. Copies the
+/// text only while an edit handed out may still arrive.
 pub fn note_applied_edits(state: &ServerState, uri: &Uri) {
-    if !state.ai.awaits_acceptance(uri) {
+    let Some(version) = state.read_documents().get(uri).map(|d| d.version) else {
+        return;
+    };
+    if !state.ai.awaits_acceptance(uri, version) {
         return;
     }
     let Some((text, _, _)) = state.snapshot(uri) else {
@@ -287,7 +291,7 @@ async fn suggestion_edit(
     }
     state
         .ai
-        .expect_acceptance(&uri, suggestion, &applied(&text, &edits));
+        .expect_acceptance(&uri, version, suggestion, &applied(&text, &edits));
     let indexed = IndexedText::new(&text, state.encoding());
     let text_edits = edits
         .iter()
