@@ -44,6 +44,7 @@ pub trait ContextSelector: Send + Sync {
 /// What a review sends as context, and which linked prompts did not fit the budget.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContextSelection {
+    /// What is sent, most relevant first (linked prompts first).
     pub prompts: Vec<ContextPrompt>,
     /// Linked prompts sent only in part (their beginning, up to the budget), by id.
     pub shortened: Vec<String>,

@@ -25,8 +25,9 @@ type Built = (Config, Result<Arc<dyn AiProvider>, AiError>);
 /// An `Apply` whose edit was handed to the client: it counts as accepted once the document
 /// becomes `expected` (the edit applied) or the client runs the action's command.
 #[derive(Debug, Clone)]
-pub struct PendingAcceptance {
-    pub suggestion: Suggestion,
+struct PendingAcceptance {
+    /// The suggestion whose edit it is.
+    suggestion: Suggestion,
     /// Hash of the text the edit produces.
     expected: u64,
     /// The document version the edit is for.

@@ -20,6 +20,7 @@ use crate::document::placeholders::{self, Fill, PlaceholderKind};
 use crate::lsp::convert::{IndexedText, not_open, workspace_edit};
 use crate::lsp::state::ServerState;
 
+/// Replaces every occurrence of a placeholder with a value (given, or picked from earlier ones).
 pub const FILL: &str = "promptstack.fillPlaceholder";
 
 /// Earlier values offered at most (each one is a button in most editors).
