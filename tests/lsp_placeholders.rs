@@ -253,7 +253,7 @@ fn list_placeholders_fill_by_position_and_convert_to_bullets() {
 fn clients_without_document_changes_get_plain_changes() {
     let sandbox = Sandbox::new();
     let mut client = Client::start(&sandbox, &[]);
-    client.initialize_with(
+    client.initialize_as(
         Value::Null,
         false,
         json!({"workspace": {"workspaceEdit": null}}),

@@ -138,6 +138,13 @@ impl LanguageServer for Backend {
                 .and_then(|t| t.code_action.as_ref())
                 .and_then(|c| c.resolve_support.as_ref())
                 .is_some_and(|r| r.properties.iter().any(|p| p == "edit")),
+            shows_command_results: params
+                .capabilities
+                .experimental
+                .as_ref()
+                .and_then(|e| e.pointer("/promptstack/commandResults"))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
         };
         *self
             .state

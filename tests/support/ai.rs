@@ -78,7 +78,7 @@ pub fn start_with(
 }
 
 /// [`start_with`] for a client whose capabilities differ from the typical ones by `capabilities`
-/// (see [`Client::initialize_with`]).
+/// (see [`Client::initialize_as`]).
 pub fn start_as(
     sandbox: Sandbox,
     replies: Vec<Reply>,
@@ -92,7 +92,7 @@ pub fn start_as(
         .expect("runtime");
     let server = rt.block_on(TestServer::start(replies));
     let mut client = Client::start(&sandbox, &[]);
-    client.initialize_with(options(&server.url), false, capabilities);
+    client.initialize_as(options(&server.url), false, capabilities);
     let path = sandbox.workspace().join("draft.prompt.md");
     std::fs::write(&path, DRAFT).expect("draft");
     let uri = uri(&path);

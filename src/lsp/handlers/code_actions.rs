@@ -231,20 +231,22 @@ pub fn note_applied_edits(state: &ServerState, uri: &Uri) {
 /// The audit trail of an applied suggestion; an applied recommendation also counts as a use of
 /// its library prompt (usage ranking, and find-references after the next save).
 fn publish_acceptance(state: &ServerState, uri: &Uri, suggestion: &Suggestion) {
-    let document = uri_to_path(uri);
     state.events.publish(DomainEvent::SuggestionAccepted {
         suggestion_id: suggestion.id.clone(),
         kind: suggestion.kind.as_str().to_string(),
-        document: document.clone(),
+        document: uri_to_path(uri),
     });
     if let (SuggestionKind::Recommendation, Some(prompt_id)) =
         (suggestion.kind, suggestion.prompt_id.as_deref())
     {
-        state.events.publish(DomainEvent::PromptUsed {
-            prompt_id: prompt_id.to_string(),
-        });
-        if let Some(path) = document {
-            state.history.note_prompt_use(path, prompt_id.to_string());
+        // The edit may already have counted as a completed prompt's insertion.
+        let uncounted = state
+            .uses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .command_ran(uri.as_str(), prompt_id);
+        if uncounted {
+            super::commands::record_prompt_use(state, prompt_id, Some(uri));
         }
     }
 }
