@@ -58,7 +58,7 @@ fn uris_never_carry_dot_dot_segments() {
         json!({"directory": "prompts/../drafts", "name": "next"}),
     )
     .expect("newComposition");
-    let path = ws.join("drafts/next.prompt.md");
+    let path = ws.join("drafts/next.composition.md");
     assert_eq!(created["uri"], uri(&path));
     assert!(path.is_file());
     let deadline = Instant::now() + TIMEOUT;
