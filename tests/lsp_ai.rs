@@ -284,19 +284,9 @@ fn closing_the_document_aborts_its_review() {
 
 #[test]
 fn recommendation_inserts_the_library_prompt() {
-    let sandbox = Sandbox::new();
-    sandbox.write(
-        &sandbox.library().join("rules/brevity.md"),
-        b"---\ntitle: Brevity\ndescription: Keep answers short\ntags: [style]\n---\nBe brief: {{text:limit}} at most.\n",
-    );
-    let answer = json!({"suggestions": [{
-        "type": "recommendation", "title": "Use the brevity rule",
-        "description": "The library has a rule for this.", "start_line": 2, "end_line": 2,
-        "prompt_id": "rules/brevity"}]})
-    .to_string();
     let mut s = start_with(
-        sandbox,
-        vec![Reply::claude_text(&answer)],
+        brevity_library("Be brief: {{text:limit}} at most."),
+        vec![Reply::claude_text(&brevity_recommendation())],
         ai_options_key(Provider::Claude, Some(KEY)),
     );
     let uri = s.uri.clone();

@@ -120,19 +120,9 @@ fn the_command_alone_counts_when_the_document_shows_other_text() {
 
 #[test]
 fn clients_without_resolve_or_document_changes_get_a_command_and_plain_changes() {
-    let sandbox = Sandbox::new();
-    sandbox.write(
-        &sandbox.library().join("rules/brevity.md"),
-        b"---\ntitle: Brevity\ndescription: Keep answers short\ntags: [style]\n---\nBe brief.\n",
-    );
-    let answer = json!({"suggestions": [{
-        "type": "recommendation", "title": "Use the brevity rule",
-        "description": "The library has a rule for this.", "start_line": 2, "end_line": 2,
-        "prompt_id": "rules/brevity"}]})
-    .to_string();
     let mut s = start_as(
-        sandbox,
-        vec![Reply::claude_text(&answer)],
+        brevity_library("Be brief."),
+        vec![Reply::claude_text(&brevity_recommendation())],
         ai_options_key(Provider::Claude, Some(KEY)),
         json!({
             "workspace": {"workspaceEdit": null},

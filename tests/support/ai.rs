@@ -211,3 +211,25 @@ pub fn audit_events(sandbox: &Sandbox) -> Vec<Value> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+/// A sandbox whose library has `rules/brevity.md` with `body`.
+pub fn brevity_library(body: &str) -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("rules/brevity.md"),
+        format!(
+            "---\ntitle: Brevity\ndescription: Keep answers short\ntags: [style]\n---\n{body}\n"
+        )
+        .as_bytes(),
+    );
+    sandbox
+}
+
+/// A review answer recommending `rules/brevity` for line 2.
+pub fn brevity_recommendation() -> String {
+    json!({"suggestions": [{
+        "type": "recommendation", "title": "Use the brevity rule",
+        "description": "The library has a rule for this.", "start_line": 2, "end_line": 2,
+        "prompt_id": "rules/brevity"}]})
+    .to_string()
+}
