@@ -507,6 +507,8 @@ fn display_value(spec: &FieldSpec, value: &Value) -> String {
         _ if matches!(spec.kind, FieldKind::Sources | FieldKind::McpServer) => {
             sources::masked(value).to_string()
         }
+        // An empty list would print as nothing at all, which reads as a missing value.
+        Value::Array(items) if items.is_empty() => "[]".to_string(),
         Value::Array(items) => items
             .iter()
             .map(|i| i.as_str().unwrap_or_default().to_string())
@@ -1049,6 +1051,18 @@ impl Loaded {
 
     pub fn config(&self) -> &Config {
         &self.resolved.config
+    }
+
+    /// The note for the user when loading migrated an old config file (once: the file is
+    /// rewritten in the current format).
+    pub fn migration_note(&self) -> Option<String> {
+        self.migrated_backup.as_ref().map(|backup| {
+            format!(
+                "migrated {} to the current format; the original is kept as {}",
+                self.home.config_file().display(),
+                backup.display()
+            )
+        })
     }
 
     pub fn data_paths(&self) -> DataPaths {

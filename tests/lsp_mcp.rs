@@ -188,7 +188,7 @@ fn mcp_reviewer_reviews_applies_and_hears_cancellation() {
             json!({"command": "promptstack.ai.review", "arguments": [{"uri": doc}]}),
         )
         .expect("review");
-    assert_eq!(reviewed, json!({"suggestions": 1}));
+    assert_eq!(reviewed["suggestions"], 1, "{reviewed}");
     let published = client.wait_notification("textDocument/publishDiagnostics", |p| {
         p["uri"] == doc.as_str() && !ai_diagnostics(p).is_empty()
     });

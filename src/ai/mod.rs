@@ -31,7 +31,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 
-pub use context::{CandidatePrompt, ContextSelector, ScoringSelector, create_selector};
+pub use context::{
+    CandidatePrompt, ContextSelection, ContextSelector, ScoringSelector, context_budget,
+    create_selector,
+};
 pub use contract::{apply_edits, resolve_edits};
 pub use http::install_tls_provider;
 pub use middleware::{AiMetrics, AiStats, stats_file};
@@ -116,6 +119,10 @@ pub struct ContextPrompt {
 pub struct ReviewRequest {
     pub composition: String,
     pub context: Vec<ContextPrompt>,
+    /// Ask the model even when the cache holds an answer for this request (the user asked for a
+    /// review again); the new answer replaces the cached one. Not part of the request sent.
+    #[serde(skip)]
+    pub fresh: bool,
 }
 
 /// Tokens a call used, as the provider reported them.

@@ -36,6 +36,7 @@ fn request() -> ReviewRequest {
             title: "Brevity".into(),
             body: "Prefer short answers.".into(),
         }],
+        fresh: false,
     }
 }
 
@@ -428,6 +429,7 @@ async fn the_key_never_appears_in_debug_output_errors_or_logs() {
             .review(&ReviewRequest {
                 composition: "other".into(),
                 context: vec![],
+                fresh: false,
             })
             .await;
         let debug = format!("{ai:?} {review:?} {second:?}");

@@ -91,6 +91,9 @@ pub fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     if !matches!(command, Command::Lsp(_) | Command::Mcp(_)) {
         restore_default_sigpipe();
+        // The server sets up its own logging from the config; a one-shot command logs warnings,
+        // and whatever PROMPTSTACK_LOG asks for, to stderr (stdout is its output).
+        crate::logging::init("warn", None);
     }
     let home = Home::from_env()?;
     match command {
@@ -124,12 +127,8 @@ pub(crate) fn prepare(home: Home) -> anyhow::Result<Loaded> {
     for error in &loaded.errors {
         eprintln!("warning: config: {error}");
     }
-    if let Some(backup) = &loaded.migrated_backup {
-        eprintln!(
-            "note: migrated {} to the current format (backup: {})",
-            loaded.home.config_file().display(),
-            backup.display()
-        );
+    if let Some(note) = loaded.migration_note() {
+        eprintln!("note: {note}");
     }
     crate::library::starter::install(&loaded.data_paths().library_dir)?;
     Ok(loaded)
