@@ -133,6 +133,7 @@ async fn review_and_apply_with_a_real_small_model() {
     let request = ReviewRequest {
         composition: composition.into(),
         context: vec![],
+        fresh: false,
     };
     let started = Instant::now();
     let review = ai.review(&request).await.expect("a usable review");

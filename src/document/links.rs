@@ -106,11 +106,34 @@ pub fn file_target_path(target: &str, dir: &Path) -> Option<PathBuf> {
     }
     let decoded = percent_decode(without_fragment);
     let path = Path::new(&decoded);
-    Some(if path.is_absolute() {
+    Some(normalize_path(&if path.is_absolute() {
         path.to_path_buf()
     } else {
         dir.join(path)
-    })
+    }))
+}
+
+/// `path` with `.` segments dropped and each `..` taking away the segment before it, the way
+/// editors name files: `/w/prompts/../docs/a.md` is `/w/docs/a.md`. Purely lexical (no file
+/// system access); a `..` above the root stays at the root.
+pub fn normalize_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !out.has_root() {
+                    // A relative path keeps the `..` it cannot resolve.
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// `scheme:` as in URLs (`https:`, `mailto:`, `file:`); a Windows drive letter is not one.
@@ -291,6 +314,29 @@ mod tests {
         assert_eq!(file_target_path("https://x.org", dir), None);
         assert_eq!(file_target_path("mailto:a@b", dir), None);
         assert_eq!(file_target_path("#anchor", dir), None);
+        assert_eq!(
+            file_target_path("../docs/./guide.md", Path::new("/w/prompts")),
+            Some(PathBuf::from("/w/docs/guide.md"))
+        );
+    }
+
+    #[test]
+    fn normalizes_paths() {
+        let cases = [
+            ("/w/prompts/../docs/guide.md", "/w/docs/guide.md"),
+            ("/w/./a/b/../../c.md", "/w/c.md"),
+            ("/../../etc/x", "/etc/x"),
+            ("/w/a/", "/w/a"),
+            ("a/../../b", "../b"),
+            ("/", "/"),
+        ];
+        for (path, want) in cases {
+            assert_eq!(
+                normalize_path(Path::new(path)),
+                PathBuf::from(want),
+                "{path}"
+            );
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
     let events = EventBus::new();
     events.subscribe(Arc::new(AuditLog::new(loaded.data_paths().audit_log)));
     let state_events = events.clone();
+    let startup_problems: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+    let migration_note = loaded.migration_note();
     let (service, socket) = LspService::new(move |client| Backend {
         state: Arc::new(ServerState::new(
             client,
@@ -28,8 +30,10 @@ pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
             loaded.layers.clone(),
             loaded.resolved.clone(),
             state_events,
+            &startup_problems,
         )),
-        startup_problems: loaded.errors.iter().map(ToString::to_string).collect(),
+        startup_problems,
+        migration_note,
     });
     Server::new(
         super::framing::guard(tokio::io::stdin()),
@@ -48,6 +52,8 @@ struct Backend {
     state: Arc<ServerState>,
     /// Config problems found before the client connected, shown once it has.
     startup_problems: Vec<String>,
+    /// Set when the config file was migrated at start: said once, in the editor.
+    migration_note: Option<String>,
 }
 
 impl Backend {
@@ -120,6 +126,18 @@ impl LanguageServer for Backend {
                 .as_ref()
                 .and_then(|w| w.show_document.as_ref())
                 .is_some_and(|s| s.support),
+            apply_edit: workspace.and_then(|w| w.apply_edit).unwrap_or(false),
+            document_changes: workspace
+                .and_then(|w| w.workspace_edit.as_ref())
+                .and_then(|e| e.document_changes)
+                .unwrap_or(false),
+            resolve_code_action_edit: params
+                .capabilities
+                .text_document
+                .as_ref()
+                .and_then(|t| t.code_action.as_ref())
+                .and_then(|c| c.resolve_support.as_ref())
+                .is_some_and(|r| r.properties.iter().any(|p| p == "edit")),
             shows_command_results: params
                 .capabilities
                 .experimental
@@ -199,6 +217,11 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        if let Some(note) = &self.migration_note {
+            self.client()
+                .show_message(MessageType::INFO, format!("PromptStack: {note}"))
+                .await;
+        }
         for problem in &self.startup_problems {
             self.client()
                 .show_message(
@@ -316,7 +339,7 @@ impl LanguageServer for Backend {
     }
 
     async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
-        handlers::document_links::document_link(&self.state, params)
+        handlers::document_links::document_link(&self.state, params).await
     }
 
     async fn symbol(

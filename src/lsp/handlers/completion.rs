@@ -121,9 +121,11 @@ pub async fn completion(
             .collect(),
         Context::PlaceholderName { start } => {
             let closed = text[offset..].starts_with("}}");
+            let parsed = placeholders::parse(&text);
+            let editing = parsed.at(offset).filter(|p| offset < p.span.end);
             // Inside a complete placeholder, values filled in before come first.
-            let mut items = match placeholders::parse(&text).at(offset) {
-                Some(p) if offset < p.span.end => {
+            let mut items = match editing {
+                Some(p) => {
                     let values = super::history::placeholder_values(state, p.name.clone()).await;
                     value_items(
                         &text[p.span.start..offset],
@@ -132,10 +134,11 @@ pub async fn completion(
                         &p.name,
                     )
                 }
-                _ => Vec::new(),
+                None => Vec::new(),
             };
-            items.extend(placeholder_names(state, &text).into_iter().enumerate().map(
-                |(rank, (name, detail))| CompletionItem {
+            let names = placeholder_names(state, &parsed, editing.map(|p| &p.span));
+            items.extend(names.into_iter().enumerate().map(|(rank, (name, detail))| {
+                CompletionItem {
                     label: name.clone(),
                     kind: Some(CompletionItemKind::VARIABLE),
                     detail: Some(detail),
@@ -145,8 +148,8 @@ pub async fn completion(
                         if closed { name } else { format!("{name}}}}}") },
                     ))),
                     ..Default::default()
-                },
-            ));
+                }
+            }));
             items
         }
         Context::None if kind == DocumentKind::Composition => {
@@ -186,7 +189,10 @@ fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Ve
         .enumerate()
         .map(|(rank, hit)| {
             let p = hit.prompt;
-            let mut detail = p.category.clone().unwrap_or_default();
+            let mut detail = match &p.source {
+                Some(source) => format!("from {source}"),
+                None => p.category.clone().unwrap_or_default(),
+            };
             if !p.tags.is_empty() {
                 if !detail.is_empty() {
                     detail.push_str(" · ");
@@ -240,17 +246,24 @@ fn value_items(typed: &str, values: Vec<String>, span: Range, name: &str) -> Vec
         .collect()
 }
 
-/// Names used in this document first, then the library's by how many prompts use them.
-fn placeholder_names(state: &ServerState, text: &str) -> Vec<(String, String)> {
+/// Names used in this document first, then the library's by how many prompts use them. The
+/// placeholder being typed (`editing`) does not count: `{{text:au` must not offer `au` because
+/// of itself.
+fn placeholder_names(
+    state: &ServerState,
+    parsed: &placeholders::ParsedPlaceholders,
+    editing: Option<&std::ops::Range<usize>>,
+) -> Vec<(String, String)> {
     let mut seen = std::collections::HashSet::new();
-    let mut out: Vec<(String, String)> = placeholders::parse(text)
-        .distinct()
-        .into_iter()
-        .filter(|(name, _)| seen.insert(name.to_string()))
-        .map(|(name, kind)| {
+    let mut out: Vec<(String, String)> = parsed
+        .placeholders
+        .iter()
+        .filter(|p| Some(&p.span) != editing)
+        .filter(|p| seen.insert(p.name.clone()))
+        .map(|p| {
             (
-                name.to_string(),
-                format!("{} placeholder in this document", kind.keyword()),
+                p.name.clone(),
+                format!("{} placeholder in this document", p.kind.keyword()),
             )
         })
         .collect();

@@ -1,4 +1,5 @@
-//! `textDocument/documentLink`: file links in compositions are clickable.
+//! `textDocument/documentLink`: file links in compositions are clickable, when the file exists
+//! (a broken link gets a warning instead of a link that opens an empty tab).
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
@@ -7,7 +8,7 @@ use crate::document::{DocumentKind, links};
 use crate::lsp::convert::{IndexedText, not_open, path_to_uri, uri_to_path};
 use crate::lsp::state::ServerState;
 
-pub fn document_link(
+pub async fn document_link(
     state: &ServerState,
     params: DocumentLinkParams,
 ) -> Result<Option<Vec<DocumentLink>>> {
@@ -19,18 +20,24 @@ pub fn document_link(
     if kind != DocumentKind::Composition {
         return Ok(None);
     }
-    let indexed = IndexedText::new(&text, state.encoding());
-    let found = links::find(&text)
-        .into_iter()
-        .filter_map(|link| {
-            let target = path_to_uri(&link.file_path(&dir)?)?;
-            Some(DocumentLink {
-                range: indexed.range(&link.target_range),
-                target: Some(target),
-                tooltip: Some(format!("Open {}", link.target)),
-                data: None,
+    let encoding = state.encoding();
+    // Checking that targets exist is file-system work: off the protocol loop.
+    let found = tokio::task::spawn_blocking(move || {
+        let indexed = IndexedText::new(&text, encoding);
+        links::find(&text)
+            .into_iter()
+            .filter_map(|link| {
+                let path = link.file_path(&dir).filter(|p| p.exists())?;
+                Some(DocumentLink {
+                    range: indexed.range(&link.target_range),
+                    target: Some(path_to_uri(&path)?),
+                    tooltip: Some(format!("Open {}", link.target)),
+                    data: None,
+                })
             })
-        })
-        .collect();
+            .collect()
+    })
+    .await
+    .unwrap_or_default();
     Ok(Some(found))
 }

@@ -301,7 +301,18 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| internal_error(format!("history task failed: {e}")))?
-        .map_err(|e| internal_error(e.to_string()))
+        .map_err(to_rpc_error)
+}
+
+/// What the caller got wrong (a stale cleanup token, a bad argument, an unknown id) is invalid
+/// params; the rest failed inside the server.
+fn to_rpc_error(error: HistoryError) -> Error {
+    match error {
+        HistoryError::CleanupChanged
+        | HistoryError::InvalidInput(_)
+        | HistoryError::NotFound(_) => Error::invalid_params(error.to_string()),
+        other => internal_error(other.to_string()),
+    }
 }
 
 /// The `author` argument: `"me"`, a name, or everyone (absent, `"everyone"`, `"all"`).

@@ -1,4 +1,5 @@
-//! Rename a placeholder: every use of its name in the document changes together.
+//! Rename a placeholder: every use of its name in the document changes together; a name that is
+//! already taken is refused.
 
 use std::collections::HashMap;
 
@@ -48,6 +49,14 @@ pub fn rename(state: &ServerState, params: RenameParams) -> Result<Option<Worksp
             "rename works on placeholders: put the cursor on a `{{text:name}}` or `{{list:name}}`",
         )
     })?;
+    // Renaming onto a name already in use would silently merge two placeholders (and, in a
+    // library prompt, create a duplicate-placeholder error).
+    if new_name != target.name && parsed.placeholders.iter().any(|p| p.name == new_name) {
+        return Err(Error::invalid_params(format!(
+            "a placeholder named `{new_name}` already exists in this document; renaming `{}` to it would merge the two, so choose another name",
+            target.name
+        )));
+    }
     let edits: Vec<TextEdit> = parsed
         .placeholders
         .iter()
