@@ -69,8 +69,12 @@ impl FieldSpec {
         format!("PROMPTSTACK_{}", self.flat.to_ascii_uppercase())
     }
 
-    fn is_secret(&self) -> bool {
-        matches!(self.kind, FieldKind::Secret | FieldKind::SecretUrl)
+    /// A value of this field as it may be shown: keys masked, URLs without their credentials.
+    fn shown(&self, value: &str) -> String {
+        match self.kind {
+            FieldKind::Secret | FieldKind::SecretUrl | FieldKind::Url => mask(value),
+            _ => value.to_string(),
+        }
     }
 }
 
@@ -365,13 +369,8 @@ impl fmt::Debug for Secret {
 }
 
 fn mask(value: &str) -> String {
-    if let Some((scheme, rest)) = value.split_once("://") {
-        // user:password@host → user:****@host
-        if let Some((userinfo, host)) = rest.split_once('@') {
-            let user = userinfo.split(':').next().unwrap_or("");
-            return format!("{scheme}://{user}:****@{host}");
-        }
-        return value.to_string();
+    if value.contains("://") {
+        return crate::logging::secrets::mask_url(value);
     }
     let chars: Vec<char> = value.chars().collect();
     if chars.len() <= 8 {
@@ -462,8 +461,7 @@ impl Resolved {
 
 fn display_value(spec: &FieldSpec, value: &Value) -> String {
     match value {
-        Value::String(s) if spec.is_secret() => mask(s),
-        Value::String(s) => s.clone(),
+        Value::String(s) => spec.shown(s),
         Value::Array(items) => items
             .iter()
             .map(|i| i.as_str().unwrap_or_default().to_string())
@@ -532,8 +530,7 @@ fn normalise(spec: &FieldSpec, raw: &Value, source: &Source) -> Result<Value, Co
     let invalid = |allowed: String| ConfigError::InvalidValue {
         field: spec.path.to_string(),
         value: match raw {
-            Value::String(s) if spec.is_secret() => mask(s),
-            Value::String(s) => format!("{s:?}"),
+            Value::String(s) => format!("{:?}", spec.shown(s)),
             other => other.to_string(),
         },
         allowed,
@@ -669,6 +666,7 @@ pub fn resolve(layers: &Layers, previous: Option<&Resolved>) -> (Resolved, Vec<C
     if let Some(editor) = &layers.editor {
         errors.extend(unknown_fields(editor, &Source::Editor));
     }
+    learn_secrets(layers);
     let mut values = BTreeMap::new();
     for spec in FIELDS {
         let mut chosen: Option<(Value, Source)> = default_value(spec).map(|v| (v, Source::Default));
@@ -724,6 +722,23 @@ pub fn resolve(layers: &Layers, previous: Option<&Resolved>) -> (Resolved, Vec<C
     }
     let config = typed(&values);
     (Resolved { config, values }, errors)
+}
+
+/// Tells the log redactor about every secret in every layer, valid or not, before any of it
+/// can reach a log line or a message.
+fn learn_secrets(layers: &Layers) {
+    for spec in FIELDS {
+        let env = std::iter::once(spec.env_var())
+            .chain(spec.extra_env.iter().map(|s| s.to_string()))
+            .filter_map(|name| layers.env.get(&name).cloned());
+        let nested = [&layers.file, &layers.editor]
+            .into_iter()
+            .filter_map(|layer| layer.as_ref().and_then(|l| lookup(l, spec.path)))
+            .filter_map(|v| v.as_str().map(str::to_string));
+        for value in env.chain(nested) {
+            crate::logging::secrets::learn_field(spec.kind, &value);
+        }
+    }
 }
 
 fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
@@ -1107,6 +1122,31 @@ mod tests {
             "postgres://me:****@db/x"
         );
         assert!(!format!("{:?}", Secret::new("sk-1234567890")).contains("sk-123"));
+    }
+
+    #[test]
+    fn credentials_in_urls_are_masked_when_shown_and_in_errors() {
+        let file = json!({"ai": {
+            "openai_base_url": "https://me:url-password-1@llm.example/v1?api_key=query-key-2",
+            "anthropic_base_url": "ftp://me:bad-scheme-pass-3@x"
+        }});
+        let (resolved, errors) = resolve(&layers(Some(file), &[], None), None);
+        let shown: String = resolved
+            .rows()
+            .iter()
+            .map(|(field, value, _)| format!("{field} {value}\n"))
+            .collect();
+        assert!(
+            shown.contains("ai.openai_base_url https://me:****@llm.example/v1?api_key=****"),
+            "{shown}"
+        );
+        let message = errors[0].to_string();
+        assert!(message.contains("ftp://me:****@x"), "{message}");
+        for secret in ["url-password-1", "query-key-2", "bad-scheme-pass-3"] {
+            assert!(!shown.contains(secret) && !message.contains(secret));
+            // And the log redactor knows them all, valid or not.
+            assert_eq!(crate::logging::secrets::redact(secret), "****");
+        }
     }
 
     #[test]

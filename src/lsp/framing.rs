@@ -22,7 +22,11 @@ pub fn guard(
         let mut input = BufReader::new(input);
         loop {
             let frame = match read_frame(&mut input).await {
-                Ok(Some(body)) => body,
+                Ok(Some(body)) => {
+                    // Before the framework logs the body at trace level: secrets in settings.
+                    crate::logging::secrets::learn_from_message(&body);
+                    body
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!("dropping a malformed message from the client: {e}");
