@@ -8,6 +8,7 @@ pub mod cleanup;
 pub mod files;
 pub mod migrations;
 pub mod recorder;
+pub mod recovering;
 pub mod sqlite;
 pub mod sync;
 
@@ -22,6 +23,7 @@ use crate::home::DataPaths;
 pub use cleanup::{CleanupPlan, CleanupReport, CleanupSelection};
 pub use files::HistoryFile;
 pub use recorder::{HistoryRecorder, SaveOutcome, SaveRequest};
+pub use recovering::RecoveringSqlite;
 pub use sqlite::SqliteRepository;
 pub use sync::{SyncMode, SyncReport};
 
@@ -34,6 +36,10 @@ pub enum HistoryError {
     Locked,
     #[error("the history database is corrupt or not a database: {message}")]
     Corrupt { message: String },
+    #[error(
+        "the history database cannot be written (read-only); saves are kept in the history files and indexed once it can be"
+    )]
+    ReadOnly,
     #[error(
         "the history database has schema version {found}, newer than this promptstack knows ({known}); upgrade promptstack (the database was not modified)"
     )]
@@ -84,6 +90,7 @@ impl From<rusqlite::Error> for HistoryError {
             Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => HistoryError::Corrupt {
                 message: e.to_string(),
             },
+            Some(ErrorCode::ReadOnly) => HistoryError::ReadOnly,
             _ => HistoryError::Database(e.to_string()),
         }
     }
@@ -324,26 +331,40 @@ pub trait CompositionRepository: Send + Sync {
     fn record_placeholder_values(&self, values: &[(String, String)]) -> Result<(), HistoryError>;
     /// Distinct values used before for a placeholder name, most recent first.
     fn placeholder_values(&self, name: &str, limit: usize) -> Result<Vec<String>, HistoryError>;
+    /// Looks for damage an ordinary open does not notice, replacing an index that cannot be
+    /// trusted (then [`take_replaced`](Self::take_replaced) says so). Can take seconds on a
+    /// large index: run it in the background.
+    fn verify(&self) -> Result<(), HistoryError> {
+        Ok(())
+    }
+    /// Whether the index was found corrupt and replaced by an empty one since the last call; the
+    /// caller refills it from the history files ([`sync::sync`]) and tells the user.
+    fn take_replaced(&self) -> Option<IndexReplaced> {
+        None
+    }
+}
+
+/// The index was corrupt: it was moved aside and replaced by an empty one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexReplaced {
+    /// Where the corrupt database went.
+    pub moved_to: PathBuf,
+    /// What was wrong with it.
+    pub reason: String,
 }
 
 /// Opens the repository the config selects. A corrupt SQLite file is moved aside and a fresh one
-/// created (run [`sync::sync`] afterwards to fill it from the history files).
+/// created (see [`CompositionRepository::take_replaced`]; run [`sync::sync`] afterwards to fill
+/// it from the history files).
 pub fn open_repository(
     config: &Config,
     paths: &DataPaths,
 ) -> Result<Arc<dyn CompositionRepository>, HistoryError> {
     match config.storage.as_str() {
-        "sqlite" => {
-            let (repo, moved_aside) =
-                SqliteRepository::open_or_recover(&paths.database_path, Default::default())?;
-            if let Some(aside) = moved_aside {
-                tracing::warn!(
-                    moved_to = %aside.display(),
-                    "history database was corrupt; moved aside, rebuilding from history files"
-                );
-            }
-            Ok(Arc::new(repo))
-        }
+        "sqlite" => Ok(Arc::new(RecoveringSqlite::open(
+            &paths.database_path,
+            Default::default(),
+        )?)),
         other => Err(HistoryError::BackendNotSupported {
             backend: other.to_string(),
         }),

@@ -17,7 +17,9 @@ use crate::document::{DocumentKind, MAX_FILE_BYTES};
 use crate::history::cleanup::{self, CleanupSelection, parse_date};
 use crate::history::recorder::{HistoryRecorder, Pending, SaveOutcome, SaveRequest};
 use crate::history::sync::SyncMode;
-use crate::history::{CompositionRepository, CompositionSummary, ListOptions, open_repository};
+use crate::history::{
+    CompositionRepository, CompositionSummary, HistoryError, ListOptions, open_repository,
+};
 use crate::lsp::convert::{internal_error, not_ready, path_to_uri, uri_to_path};
 use crate::lsp::progress;
 use crate::lsp::state::ServerState;
@@ -34,6 +36,60 @@ pub struct History {
 impl History {
     pub fn repo(&self) -> Arc<dyn CompositionRepository> {
         self.repo.clone()
+    }
+
+    /// Runs a blocking repository call off the protocol loop; if the call found the index
+    /// corrupt (it was replaced by an empty one), refills it from the files.
+    async fn query<T: Send + 'static>(
+        &self,
+        state: &ServerState,
+        work: impl FnOnce(&dyn CompositionRepository) -> std::result::Result<T, HistoryError>
+        + Send
+        + 'static,
+    ) -> Result<T> {
+        let repo = self.repo();
+        let result = blocking(move || work(repo.as_ref())).await;
+        self.refill_if_replaced(state);
+        result
+    }
+
+    /// When the index was replaced because it was corrupt: queues a sync that refills it from the
+    /// history files (in order with saves) and tells the user once it is done. Returns whether it
+    /// was.
+    fn refill_if_replaced(&self, state: &ServerState) -> bool {
+        let Some(replaced) = self.repo.take_replaced() else {
+            return false;
+        };
+        let refill = self.recorder.sync(
+            SyncMode::Check,
+            progress::reporter(state, "Rebuilding history"),
+        );
+        let client = state.client.clone();
+        tokio::spawn(async move {
+            let message = match refill.await {
+                Ok(report) => rebuilt_message(Some(&replaced), &report),
+                Err(e) => Some(format!(
+                    "PromptStack history: the database was corrupt and was moved aside to {}, but rebuilding the index failed: {e}",
+                    replaced.moved_to.display()
+                )),
+            };
+            if let Some(message) = message {
+                client.show_message(MessageType::WARNING, message).await;
+            }
+        });
+        true
+    }
+
+    /// Tells the user about a history problem, once until a save succeeds again.
+    async fn report_once(&self, state: &ServerState, message: String) {
+        if !self.failure_reported.swap(true, Ordering::Relaxed) {
+            state
+                .client
+                .show_message(MessageType::WARNING, message)
+                .await;
+        } else {
+            tracing::warn!("{message}");
+        }
     }
 
     /// Where a composition's history file is.
@@ -127,6 +183,8 @@ pub async fn open(state: &Arc<ServerState>) {
             return;
         }
     };
+    // A corrupt database already moved aside by the open: the check below refills the index.
+    let replaced_at_open = history.repo.take_replaced();
     let check = history.recorder.sync(
         SyncMode::Check,
         progress::reporter(state, "Checking history"),
@@ -150,17 +208,52 @@ pub async fn open(state: &Arc<ServerState>) {
                     problem.message
                 );
             }
+            if let Some(message) = rebuilt_message(replaced_at_open.as_ref(), &report) {
+                state
+                    .client
+                    .show_message(MessageType::WARNING, message)
+                    .await;
+            }
         }
         Err(e) => {
-            state
-                .client
-                .show_message(
-                    MessageType::WARNING,
-                    format!("PromptStack could not check the history index: {e}"),
-                )
-                .await;
+            let message = format!("PromptStack could not check the history index: {e}");
+            history.report_once(state, message).await;
         }
     }
+    // Damaged interior pages open fine; SQLite's own check finds them. In the background: it
+    // reads the whole database (seconds for a large history) while saves and searches go on.
+    let repo = history.repo();
+    match tokio::task::spawn_blocking(move || repo.verify()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("history database check: {e}"),
+        Err(e) => tracing::error!("history database check panicked: {e}"),
+    }
+    history.refill_if_replaced(state);
+}
+
+/// What to tell the user after the index was refilled from the files, if anything: that the
+/// database was corrupt and replaced, and whether earlier versions are gone.
+fn rebuilt_message(
+    replaced: Option<&crate::history::IndexReplaced>,
+    report: &crate::history::SyncReport,
+) -> Option<String> {
+    let lost = report.lost_versions_notice();
+    let mut message = match replaced {
+        Some(r) => format!(
+            "PromptStack history: the database was corrupt ({}); it was moved aside to {} and the index was rebuilt from {} history files.",
+            r.reason,
+            r.moved_to.display(),
+            report.files
+        ),
+        None if lost.is_some() => "PromptStack history:".to_string(),
+        None => return None,
+    };
+    if let Some(lost) = lost {
+        message.push(' ');
+        message.push_str(&lost);
+        message.push('.');
+    }
+    Some(message)
 }
 
 /// Records a saved composition. Queued at once (so saves of one file apply in order); the
@@ -196,7 +289,12 @@ pub fn did_save(state: &Arc<ServerState>, uri: &Uri) {
 fn follow(state: &Arc<ServerState>, history: &Arc<History>, outcome: Pending<SaveOutcome>) {
     let (state, history) = (state.clone(), history.clone());
     tokio::spawn(async move {
-        let problem = match outcome.await {
+        let outcome = outcome.await;
+        if history.refill_if_replaced(&state) {
+            // The save found the index corrupt: the rebuild message says what happened.
+            return;
+        }
+        let problem = match outcome {
             Ok(outcome) => outcome.index_error.map(|e| {
                 format!(
                     "PromptStack saved the history file but could not index it ({e}); it will be repaired on the next save or start"
@@ -205,16 +303,7 @@ fn follow(state: &Arc<ServerState>, history: &Arc<History>, outcome: Pending<Sav
             Err(e) => Some(format!("PromptStack could not record this save in history: {e}")),
         };
         match problem {
-            Some(message) => {
-                if !history.failure_reported.swap(true, Ordering::Relaxed) {
-                    state
-                        .client
-                        .show_message(MessageType::WARNING, message)
-                        .await;
-                } else {
-                    tracing::warn!("{message}");
-                }
-            }
+            Some(message) => history.report_once(&state, message).await,
             None => history.failure_reported.store(false, Ordering::Relaxed),
         }
     });
@@ -289,21 +378,21 @@ pub async fn search(state: &ServerState, args: Value) -> Result<Value> {
         offset: count_arg(&args, "offset")?.unwrap_or(0),
         ..ListOptions::default()
     };
-    let repo = history.repo();
-    let results: Vec<(CompositionSummary, String)> = blocking(move || {
-        if query.is_empty() {
-            let page = repo.list(&options)?;
-            Ok(page.items.into_iter().map(|s| (s, String::new())).collect())
-        } else {
-            let page = repo.search(&query, &options)?;
-            Ok(page
-                .items
-                .into_iter()
-                .map(|hit| (hit.summary, hit.snippet.marked("**", "**")))
-                .collect())
-        }
-    })
-    .await?;
+    let results: Vec<(CompositionSummary, String)> = history
+        .query(state, move |repo| {
+            if query.is_empty() {
+                let page = repo.list(&options)?;
+                Ok(page.items.into_iter().map(|s| (s, String::new())).collect())
+            } else {
+                let page = repo.search(&query, &options)?;
+                Ok(page
+                    .items
+                    .into_iter()
+                    .map(|hit| (hit.summary, hit.snippet.marked("**", "**")))
+                    .collect())
+            }
+        })
+        .await?;
     let results: Vec<Value> = results
         .into_iter()
         .map(|(summary, snippet)| {
@@ -329,9 +418,9 @@ pub async fn open_entry(state: &ServerState, args: Value) -> Result<Value> {
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid_params("expected `{ \"id\": \"<composition id>\" }`"))?
         .to_string();
-    let repo = history.repo();
     let lookup = id.clone();
-    let composition = blocking(move || repo.load(&lookup))
+    let composition = history
+        .query(state, move |repo| repo.load(&lookup))
         .await?
         .ok_or_else(|| Error::invalid_params(format!("no composition `{id}` in history")))?;
     let file = history.file_of(&composition.summary);
@@ -382,12 +471,13 @@ pub async fn cleanup(state: &ServerState, args: Value) -> Result<Value> {
         .get("confirm")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let repo = history.repo();
     let dir = history.dir.clone();
     let now = OffsetDateTime::now_utc();
     match confirm {
         None => {
-            let plan = blocking(move || cleanup::plan(repo.as_ref(), &dir, selection, now)).await?;
+            let plan = history
+                .query(state, move |repo| cleanup::plan(repo, &dir, selection, now))
+                .await?;
             Ok(json!({
                 "count": plan.count(),
                 "bytes": plan.bytes,
@@ -398,9 +488,11 @@ pub async fn cleanup(state: &ServerState, args: Value) -> Result<Value> {
             }))
         }
         Some(token) => {
-            let report =
-                blocking(move || cleanup::confirm(repo.as_ref(), &dir, selection, &token, now))
-                    .await?;
+            let report = history
+                .query(state, move |repo| {
+                    cleanup::confirm(repo, &dir, selection, &token, now)
+                })
+                .await?;
             let failures: Vec<Value> = report
                 .failures
                 .iter()
@@ -435,8 +527,8 @@ pub async fn placeholder_values(state: &ServerState, name: String) -> Vec<String
     let Some(history) = state.history.get() else {
         return Vec::new();
     };
-    let repo = history.repo();
-    blocking(move || repo.placeholder_values(&name, 20))
+    history
+        .query(state, move |repo| repo.placeholder_values(&name, 20))
         .await
         .unwrap_or_else(|e| {
             tracing::warn!("placeholder values: {}", e.message);
@@ -469,28 +561,28 @@ pub async fn symbols(
     let Some(history) = state.history.get() else {
         return Vec::new();
     };
-    let repo = history.repo();
     let options = ListOptions {
         limit,
         ..ListOptions::default()
     };
-    let found = blocking(move || {
-        if query.trim().is_empty() {
-            Ok(repo.list(&options)?.items)
-        } else {
-            Ok(repo
-                .search(&query, &options)?
-                .items
-                .into_iter()
-                .map(|hit| hit.summary)
-                .collect())
-        }
-    })
-    .await
-    .unwrap_or_else(|e| {
-        tracing::warn!("history symbols: {}", e.message);
-        Vec::new()
-    });
+    let found = history
+        .query(state, move |repo| {
+            if query.trim().is_empty() {
+                Ok(repo.list(&options)?.items)
+            } else {
+                Ok(repo
+                    .search(&query, &options)?
+                    .items
+                    .into_iter()
+                    .map(|hit| hit.summary)
+                    .collect())
+            }
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!("history symbols: {}", e.message);
+            Vec::new()
+        });
     found
         .into_iter()
         .map(|summary| {
@@ -503,7 +595,8 @@ pub async fn symbols(
 /// Compositions that used the library prompt `prompt_id`, as history file paths.
 pub async fn references(state: &ServerState, prompt_id: String) -> Result<Vec<PathBuf>> {
     let history = history(state)?;
-    let repo = history.repo();
-    let refs = blocking(move || repo.compositions_using(&prompt_id)).await?;
+    let refs = history
+        .query(state, move |repo| repo.compositions_using(&prompt_id))
+        .await?;
     Ok(refs.iter().map(|r| history.file_of(&r.summary)).collect())
 }
