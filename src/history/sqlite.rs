@@ -272,9 +272,18 @@ impl SqliteRepository {
 /// Renames a bad database file (and its WAL/SHM companions) out of the way.
 pub(super) fn move_aside(path: &Path) -> Result<PathBuf, HistoryError> {
     let stamp = OffsetDateTime::now_utc().unix_timestamp();
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".corrupt-{stamp}"));
-    let aside = path.with_file_name(name);
+    // Never over an earlier copy (two repairs within one second).
+    let aside = (0..)
+        .map(|n| {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(format!(".corrupt-{stamp}"));
+            if n > 0 {
+                name.push(format!("-{n}"));
+            }
+            path.with_file_name(name)
+        })
+        .find(|candidate| !candidate.exists())
+        .unwrap_or_else(|| path.with_extension("corrupt"));
     std::fs::rename(path, &aside)
         .map_err(|e| HistoryError::io("cannot move the corrupt database aside", path, e))?;
     for suffix in ["-wal", "-shm"] {

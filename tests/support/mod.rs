@@ -362,6 +362,21 @@ impl Client {
         }
     }
 
+    /// Reads messages into `seen` until `done(&seen)` holds; panics after [`TIMEOUT`] naming `what`.
+    pub fn wait_until(&mut self, what: &str, done: impl Fn(&[Incoming]) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        while !done(&self.seen) {
+            match self.next(deadline) {
+                Some(message) => self.seen.push(message),
+                None => panic!(
+                    "{what} did not happen within {TIMEOUT:?}; seen: {:#?}\nstderr:\n{}",
+                    self.seen,
+                    self.stderr.lock().expect("stderr")
+                ),
+            }
+        }
+    }
+
     /// Waits for `publishDiagnostics` for `uri` (optionally at a document version).
     pub fn wait_diagnostics(&mut self, uri: &str, version: Option<i64>) -> Vec<Value> {
         let params = self.wait_notification("textDocument/publishDiagnostics", |p| {
@@ -412,6 +427,18 @@ impl Drop for Client {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The texts of the `window/showMessage` notifications among `seen`.
+pub fn shown_messages(seen: &[Incoming]) -> Vec<String> {
+    seen.iter()
+        .filter_map(|m| match m {
+            Incoming::Notification { method, params } if method == "window/showMessage" => {
+                params["message"].as_str().map(str::to_string)
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The items of a completion answer (a list or an array).

@@ -16,9 +16,10 @@ use tower_lsp_server::ls_types::*;
 use crate::document::{DocumentKind, MAX_FILE_BYTES};
 use crate::history::cleanup::{self, CleanupSelection, parse_date};
 use crate::history::recorder::{HistoryRecorder, Pending, SaveOutcome, SaveRequest};
-use crate::history::sync::SyncMode;
+use crate::history::sync::{SyncMode, SyncReport};
 use crate::history::{
-    CompositionRepository, CompositionSummary, HistoryError, ListOptions, open_repository,
+    CompositionRepository, CompositionSummary, HistoryError, IndexReplaced, ListOptions,
+    open_repository,
 };
 use crate::lsp::convert::{internal_error, not_ready, path_to_uri, uri_to_path};
 use crate::lsp::progress;
@@ -41,7 +42,7 @@ impl History {
     /// Runs a blocking repository call off the protocol loop; if the call found the index
     /// corrupt (it was replaced by an empty one), refills it from the files.
     async fn query<T: Send + 'static>(
-        &self,
+        self: &Arc<Self>,
         state: &ServerState,
         work: impl FnOnce(&dyn CompositionRepository) -> std::result::Result<T, HistoryError>
         + Send
@@ -56,7 +57,7 @@ impl History {
     /// When the index was replaced because it was corrupt: queues a sync that refills it from the
     /// history files (in order with saves) and tells the user once it is done. Returns whether it
     /// was.
-    fn refill_if_replaced(&self, state: &ServerState) -> bool {
+    fn refill_if_replaced(self: &Arc<Self>, state: &ServerState) -> bool {
         let Some(replaced) = self.repo.take_replaced() else {
             return false;
         };
@@ -64,10 +65,13 @@ impl History {
             SyncMode::Check,
             progress::reporter(state, "Rebuilding history"),
         );
-        let client = state.client.clone();
+        let (history, client) = (self.clone(), state.client.clone());
         tokio::spawn(async move {
-            let message = match refill.await {
-                Ok(report) => rebuilt_message(Some(&replaced), &report),
+            let message = match history
+                .sync_until_sound(refill, Some(replaced.clone()))
+                .await
+            {
+                Ok((report, replaced)) => rebuilt_message(replaced.as_ref(), &report),
                 Err(e) => Some(format!(
                     "PromptStack history: the database was corrupt and was moved aside to {}, but rebuilding the index failed: {e}",
                     replaced.moved_to.display()
@@ -78,6 +82,28 @@ impl History {
             }
         });
         true
+    }
+
+    /// Awaits `first`, a queued sync, and syncs again while a sync ran into a corrupt database
+    /// (it was then working from the old database's view); at most three rounds. Returns the
+    /// last report with the versions lost over all rounds, and the replacement, if any.
+    async fn sync_until_sound(
+        &self,
+        first: Pending<SyncReport>,
+        mut replaced: Option<IndexReplaced>,
+    ) -> std::result::Result<(SyncReport, Option<IndexReplaced>), HistoryError> {
+        let mut report = first.await?;
+        let mut lost = report.earlier_versions_lost;
+        for _ in 0..2 {
+            let Some(again) = self.repo.take_replaced() else {
+                break;
+            };
+            replaced = Some(again);
+            report = self.recorder.sync(SyncMode::Check, |_, _| {}).await?;
+            lost += report.earlier_versions_lost;
+        }
+        report.earlier_versions_lost = lost;
+        Ok((report, replaced))
     }
 
     /// Tells the user about a history problem, once until a save succeeds again.
@@ -198,8 +224,8 @@ pub async fn open(state: &Arc<ServerState>) {
             }
         }
     }
-    match check.await {
-        Ok(report) => {
+    match history.sync_until_sound(check, replaced_at_open).await {
+        Ok((report, replaced)) => {
             tracing::info!("history check: {}", report.summary());
             for problem in &report.problems {
                 tracing::warn!(
@@ -208,7 +234,7 @@ pub async fn open(state: &Arc<ServerState>) {
                     problem.message
                 );
             }
-            if let Some(message) = rebuilt_message(replaced_at_open.as_ref(), &report) {
+            if let Some(message) = rebuilt_message(replaced.as_ref(), &report) {
                 state
                     .client
                     .show_message(MessageType::WARNING, message)
@@ -233,10 +259,7 @@ pub async fn open(state: &Arc<ServerState>) {
 
 /// What to tell the user after the index was refilled from the files, if anything: that the
 /// database was corrupt and replaced, and whether earlier versions are gone.
-fn rebuilt_message(
-    replaced: Option<&crate::history::IndexReplaced>,
-    report: &crate::history::SyncReport,
-) -> Option<String> {
+fn rebuilt_message(replaced: Option<&IndexReplaced>, report: &SyncReport) -> Option<String> {
     let lost = report.lost_versions_notice();
     let mut message = match replaced {
         Some(r) => format!(
