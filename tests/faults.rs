@@ -33,7 +33,10 @@ fn seed_history(sandbox: &Sandbox, compositions: usize) {
         .map(|i| {
             (
                 format!("/w/c{i}.prompt.md"),
-                format!("# Composition {i}\nseeded{i}q {}", "lorem ipsum ".repeat(80)),
+                format!(
+                    "# Composition {i}\nseeded{i}q {}",
+                    "lorem ipsum ".repeat(80)
+                ),
             )
         })
         .collect();
@@ -437,6 +440,67 @@ fn a_database_locked_by_another_process_keeps_saves_says_so_once_and_catches_up(
     search_until(&mut client, "gannet", 1);
     assert_eq!(
         told(&client, "locked by another process"),
+        1,
+        "{:?}",
+        shown_messages(&client.seen)
+    );
+    assert_eq!(client.shutdown(), Some(0));
+}
+
+/// Polls `workspace/symbol` until a symbol named `name` answers `query`.
+fn wait_symbol(client: &mut Client, query: &str, name: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let answer = client
+            .request("workspace/symbol", json!({ "query": query }))
+            .expect("workspace symbols answer");
+        let found = answer
+            .as_array()
+            .is_some_and(|symbols| symbols.iter().any(|s| s["name"] == name));
+        if found {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no symbol {name:?} for {query:?}: {answer}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_deleted_index_directory_is_recreated_and_reindexed_with_one_message() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        &sandbox.library().join("workflows/forecast.md"),
+        b"---\ntitle: Quarterly budget forecast\n---\nForecast the costs.\n",
+    );
+    let mut client = start(&sandbox);
+    wait_symbol(&mut client, "forecast", "Quarterly budget forecast");
+    let index_dir = sandbox.home().join("data/index");
+    std::fs::remove_dir_all(&index_dir).unwrap();
+
+    // A prompt added while the index is gone (the server's watcher sees it).
+    sandbox.write(
+        &sandbox.library().join("rules/tidy.md"),
+        b"---\ntitle: Tidy desk rules\n---\nKeep the desk tidy.\n",
+    );
+    wait_symbol(&mut client, "tidy", "Tidy desk rules");
+    let message = wait_told(&mut client, "deleted while PromptStack was running");
+    assert!(message.contains("reindexed"), "{message}");
+    assert!(index_dir.join("meta.json").is_file(), "recreated on disk");
+    wait_symbol(&mut client, "forecast", "Quarterly budget forecast");
+
+    let reindexed = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.reindexLibrary", "arguments": []}),
+        )
+        .expect("reindex works");
+    assert_eq!(reindexed["prompts"], 2, "{reindexed}");
+    wait_symbol(&mut client, "tidy", "Tidy desk rules");
+    assert_eq!(
+        told(&client, "deleted while PromptStack was running"),
         1,
         "{:?}",
         shown_messages(&client.seen)
