@@ -239,6 +239,14 @@ pub const FIELDS: &[FieldSpec] = &[
         doc: "Prompt library; default <data_dir>/library.",
     },
     FieldSpec {
+        path: "library.follow_external_symlinks",
+        flat: "follow_external_symlinks",
+        kind: FieldKind::Bool,
+        default: FieldDefault::Bool(false),
+        extra_env: &[],
+        doc: "Follow symbolic links that lead out of the library (skipped and reported otherwise); `createPrompt` may then write through them.",
+    },
+    FieldSpec {
         path: "compositions.globs",
         flat: "composition_globs",
         kind: FieldKind::List,
@@ -405,6 +413,7 @@ pub struct Config {
     pub neo4j_url: Option<Secret>,
     pub data_dir: Option<PathBuf>,
     pub library_dir: Option<PathBuf>,
+    pub follow_external_symlinks: bool,
     pub composition_globs: Vec<String>,
     pub enable_plugins: bool,
     pub plugin_dir: Option<PathBuf>,
@@ -747,6 +756,7 @@ fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
     let path_of = |path: &str| string(path).map(|s| expand_tilde(&s));
     let secret = |path: &str| string(path).map(Secret);
     let int = |path: &str| get(path).and_then(Value::as_i64).unwrap_or(0).max(0) as u64;
+    let flag = |path: &str| get(path).and_then(Value::as_bool).unwrap_or(false);
     let list = |path: &str| {
         get(path)
             .and_then(Value::as_array)
@@ -778,10 +788,9 @@ fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
         neo4j_url: secret("storage.neo4j_url"),
         data_dir: path_of("paths.data_dir"),
         library_dir: path_of("paths.library_dir"),
+        follow_external_symlinks: flag("library.follow_external_symlinks"),
         composition_globs: list("compositions.globs"),
-        enable_plugins: get("plugins.enabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        enable_plugins: flag("plugins.enabled"),
         plugin_dir: path_of("plugins.dir"),
         log_level: string("log.level").unwrap_or_else(|| "info".into()),
         log_file: path_of("log.file"),

@@ -58,14 +58,25 @@ pub async fn hover(state: &ServerState, params: HoverParams) -> Result<Option<Ho
     };
     let range = indexed.range(&link.span);
     let read = path.clone();
+    // Previews show what is in the workspace or the library, never any other readable file a
+    // link names (`/etc/shadow` when running as root).
+    let mut allowed = state.workspace_folders();
+    allowed.push(state.data_paths().library_dir);
     let preview = tokio::task::spawn_blocking(move || {
+        if !crate::confine::is_within(&read, &allowed) {
+            return Err(Unshown::Outside);
+        }
         if !read.is_file() {
-            return Err(read.exists());
+            return Err(if read.exists() {
+                Unshown::Directory
+            } else {
+                Unshown::Missing
+            });
         }
         Ok(links::preview(&read, PREVIEW_LINES))
     })
     .await
-    .unwrap_or(Err(false));
+    .unwrap_or(Err(Unshown::Missing));
     let value = match preview {
         Ok(Some((head, truncated))) => {
             let language = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -77,10 +88,21 @@ pub async fn hover(state: &ServerState, params: HoverParams) -> Result<Option<Ho
             )
         }
         Ok(None) => format!("`{}` (binary or unreadable file)", path.display()),
-        Err(true) => format!("`{}` (a directory)", path.display()),
-        Err(false) => format!("`{}` does not exist", path.display()),
+        Err(Unshown::Outside) => {
+            format!("`{}` — outside the workspace (no preview)", path.display())
+        }
+        Err(Unshown::Directory) => format!("`{}` (a directory)", path.display()),
+        Err(Unshown::Missing) => format!("`{}` does not exist", path.display()),
     };
     Ok(Some(markdown(value, range)))
+}
+
+/// Why a linked file has no preview.
+enum Unshown {
+    /// Outside the workspace folders and the library.
+    Outside,
+    Directory,
+    Missing,
 }
 
 fn markdown(value: String, range: Range) -> Hover {
