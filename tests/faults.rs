@@ -6,11 +6,9 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use promptstack::events::EventBus;
-use promptstack::history::{HistoryRecorder, SaveRequest, SqliteRepository};
+use promptstack::history::SqliteRepository;
 use promptstack::home::DataPaths;
 use serde_json::{Value, json};
 use support::{Client, Sandbox, TIMEOUT, shown_messages, uri};
@@ -22,13 +20,6 @@ fn paths(sandbox: &Sandbox) -> DataPaths {
 /// Enough compositions (about 1 KB each) for the tables to have interior b-tree pages, plus one
 /// saved twice (`walrus`), whose first version only the database holds.
 fn seed_history(sandbox: &Sandbox, compositions: usize) {
-    let paths = paths(sandbox);
-    let repo = Arc::new(SqliteRepository::open(&paths.database_path, Default::default()).unwrap());
-    let recorder =
-        HistoryRecorder::start(repo, paths.history_dir.clone(), EventBus::new()).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
     let mut saves: Vec<(String, String)> = (0..compositions)
         .map(|i| {
             (
@@ -48,18 +39,12 @@ fn seed_history(sandbox: &Sandbox, compositions: usize) {
         "/w/walrus.prompt.md".into(),
         "the walrus, second draft".into(),
     ));
-    for (source, content) in saves {
-        let outcome = runtime
-            .block_on(recorder.save(SaveRequest {
-                source_path: PathBuf::from(source),
-                working_dir: Some("/w".into()),
-                content,
-                prompts_used: Vec::new(),
-            }))
-            .unwrap();
-        assert!(!outcome.needs_repair(), "{:?}", outcome.index_error);
-    }
+    let saves: Vec<(&str, &str)> = saves
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     // Dropping the recorder and the last connection checkpoints the WAL into the file.
+    support::save_through_recorder(&paths(sandbox), &saves);
 }
 
 /// Overwrites every interior b-tree page after the first (the schema page) with junk: the file
@@ -88,59 +73,9 @@ fn start(sandbox: &Sandbox) -> Client {
     client
 }
 
-/// Runs a command, retrying while the history is still opening.
-fn command(client: &mut Client, name: &str, args: Value) -> Result<Value, Value> {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let result = client.request(
-            "workspace/executeCommand",
-            json!({ "command": name, "arguments": [args.clone()] }),
-        );
-        match &result {
-            Err(e)
-                if e["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("still opening")) =>
-            {
-                assert!(Instant::now() < deadline, "history never opened");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            _ => return result,
-        }
-    }
-}
-
 /// Polls `history.search` until it finds exactly `count` compositions for `query`.
 fn search_until(client: &mut Client, query: &str, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let found = command(
-            client,
-            "promptstack.history.search",
-            json!({ "query": query }),
-        )
-        .expect("history search answers");
-        let results = found["results"].as_array().cloned().unwrap_or_default();
-        if results.len() == count {
-            return results;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "search {query:?} never found {count}: {found}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn save(client: &mut Client, uri: &str, version: i64, text: &str) {
-    client.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
-    );
-    client.notify(
-        "textDocument/didSave",
-        json!({"textDocument": {"uri": uri}, "text": text}),
-    );
+    client.history_search_until(query, |r| r.len() == count)
 }
 
 /// Whether some history file holds `text` (a save reached the source of truth).
@@ -224,14 +159,14 @@ fn check_rebuilt_after_start(sandbox: &Sandbox, needle: &str, compositions: usiz
         "{walrus:?}"
     );
     search_until(&mut client, "seeded7q", 1);
-    save(&mut client, &doc, 2, "saved after the repair: narwhal\n");
+    client.save(&doc, 2, "saved after the repair: narwhal\n");
     search_until(&mut client, "narwhal", 1);
-    let all = command(
-        &mut client,
-        "promptstack.history.search",
-        json!({"query": "lorem", "limit": 200}),
-    )
-    .unwrap();
+    let all = client
+        .history_command(
+            "promptstack.history.search",
+            json!({"query": "lorem", "limit": 200}),
+        )
+        .unwrap();
     assert_eq!(all["results"].as_array().unwrap().len(), compositions);
     assert_eq!(
         told(&client, needle),
@@ -380,22 +315,17 @@ fn a_read_only_database_keeps_saves_in_files_says_so_once_and_catches_up() {
     let doc = uri(&sandbox.workspace().join("ro.prompt.md"));
     client.open(&doc, "");
     search_until(&mut client, "walrus", 1);
-    save(&mut client, &doc, 2, "first while read-only: otter\n");
+    client.save(&doc, 2, "first while read-only: otter\n");
     let message = wait_told(&mut client, "read-only");
     assert!(message.contains("kept in the history files"), "{message}");
-    save(
-        &mut client,
-        &doc,
-        3,
-        "second while read-only: otter beaver\n",
-    );
+    client.save(&doc, 3, "second while read-only: otter beaver\n");
     wait_in_history_files(&sandbox, "otter beaver");
     assert_serving(&mut client, &doc);
 
     drop(read_only);
     let other = uri(&sandbox.workspace().join("after.prompt.md"));
     client.open(&other, "");
-    save(&mut client, &other, 2, "after the fault: heron\n");
+    client.save(&other, 2, "after the fault: heron\n");
     search_until(&mut client, "heron", 1);
     let otter = search_until(&mut client, "beaver", 1);
     assert!(
@@ -422,10 +352,10 @@ fn a_database_locked_by_another_process_keeps_saves_says_so_once_and_catches_up(
 
     let other_process = rusqlite::Connection::open(paths(&sandbox).database_path).unwrap();
     other_process.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    save(&mut client, &doc, 2, "while locked: puffin\n");
+    client.save(&doc, 2, "while locked: puffin\n");
     let message = wait_told(&mut client, "locked by another process");
     assert!(message.contains("repaired"), "{message}");
-    save(&mut client, &doc, 3, "while locked: puffin gannet\n");
+    client.save(&doc, 3, "while locked: puffin gannet\n");
     wait_in_history_files(&sandbox, "puffin gannet");
     assert_serving(&mut client, &doc);
     // Searches still answer from the index while another process holds the write lock.
@@ -435,7 +365,7 @@ fn a_database_locked_by_another_process_keeps_saves_says_so_once_and_catches_up(
     drop(other_process);
     let after = uri(&sandbox.workspace().join("after.prompt.md"));
     client.open(&after, "");
-    save(&mut client, &after, 2, "after the lock: cormorant\n");
+    client.save(&after, 2, "after the lock: cormorant\n");
     search_until(&mut client, "cormorant", 1);
     search_until(&mut client, "gannet", 1);
     assert_eq!(

@@ -12,25 +12,7 @@ use support::{Client, Incoming, Sandbox, completion_items, completion_labels, ur
 /// Starts the server with `workspace` as the only workspace folder.
 fn start_in(sandbox: &Sandbox, workspace: &Path) -> Client {
     let mut client = Client::start(sandbox, &[]);
-    client
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(workspace),
-                "workspaceFolders": [{ "uri": uri(workspace), "name": "workspace" }],
-                "capabilities": {
-                    "general": { "positionEncodings": ["utf-16"] },
-                    "workspace": { "workspaceFolders": true },
-                    "window": { "showDocument": { "support": true } },
-                    "textDocument": {
-                        "completion": { "completionItem": { "snippetSupport": true } }
-                    }
-                }
-            }),
-        )
-        .expect("initialize succeeds");
-    client.notify("initialized", json!({}));
+    client.initialize_in(workspace, Value::Null);
     client
 }
 

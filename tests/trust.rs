@@ -16,19 +16,7 @@ use support::{Client, Sandbox, TIMEOUT, uri};
 /// Starts the server with `workspace` as its only workspace folder.
 fn start_in(sandbox: &Sandbox, workspace: &Path, options: Value) -> Client {
     let mut client = Client::start(sandbox, &[]);
-    client
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(workspace),
-                "workspaceFolders": [{ "uri": uri(workspace), "name": "workspace" }],
-                "capabilities": { "general": { "positionEncodings": ["utf-16"] } },
-                "initializationOptions": options,
-            }),
-        )
-        .expect("initialize");
-    client.notify("initialized", json!({}));
+    client.initialize_in(workspace, options);
     client
 }
 

@@ -263,6 +263,90 @@ impl Client {
         result
     }
 
+    /// `initialize` + `initialized` with `workspace` as the only workspace folder, and
+    /// `init_options` as `initializationOptions`.
+    pub fn initialize_in(&mut self, workspace: &Path, init_options: Value) -> Value {
+        let result = self
+            .request(
+                "initialize",
+                json!({
+                    "processId": null,
+                    "rootUri": uri(workspace),
+                    "workspaceFolders": [{ "uri": uri(workspace), "name": "workspace" }],
+                    "capabilities": {
+                        "general": { "positionEncodings": ["utf-16"] },
+                        "workspace": { "workspaceFolders": true },
+                        "window": { "showDocument": { "support": true } },
+                        "textDocument": {
+                            "completion": { "completionItem": { "snippetSupport": true } }
+                        }
+                    },
+                    "initializationOptions": init_options
+                }),
+            )
+            .expect("initialize succeeds");
+        self.notify("initialized", json!({}));
+        result
+    }
+
+    /// Runs `workspace/executeCommand`, retrying while the history is still opening (it opens
+    /// in the background after start).
+    pub fn history_command(&mut self, name: &str, args: Value) -> Result<Value, Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let result = self.request(
+                "workspace/executeCommand",
+                json!({ "command": name, "arguments": [args.clone()] }),
+            );
+            match &result {
+                Err(e)
+                    if e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("still opening")) =>
+                {
+                    assert!(Instant::now() < deadline, "history never opened");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    /// Polls `promptstack.history.search` until `pred` holds for its results.
+    pub fn history_search_until(
+        &mut self,
+        query: &str,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let found = self
+                .history_command("promptstack.history.search", json!({ "query": query }))
+                .expect("history search answers");
+            let results = found["results"].as_array().cloned().unwrap_or_default();
+            if pred(&results) {
+                return results;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "search for {query:?} never matched: {found}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Replaces a document's text and saves it, as an editor does.
+    pub fn save(&mut self, uri: &str, version: i64, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+        self.notify(
+            "textDocument/didSave",
+            json!({"textDocument": {"uri": uri}, "text": text}),
+        );
+    }
+
     /// Sends a notification; a null `params` is left out, as editors do for `exit`.
     pub fn notify(&mut self, method: &str, params: Value) {
         let mut message = json!({"jsonrpc": "2.0", "method": method});
@@ -456,5 +540,39 @@ pub fn completion_labels(answer: &Value) -> Vec<String> {
     completion_items(answer)
         .iter()
         .map(|i| i["label"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Saves compositions the way the server does (a recorder over the SQLite index in `data`),
+/// without a server; `(source path, content)` in order. Returns the composition ids.
+pub fn save_through_recorder(
+    data: &promptstack::home::DataPaths,
+    saves: &[(&str, &str)],
+) -> Vec<String> {
+    use promptstack::history::{HistoryRecorder, SaveRequest, SqliteRepository};
+    let repo = Arc::new(SqliteRepository::open(&data.database_path, Default::default()).unwrap());
+    let recorder = HistoryRecorder::start(
+        repo,
+        data.history_dir.clone(),
+        promptstack::events::EventBus::new(),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    saves
+        .iter()
+        .map(|(source, content)| {
+            let outcome = runtime
+                .block_on(recorder.save(SaveRequest {
+                    source_path: PathBuf::from(source),
+                    working_dir: Some("/work/project".into()),
+                    content: content.to_string(),
+                    prompts_used: Vec::new(),
+                }))
+                .unwrap();
+            assert!(!outcome.needs_repair(), "{:?}", outcome.index_error);
+            outcome.composition_id
+        })
         .collect()
 }
