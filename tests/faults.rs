@@ -35,16 +35,18 @@ fn seed_history(sandbox: &Sandbox, compositions: usize) {
         "/w/walrus.prompt.md".into(),
         "the walrus, first draft".into(),
     ));
-    saves.push((
-        "/w/walrus.prompt.md".into(),
-        "the walrus, second draft".into(),
-    ));
     let saves: Vec<(&str, &str)> = saves
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
-    // Dropping the recorder and the last connection checkpoints the WAL into the file.
     support::save_through_recorder(&paths(sandbox), &saves);
+    // Two saves within one millisecond would look like one in the file's dates.
+    std::thread::sleep(Duration::from_millis(5));
+    // Dropping the recorder and the last connection checkpoints the WAL into the file.
+    support::save_through_recorder(
+        &paths(sandbox),
+        &[("/w/walrus.prompt.md", "the walrus, second draft")],
+    );
 }
 
 /// Overwrites every interior b-tree page after the first (the schema page) with junk: the file
