@@ -171,11 +171,17 @@ fn secret_fields() -> impl Iterator<Item = &'static FieldSpec> {
     })
 }
 
-/// The kind of the secret-carrying field a settings key names (the last part of its path, or
-/// its flat name).
+/// The names a settings key may give a field: the last part of its path (nested shape), its
+/// whole dotted path (`"ai.openai_api_key"`, as some editors send), its flat name.
+fn setting_names(field: &FieldSpec) -> [&'static str; 3] {
+    let leaf = field.path.rsplit('.').next().unwrap_or(field.path);
+    [leaf, field.path, field.flat]
+}
+
+/// The kind of the secret-carrying field a settings key names.
 fn secret_setting(key: &str) -> Option<FieldKind> {
     secret_fields()
-        .find(|f| f.flat == key || f.path.rsplit('.').next() == Some(key))
+        .find(|f| setting_names(f).contains(&key))
         .map(|f| f.kind)
 }
 
@@ -200,10 +206,19 @@ pub fn learn_from_settings(value: &Value) {
 /// `didChangeConfiguration`, an answer to `workspace/configuration`). Call it on every body
 /// before the protocol framework reads it. Cheap for messages that name no such setting.
 pub fn learn_from_message(body: &[u8]) {
+    // Every such name ends so; two quick scans rule out nearly every message (a 5 MB edit).
+    let may_name_one = [b"_key\"".as_slice(), b"_url\""]
+        .iter()
+        .any(|tail| memchr::memmem::find(body, tail).is_some());
+    if !may_name_one {
+        return;
+    }
+    // Quoted on both sides: a JSON key, not the same words inside a document's text (whose
+    // quotes are escaped).
     static NEEDLES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     let needles = NEEDLES.get_or_init(|| {
         let mut names: Vec<Vec<u8>> = secret_fields()
-            .flat_map(|f| [f.flat, f.path.rsplit('.').next().unwrap_or(f.flat)])
+            .flat_map(setting_names)
             .map(|name| format!("\"{name}\"").into_bytes())
             .collect();
         names.sort();
@@ -269,6 +284,10 @@ mod tests {
             "{redacted}"
         );
         assert_eq!(redact("sk-pulled\"quoted-0003 in a log"), "**** in a log");
+        learn_from_message(
+            br#"{"params":{"settings":{"promptstack":{"ai.claude_api_key":"dotted-0005"}}}}"#,
+        );
+        assert_eq!(redact("dotted-0005"), "****");
         // A document that only talks about a setting registers nothing.
         learn_from_message(br#"{"params":{"text":"\"openai_api_key\": \"not-a-key-0004\""}}"#);
         assert_eq!(redact("not-a-key-0004"), "not-a-key-0004");
