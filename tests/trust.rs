@@ -110,14 +110,14 @@ fn new_composition_outside_every_workspace_folder_is_refused() {
         );
     }
     assert_eq!(entries(&elsewhere), ["shadow"], "nothing written outside");
-    assert!(!sandbox.dir.path().join("leak.prompt.md").exists());
+    assert!(!sandbox.dir.path().join("leak.composition.md").exists());
     let created = command(
         &mut client,
         "promptstack.newComposition",
         json!({"directory": "drafts/../drafts", "name": "fine"}),
     )
     .expect("inside is fine");
-    assert_eq!(created["uri"], uri(&ws.join("drafts/fine.prompt.md")));
+    assert_eq!(created["uri"], uri(&ws.join("drafts/fine.composition.md")));
     assert_eq!(client.shutdown(), Some(0));
 }
 

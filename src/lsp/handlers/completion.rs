@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
-use crate::document::placeholders;
+use crate::document::{DocumentKind, placeholders};
 use crate::library::snippet;
 use crate::lsp::convert::{IndexedText, not_open};
 use crate::lsp::handlers::commands::PROMPT_USED;
@@ -87,6 +87,11 @@ pub async fn completion(
     let position = params.text_document_position;
     let uri = position.text_document.uri;
     let (text, _, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
+    // Editors such as Helix start the server for every Markdown file: only compositions and
+    // library prompts get completion, as the README promises.
+    if kind == DocumentKind::Other {
+        return Ok(None);
+    }
     let indexed = IndexedText::new(&text, state.encoding());
     let offset = indexed.offset(position.position)?;
     let replace = |start: usize| indexed.range(&(start..offset));
@@ -144,10 +149,10 @@ pub async fn completion(
             ));
             items
         }
-        Context::None if kind == crate::document::DocumentKind::Composition => {
+        Context::None if kind == DocumentKind::Composition => {
             return super::file_completion::complete(state, &uri, &indexed, offset).await;
         }
-        Context::None if kind == crate::document::DocumentKind::LibraryPrompt => {
+        Context::None if kind == DocumentKind::LibraryPrompt => {
             return Ok(
                 super::frontmatter_completion::complete(state, &indexed, offset)
                     .map(CompletionResponse::Array),
@@ -171,6 +176,11 @@ fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Ve
             return Vec::new();
         }
     };
+    state.uses.lock().unwrap_or_else(|p| p.into_inner()).offer(
+        uri.as_str(),
+        hits.iter()
+            .map(|h| (h.prompt.id.as_str(), h.prompt.body.as_str())),
+    );
     let snippets = state.features().snippets;
     hits.into_iter()
         .enumerate()
