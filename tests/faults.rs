@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use promptstack::history::SqliteRepository;
 use promptstack::home::DataPaths;
 use serde_json::{Value, json};
-use support::{Client, Sandbox, TIMEOUT, shown_messages, uri};
+use support::{Client, Sandbox, TIMEOUT, poll, shown_messages, uri};
 
 fn paths(sandbox: &Sandbox) -> DataPaths {
     DataPaths::new(sandbox.home().join("data"), None, None)
@@ -381,23 +381,19 @@ fn a_database_locked_by_another_process_keeps_saves_says_so_once_and_catches_up(
 
 /// Polls `workspace/symbol` until a symbol named `name` answers `query`.
 fn wait_symbol(client: &mut Client, query: &str, name: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let answer = client
-            .request("workspace/symbol", json!({ "query": query }))
-            .expect("workspace symbols answer");
-        let found = answer
+    let has = |answer: &Value| {
+        answer
             .as_array()
-            .is_some_and(|symbols| symbols.iter().any(|s| s["name"] == name));
-        if found {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no symbol {name:?} for {query:?}: {answer}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+            .is_some_and(|symbols| symbols.iter().any(|s| s["name"] == name))
+    };
+    let answer = poll(
+        client,
+        "workspace/symbol",
+        json!({ "query": query }),
+        TIMEOUT,
+        has,
+    );
+    assert!(has(&answer), "no symbol {name:?} for {query:?}: {answer}");
 }
 
 #[test]

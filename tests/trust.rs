@@ -8,10 +8,9 @@ mod support;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Sandbox, TIMEOUT, uri};
+use support::{Client, Sandbox, TIMEOUT, poll, uri};
 
 /// Starts the server with `workspace` as its only workspace folder.
 fn start_in(sandbox: &Sandbox, workspace: &Path, options: Value) -> Client {
@@ -158,30 +157,28 @@ fn hover_previews_files_inside_the_workspace_only() {
     assert_eq!(client.shutdown(), Some(0));
 }
 
+/// The names of the symbols in a `workspace/symbol` answer.
+fn names(answer: &Value) -> Vec<String> {
+    answer
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| s["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Polls `workspace/symbol` until `check` accepts the names (the library loads in the background).
 fn symbol_names(
     client: &mut Client,
     query: &str,
     check: impl Fn(&[String]) -> bool,
 ) -> Vec<String> {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let answer = client
-            .request("workspace/symbol", json!({ "query": query }))
-            .expect("symbols answer");
-        let names: Vec<String> = answer
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|s| s["name"].as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if check(&names) || Instant::now() > deadline {
-            return names;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let params = json!({ "query": query });
+    names(&poll(client, "workspace/symbol", params, TIMEOUT, |a| {
+        check(&names(a))
+    }))
 }
 
 #[test]
