@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
-use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+use tower_lsp_server::{Client, LanguageServer, LspService};
 
 use super::handlers;
 use super::state::{ClientFeatures, ServerState};
@@ -13,8 +13,8 @@ use crate::document::ColumnEncoding;
 use crate::events::{AuditLog, EventBus};
 
 /// How many requests may run at once (tower-lsp's default of 4 lets one slow request stall
-/// completion).
-const CONCURRENCY: usize = 64;
+/// completion); document-sized work runs on the blocking pool, so this bounds tasks, not CPU.
+const CONCURRENCY: usize = 256;
 
 /// Runs the language server over stdin/stdout until the client exits.
 pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
@@ -31,13 +31,13 @@ pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
         )),
         startup_problems: loaded.errors.iter().map(ToString::to_string).collect(),
     });
-    Server::new(
-        super::framing::guard(tokio::io::stdin()),
+    super::transport::serve(
+        tokio::io::stdin(),
         tokio::io::stdout(),
+        service,
         socket,
+        CONCURRENCY,
     )
-    .concurrency_level(CONCURRENCY)
-    .serve(service)
     .await;
     // Let queued events (audit log, usage) reach disk before the process ends.
     tokio::task::spawn_blocking(move || events.drain()).await?;

@@ -52,7 +52,7 @@ enum Context {
 }
 
 fn context(text: &str, offset: usize) -> Context {
-    let line_start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+    let line_start = crate::document::line_index::line_start(text, offset);
     let prefix = &text[line_start..offset];
     let indent = prefix.len() - prefix.trim_start().len();
     if let Some(query) = prefix.trim_start().strip_prefix('/') {
