@@ -10,5 +10,6 @@ mod progress;
 mod server;
 mod state;
 mod transport;
+mod work;
 
 pub use server::serve_stdio;

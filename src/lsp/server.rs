@@ -241,28 +241,28 @@ impl LanguageServer for Backend {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        handlers::semantic_tokens::full(&self.state, params)
+        handlers::semantic_tokens::full(&self.state, params).await
     }
 
     async fn semantic_tokens_range(
         &self,
         params: SemanticTokensRangeParams,
     ) -> Result<Option<SemanticTokensRangeResult>> {
-        handlers::semantic_tokens::range(&self.state, params)
+        handlers::semantic_tokens::range(&self.state, params).await
     }
 
     async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        handlers::document_symbols::document_symbol(&self.state, params)
+        handlers::document_symbols::document_symbol(&self.state, params).await
     }
 
     async fn prepare_rename(
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
-        handlers::rename::prepare(&self.state, params)
+        handlers::rename::prepare(&self.state, params).await
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
@@ -270,15 +270,15 @@ impl LanguageServer for Backend {
     }
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
-        handlers::rename::rename(&self.state, params)
+        handlers::rename::rename(&self.state, params).await
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        handlers::code_lens::code_lens(&self.state, params)
+        handlers::code_lens::code_lens(&self.state, params).await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        handlers::code_actions::code_action(&self.state, params)
+        handlers::code_actions::code_action(&self.state, params).await
     }
 
     async fn code_action_resolve(&self, action: CodeAction) -> Result<CodeAction> {
@@ -286,7 +286,7 @@ impl LanguageServer for Backend {
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        handlers::folding::folding_range(&self.state, params)
+        handlers::folding::folding_range(&self.state, params).await
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
@@ -309,7 +309,7 @@ impl LanguageServer for Backend {
     }
 
     async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
-        handlers::document_links::document_link(&self.state, params)
+        handlers::document_links::document_link(&self.state, params).await
     }
 
     async fn symbol(

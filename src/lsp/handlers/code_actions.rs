@@ -18,6 +18,7 @@ use crate::events::DomainEvent;
 use crate::library::snippet::to_plain_text;
 use crate::lsp::convert::{IndexedText, not_open, uri_to_path};
 use crate::lsp::state::ServerState;
+use crate::lsp::work::{Snapshot, on_document};
 
 /// What an `Apply` action carries until it is resolved.
 #[derive(Debug, Serialize, Deserialize)]
@@ -43,25 +44,34 @@ fn wanted(only: Option<&Vec<CodeActionKind>>, kind: &CodeActionKind) -> bool {
     })
 }
 
-pub fn code_action(
-    state: &ServerState,
+pub async fn code_action(
+    state: &Arc<ServerState>,
     params: CodeActionParams,
 ) -> Result<Option<CodeActionResponse>> {
-    let uri = params.text_document.uri;
-    let (text, version, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    if kind != DocumentKind::Composition {
+    let uri = params.text_document.uri.clone();
+    let session = state.clone();
+    on_document(state, &uri, move |doc, _| actions(&session, doc, params)).await
+}
+
+fn actions(
+    state: &ServerState,
+    doc: &Snapshot<'_>,
+    params: CodeActionParams,
+) -> Result<Option<CodeActionResponse>> {
+    if doc.kind != DocumentKind::Composition {
         return Ok(None);
     }
-    let indexed = IndexedText::new(&text, state.encoding());
+    let (uri, version) = (&params.text_document.uri, doc.version);
+    let (indexed, text) = (&doc.indexed, doc.text());
     let range = indexed.byte_range(params.range)?;
     let only = params.context.only.as_ref();
     let mut actions = Vec::new();
-    for suggestion in state.ai.current(&uri, version) {
-        let span = line_span(&text, &suggestion);
+    for suggestion in state.ai.current(uri, version) {
+        let span = line_span(text, &suggestion);
         if !intersects(&span, &range) {
             continue;
         }
-        let diagnostic = ai_review::to_diagnostic(&indexed, &suggestion);
+        let diagnostic = ai_review::to_diagnostic(indexed, &suggestion);
         if wanted(only, &CodeActionKind::QUICKFIX) {
             actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                 title: format!("Apply: {}", suggestion.title),
