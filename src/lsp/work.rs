@@ -30,7 +30,9 @@ impl Interrupt {
     /// and every few thousand items.
     pub fn check(&self) -> jsonrpc::Result<()> {
         if self.cancelled.load(Ordering::Relaxed) {
-            return Err(jsonrpc::Error::request_cancelled());
+            let mut error = jsonrpc::Error::request_cancelled();
+            error.message = "the request was cancelled".into();
+            return Err(error);
         }
         let current = self
             .state
@@ -38,7 +40,7 @@ impl Interrupt {
             .get(&self.uri)
             .map(|d| d.revision());
         if current != Some(self.revision) {
-            let mut error = jsonrpc::Error::new(ErrorCode::ContentModified);
+            let mut error = jsonrpc::Error::content_modified();
             error.message = "the document changed while this request ran".into();
             return Err(error);
         }
@@ -89,17 +91,25 @@ pub async fn on_document<T: Send + 'static>(
     };
     let encoding = state.encoding();
     tokio::task::spawn_blocking(move || {
-        interrupt.check()?;
-        let text = document.text();
-        let snapshot = Snapshot {
-            indexed: IndexedText::new(&text, encoding),
-            kind: document.kind,
-            version: document.version,
-        };
-        interrupt.check()?;
-        let result = work(&snapshot, &interrupt)?;
-        interrupt.check()?;
-        Ok(result)
+        let result = interrupt.check().and_then(|()| {
+            let text = document.text();
+            let snapshot = Snapshot {
+                indexed: IndexedText::new(&text, encoding),
+                kind: document.kind,
+                version: document.version,
+            };
+            let answer = work(&snapshot, &interrupt)?;
+            interrupt.check().map(|()| answer)
+        });
+        if let Err(e) = &result
+            && matches!(
+                e.code,
+                ErrorCode::RequestCancelled | ErrorCode::ContentModified
+            )
+        {
+            tracing::debug!("stopped work on {}: {}", interrupt.uri.as_str(), e.message);
+        }
+        result
     })
     .await
     .map_err(|e| internal_error(format!("the request's work failed: {e}")))?
