@@ -331,6 +331,12 @@ impl Client {
         }
     }
 
+    /// The next message from the server within `wait`, if any (for clients juggling many
+    /// requests at once).
+    pub fn poll(&mut self, wait: Duration) -> Option<Incoming> {
+        self.incoming.recv_timeout(wait).ok()
+    }
+
     fn next(&mut self, deadline: Instant) -> Option<Incoming> {
         let left = deadline.saturating_duration_since(Instant::now());
         self.incoming.recv_timeout(left).ok()
