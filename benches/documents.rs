@@ -157,7 +157,8 @@ fn bench_shape(shape: &'static str, line_breaks: bool, rows: &mut Vec<Row>) {
                 );
                 client.wait_diagnostics(&doc, Some(version));
                 // Diagnostics are debounced by 150 ms; the figure is what comes after it.
-                row.samples.push(started.elapsed().saturating_sub(Duration::from_millis(150)));
+                row.samples
+                    .push(started.elapsed().saturating_sub(Duration::from_millis(150)));
                 continue;
             }
             let answer = client.request(kind, params);

@@ -32,7 +32,11 @@ fn composition(rng: &mut Rng) -> String {
     let mut text = String::from("Edits land here: \n");
     for i in 0..100 {
         let words: Vec<&str> = (0..10).map(|_| rng.pick(FILLER)).collect();
-        text.push_str(&format!("{} {{{{text:{}_{i}}}}}\n", words.join(" "), rng.pick(FILLER)));
+        text.push_str(&format!(
+            "{} {{{{text:{}_{i}}}}}\n",
+            words.join(" "),
+            rng.pick(FILLER)
+        ));
     }
     text.push_str("Finally {{text:");
     text
@@ -106,7 +110,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    println!("| run | changes | completions answered | p50 | p99 | max | ContentModified | other errors |");
+    println!(
+        "| run | changes | completions answered | p50 | p99 | max | ContentModified | other errors |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for (name, rate) in [("idle", 0), ("1,000 didChange/s", 1_000)] {
         let o = run(seconds, rate);
