@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc};
 use tower_lsp_server::jsonrpc::Response;
@@ -79,7 +79,6 @@ pub async fn serve<S: LanguageServer>(
                 }
             }
             Incoming::Response(response) => {
-                use futures::SinkExt;
                 if client_responses.send(response).await.is_err() {
                     tracing::warn!("a response from the client arrived after the server stopped");
                 }
