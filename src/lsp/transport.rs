@@ -5,13 +5,15 @@
 //! writer task owns stdout, so the framework's responses, its requests to the client and the
 //! loop's own error replies never interleave within a frame.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc};
-use tower_lsp_server::jsonrpc::Response;
+use tower_lsp_server::jsonrpc::{self, Id, Response};
 use tower_lsp_server::{ClientSocket, LanguageServer, LspService};
 use tower_service::Service;
 
@@ -91,18 +93,21 @@ pub async fn serve<S: LanguageServer>(
                 {
                     break;
                 }
-                let mut call = service.call(request);
+                let id = request.id().cloned();
+                let method = request.method().to_string();
+                // A handler that panics answers an internal error; the server goes on.
+                let mut call = AssertUnwindSafe(service.call(request)).catch_unwind();
                 // The handler runs up to its first await here, in message order: it takes its
                 // snapshot of the document before any later change applies.
                 match futures::poll!(&mut call) {
-                    std::task::Poll::Ready(result) => respond(&out, result).await,
-                    std::task::Poll::Pending => {
+                    Poll::Ready(result) => respond(&out, result, id, &method).await,
+                    Poll::Pending => {
                         let Ok(slot) = slots.clone().acquire_owned().await else {
                             break;
                         };
                         let out = out.clone();
                         running.spawn(async move {
-                            respond(&out, call.await).await;
+                            respond(&out, call.await, id, &method).await;
                             drop(slot);
                         });
                     }
@@ -144,9 +149,23 @@ fn received(incoming: &Incoming) {
 
 async fn respond(
     out: &mpsc::Sender<Vec<u8>>,
-    result: Result<Option<Response>, tower_lsp_server::ExitedError>,
+    outcome: std::thread::Result<Result<Option<Response>, tower_lsp_server::ExitedError>>,
+    id: Option<Id>,
+    method: &str,
 ) {
-    if let Ok(Some(response)) = result {
+    let response = match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(_exited)) => None,
+        Err(_panic) => {
+            tracing::error!("the handler of {method} panicked; answering an internal error");
+            id.map(|id| {
+                let mut error = jsonrpc::Error::internal_error();
+                error.message = format!("PromptStack failed on {method}; see its log").into();
+                Response::from_error(id, error)
+            })
+        }
+    };
+    if let Some(response) = response {
         let _ = send(out, &response).await;
     }
 }
