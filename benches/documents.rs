@@ -85,7 +85,9 @@ fn bench_shape(shape: &'static str, line_breaks: bool, rows: &mut Vec<Row>) {
     let sandbox = Sandbox::new();
     let mut client = Client::start(&sandbox, &[("PROMPTSTACK_LOG", "warn")]);
     client.initialize(Value::Null, false);
-    let doc = uri(&sandbox.workspace().join(format!("{shape}.prompt.md")));
+    let doc = uri(&sandbox
+        .workspace()
+        .join(format!("{}.prompt.md", shape.replace(' ', "-"))));
     let started = Instant::now();
     client.open(&doc, &text);
     client.wait_diagnostics(&doc, Some(1));
@@ -127,9 +129,9 @@ fn bench_shape(shape: &'static str, line_breaks: bool, rows: &mut Vec<Row>) {
                     let (start, end) = if (at["line"].as_u64(), at["character"].as_u64())
                         <= (end["line"].as_u64(), end["character"].as_u64())
                     {
-                        (at, end)
+                        (at.clone(), end)
                     } else {
-                        (end, at)
+                        (end, at.clone())
                     };
                     json!({"textDocument": id, "range": {"start": start, "end": end}})
                 }
