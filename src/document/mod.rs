@@ -10,6 +10,7 @@ pub mod placeholders;
 mod scan;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use ropey::Rope;
 
@@ -39,6 +40,9 @@ pub struct Document {
     /// Changes with every edit, unique across documents: work started on one revision can tell
     /// that the text moved on.
     revision: u64,
+    /// The text and its line index for this revision, built by the first request that needs
+    /// them and shared by every copy of the document taken before the next edit.
+    indexed: Arc<OnceLock<(Arc<str>, Arc<LineIndex>)>>,
 }
 
 /// A fresh document revision.
@@ -61,7 +65,19 @@ impl Document {
             version,
             kind,
             revision: next_revision(),
+            indexed: Arc::default(),
         }
+    }
+
+    /// The text with its line index, computed once per revision.
+    pub fn indexed(&self) -> (Arc<str>, Arc<LineIndex>) {
+        self.indexed
+            .get_or_init(|| {
+                let text: Arc<str> = self.rope.to_string().into();
+                let index = Arc::new(LineIndex::new(&text));
+                (text, index)
+            })
+            .clone()
     }
 
     /// Identifies this exact text; see [`Document::revision`].
@@ -132,6 +148,7 @@ impl Document {
             }
         }
         self.revision = next_revision();
+        self.indexed = Arc::default();
     }
 }
 

@@ -1,8 +1,9 @@
 //! Document-sized work off the protocol loop. A request takes its snapshot of the document
 //! (a cheap rope clone) when it starts, so it sees the text its positions refer to, then parses
-//! on the blocking pool. The work gives up as soon as the request is cancelled (tower-lsp drops
-//! the future on `$/cancelRequest`, which raises the flag here) or the document changes (the
-//! answer would describe text the editor no longer shows: `ContentModified`).
+//! on the blocking pool (the text and its line index are built once per revision and shared).
+//! The work gives up as soon as the request is cancelled (tower-lsp drops the future on
+//! `$/cancelRequest`, which raises the flag here) or the document changes (the answer would
+//! describe text the editor no longer shows: `ContentModified`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,9 +93,9 @@ pub async fn on_document<T: Send + 'static>(
     let encoding = state.encoding();
     tokio::task::spawn_blocking(move || {
         let result = interrupt.check().and_then(|()| {
-            let text = document.text();
+            let (text, index) = document.indexed();
             let snapshot = Snapshot {
-                indexed: IndexedText::new(&text, encoding),
+                indexed: IndexedText::with_index(&text, index, encoding),
                 kind: document.kind,
                 version: document.version,
             };

@@ -24,6 +24,9 @@ pub async fn document_link(
     .await
 }
 
+/// Links returned at most, so a generated document cannot make an answer of megabytes.
+const MAX_LINKS: usize = 2_000;
+
 fn clickable(indexed: &IndexedText<'_>, dir: &std::path::Path) -> Vec<DocumentLink> {
     links::find(indexed.text)
         .into_iter()
@@ -36,5 +39,6 @@ fn clickable(indexed: &IndexedText<'_>, dir: &std::path::Path) -> Vec<DocumentLi
                 data: None,
             })
         })
+        .take(MAX_LINKS)
         .collect()
 }

@@ -11,6 +11,10 @@ use crate::lsp::convert::IndexedText;
 use crate::lsp::state::ServerState;
 use crate::lsp::work::on_document;
 
+/// Placeholders listed in the outline at most: a generated document with tens of thousands
+/// would make an answer of megabytes that no outline view can show.
+const MAX_PLACEHOLDER_SYMBOLS: usize = 2_000;
+
 pub async fn document_symbol(
     state: &Arc<ServerState>,
     params: DocumentSymbolParams,
@@ -20,10 +24,11 @@ pub async fn document_symbol(
         interrupt.check()?;
         let sections = outline::sections(doc.text());
         interrupt.check()?;
+        let shown = parsed.placeholders.len().min(MAX_PLACEHOLDER_SYMBOLS);
         Ok(Some(DocumentSymbolResponse::Nested(symbols_within(
             &doc.indexed,
             &sections,
-            &parsed.placeholders,
+            &parsed.placeholders[..shown],
         ))))
     })
     .await
