@@ -158,12 +158,12 @@ cat >"$SANDBOX/user-data/User/settings.json" <<EOF
   "extensions.autoUpdate": false,
   "workbench.enableExperiments": false,
   "workbench.tips.enabled": false,
-  "chat.disableAIFeatures": true,
   "workbench.secondarySideBar.defaultVisibility": "hidden",
   "editor.wordBasedSuggestions": "off",
-  "promptstack.compositions.globs": ["**/*.prompt.md", "**/drafts/*.md"]
+  "promptstack.compositions.globs": ["**/*.prompt.md", "**/*.composition.md", "!**/.github/prompts/**", "**/drafts/*.md"]
 }
 EOF
+# VS Code's AI features stay on (its default): compositions must not meet its prompt-file checks.
 cat >"$SANDBOX/workspace/draft.prompt.md" <<'EOF'
 # Release notes for {{text:product}} {{text:version}}
 
@@ -171,6 +171,25 @@ Write release notes for the changes listed below. Group them by user impact
 and keep each entry to one sentence.
 EOF
 echo "# Not a composition" >"$SANDBOX/workspace/notes.md"
+# A composition with frontmatter and a broken link (VS Code's prompt-file checks would flag both),
+# and a real VS Code prompt file with the same text, where VS Code's checks are expected.
+PLAN='---
+title: Launch plan
+tags: [launch]
+---
+Plan the launch of {{text:product}}. See [the spec](missing-spec.md).
+'
+printf '%s' "$PLAN" >"$SANDBOX/workspace/plan.prompt.md"
+mkdir -p "$SANDBOX/workspace/.github/prompts"
+printf '%s' "$PLAN" >"$SANDBOX/workspace/.github/prompts/launch.prompt.md"
+# Restricted Mode: a workspace whose settings point the library at its own folder.
+mkdir -p "$SANDBOX/untrusted/.vscode" "$SANDBOX/untrusted/evil-lib/commands"
+cat >"$SANDBOX/untrusted/.vscode/settings.json" <<EOF
+{ "promptstack.paths.libraryDir": "$SANDBOX/untrusted/evil-lib" }
+EOF
+printf -- '---\ntitle: Evil prompt\ndescription: from the workspace\ntags: [x]\n---\nEvil body.\n' \
+  >"$SANDBOX/untrusted/evil-lib/commands/evil.md"
+printf '# Untrusted\n' >"$SANDBOX/untrusted/notes.composition.md"
 mkdir -p "$SANDBOX/workspace/drafts"
 printf 'Idea: {{text:topic}}\nAnother line.\n' >"$SANDBOX/workspace/drafts/idea.md"
 

@@ -238,9 +238,13 @@ pub const FIELDS: &[FieldSpec] = &[
         path: "compositions.globs",
         flat: "composition_globs",
         kind: FieldKind::List,
-        default: FieldDefault::List(&["**/*.prompt.md"]),
+        default: FieldDefault::List(&[
+            "**/*.prompt.md",
+            "**/*.composition.md",
+            "!**/.github/prompts/**",
+        ]),
         extra_env: &[],
-        doc: "Files treated as compositions.",
+        doc: "Files treated as compositions; a glob starting with `!` excludes.",
     },
     FieldSpec {
         path: "plugins.enabled",
@@ -1007,7 +1011,14 @@ mod tests {
         assert_eq!(c.ai_provider, "claude");
         assert_eq!(c.storage, "sqlite");
         assert_eq!(c.max_retries, 3);
-        assert_eq!(c.composition_globs, vec!["**/*.prompt.md"]);
+        assert_eq!(
+            c.composition_globs,
+            vec![
+                "**/*.prompt.md",
+                "**/*.composition.md",
+                "!**/.github/prompts/**"
+            ]
+        );
         assert!(!c.ai_configured());
         assert_eq!(source_of(&resolved, "ai.provider"), Source::Default);
     }

@@ -2,6 +2,8 @@
 //! start the right command, keep Helix's default Markdown servers, and their `config` is accepted
 //! by the server's settings resolution (the same path initializationOptions take).
 
+mod support;
+
 use std::path::Path;
 
 use promptstack::config::{Layers, Source, resolve};
@@ -99,7 +101,15 @@ fn languages_toml_config_is_accepted_by_the_server_settings() {
         .get("compositions.globs")
         .expect("compositions.globs resolved");
     assert_eq!(*source, Source::Editor);
-    assert_eq!(*value, json!(["**/*.prompt.md"]));
+    // The server's default globs: a list in `config` replaces them, so it repeats them all.
+    assert_eq!(
+        *value,
+        json!([
+            "**/*.composition.md",
+            "**/*.prompt.md",
+            "!**/.github/prompts/**"
+        ])
+    );
 }
 
 #[test]
@@ -194,5 +204,42 @@ fn helix_snippets_in_the_docs_are_valid() {
     assert!(
         checked >= 3,
         "too few Helix snippets found in the docs ({checked})"
+    );
+}
+
+/// Helix logs a server's stderr as [ERROR]: the shipped config keeps the server to warnings,
+/// and with it a normal start and a command write no INFO line (at the default level they do).
+#[test]
+fn languages_toml_keeps_info_lines_out_of_helix_s_error_log() {
+    let table = parse(&read("editors/helix/languages.toml"), "languages.toml");
+    let level = promptstack_server(&table)
+        .get("environment")
+        .and_then(|e| e.get("PROMPTSTACK_LOG"))
+        .and_then(|v| v.as_str())
+        .expect("environment.PROMPTSTACK_LOG")
+        .to_string();
+    let stderr_with = |log: &str| {
+        let sandbox = support::Sandbox::new();
+        let mut client = support::Client::start(&sandbox, &[("PROMPTSTACK_LOG", log)]);
+        client.initialize(Value::Null, true);
+        client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": "promptstack.validateLibrary", "arguments": []}),
+            )
+            .expect("validateLibrary");
+        let stderr = client.stderr.clone();
+        client.shutdown();
+        stderr.lock().expect("stderr").clone()
+    };
+    let shipped = stderr_with(&level);
+    assert!(
+        !shipped.contains(" INFO "),
+        "INFO lines with PROMPTSTACK_LOG={level}:\n{shipped}"
+    );
+    let default = stderr_with("info");
+    assert!(
+        default.contains(" INFO "),
+        "the check cannot fail: no INFO line at info level either"
     );
 }

@@ -7,8 +7,40 @@ use std::path::PathBuf;
 use promptstack::config::{self, FIELDS, FieldDefault, FieldKind, Layers};
 use serde_json::{Map, Value, json};
 
-/// Settings of the extension itself (where the binary is), not server settings.
-const CLIENT_ONLY: &str = "server.";
+/// Settings of the extension itself (where the binary is, editor behaviour), not server settings.
+const CLIENT_ONLY: &[&str] = &["server.", "vscode."];
+
+/// The server field a VS Code key stands for: `ai.anthropicBaseUrl` → `ai.anthropic_base_url`.
+fn server_path(key: &str) -> String {
+    let mut out = String::new();
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every property of `contributes.configuration` (a list of categories).
+fn properties(pkg: &Value) -> Map<String, Value> {
+    let configuration = pkg
+        .pointer("/contributes/configuration")
+        .expect("package.json has contributes.configuration");
+    let categories = match configuration {
+        Value::Array(list) => list.clone(),
+        other => vec![other.clone()],
+    };
+    let mut out = Map::new();
+    for category in categories {
+        if let Some(p) = category.get("properties").and_then(Value::as_object) {
+            out.extend(p.clone());
+        }
+    }
+    out
+}
 
 fn package_json() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("editors/vscode/package.json");
@@ -17,18 +49,14 @@ fn package_json() -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
-/// `promptstack.<path>` → its schema, minus the client-only settings.
+/// The server path of each `promptstack.<key>` → its schema, minus the client-only settings.
 fn server_settings() -> Map<String, Value> {
-    let pkg = package_json();
-    let properties = pkg
-        .pointer("/contributes/configuration/properties")
-        .and_then(Value::as_object)
-        .expect("package.json has contributes.configuration.properties");
-    properties
+    properties(&package_json())
         .iter()
         .filter_map(|(key, schema)| {
             let path = key.strip_prefix("promptstack.")?;
-            (!path.starts_with(CLIENT_ONLY)).then(|| (path.to_string(), schema.clone()))
+            (!CLIENT_ONLY.iter().any(|c| path.starts_with(c)))
+                .then(|| (server_path(path), schema.clone()))
         })
         .collect()
 }
@@ -46,17 +74,11 @@ fn every_field_has_a_setting_and_no_setting_is_unknown() {
          missing in package.json: {missing:?}\n  unknown to the server: {unknown:?}"
     );
     // Every property outside `promptstack.` would be ignored by the client's settings collection.
-    let pkg = package_json();
-    let stray: Vec<_> = pkg
-        .pointer("/contributes/configuration/properties")
-        .and_then(Value::as_object)
-        .map(|p| {
-            p.keys()
-                .filter(|k| !k.starts_with("promptstack."))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let stray: Vec<_> = properties(&package_json())
+        .keys()
+        .filter(|k| !k.starts_with("promptstack."))
+        .cloned()
+        .collect();
     assert!(
         stray.is_empty(),
         "settings outside promptstack.*: {stray:?}"
@@ -197,4 +219,88 @@ fn the_server_accepts_every_default_the_extension_can_send() {
             assert!(errors.is_empty(), "{path} = {choice} refused: {errors:?}");
         }
     }
+}
+
+/// The Settings UI shows a title made from the key, in the given order, with a line per choice:
+/// keys are camelCase ("Anthropic Base Url", not "Anthropic_base_url"), every setting has an
+/// `order`, every choice an `enumDescriptions` entry.
+#[test]
+fn the_settings_ui_reads_well() {
+    let mut problems = Vec::new();
+    for (key, schema) in properties(&package_json()) {
+        if key.contains('_') {
+            problems.push(format!("{key}: snake_case key shows as a raw title"));
+        }
+        if schema.get("order").and_then(Value::as_u64).is_none() {
+            problems.push(format!("{key}: no order"));
+        }
+        if let Some(choices) = schema.get("enum").and_then(Value::as_array) {
+            let described = schema
+                .get("enumDescriptions")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if described != choices.len() {
+                problems.push(format!(
+                    "{key}: {described} enumDescriptions for {} choices",
+                    choices.len()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The walkthrough's links run commands the extension contributes, its media and the icon are
+/// files that ship in the package (`.vscodeignore` keeps `media/`).
+#[test]
+fn walkthrough_links_and_icon_point_at_real_things() {
+    let pkg = package_json();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("editors/vscode");
+    let commands: BTreeSet<String> = pkg
+        .pointer("/contributes/commands")
+        .and_then(Value::as_array)
+        .expect("contributes.commands")
+        .iter()
+        .filter_map(|c| c["command"].as_str().map(str::to_string))
+        .collect();
+    let steps = pkg
+        .pointer("/contributes/walkthroughs/0/steps")
+        .and_then(Value::as_array)
+        .expect("a walkthrough");
+    assert!(
+        steps.len() >= 5,
+        "install, composition, library, history, AI"
+    );
+    for step in steps {
+        let description = step["description"].as_str().unwrap_or_default();
+        let links: Vec<&str> = description
+            .split("(command:")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+            .collect();
+        assert!(!links.is_empty(), "step {} has no action", step["id"]);
+        for command in links {
+            assert!(
+                commands.contains(command),
+                "{command} is not a contributed command"
+            );
+        }
+        let media = step
+            .pointer("/media/markdown")
+            .and_then(Value::as_str)
+            .expect("media");
+        assert!(root.join(media).is_file(), "{media} is missing");
+    }
+    let icon = root.join(pkg["icon"].as_str().expect("icon"));
+    let bytes = std::fs::read(&icon).expect("the icon file");
+    assert!(
+        bytes.starts_with(b"\x89PNG"),
+        "{} is not a PNG",
+        icon.display()
+    );
+    let ignore = std::fs::read_to_string(root.join(".vscodeignore")).expect(".vscodeignore");
+    assert!(
+        ignore.lines().any(|l| l == "!media/**"),
+        "media/ is left out of the package"
+    );
 }

@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Sandbox, completion_items, completion_labels, uri};
+use support::{Client, Sandbox, completion_items, completion_labels, poll, uri};
 
 const FORECAST: &str = "---\ntitle: Quarterly budget forecast\ndescription: Forecast spending\ntags: [finance, planning]\n---\nForecast {{text:team}} costs in $USD for {{text:quarter}}.\nRisks:\n{{list:risks}}\nAgain for {{text:team}}: use 100% {braces}\\.\n";
 const FORECAST_SNIPPET: &str = "Forecast ${1:team} costs in \\$USD for ${2:quarter}.\nRisks:\n- ${3:risks}\nAgain for ${1:team}: use 100% {braces\\}\\\\.\n";
@@ -15,26 +15,6 @@ fn start(sandbox: &Sandbox) -> Client {
     let mut client = Client::start(sandbox, &[]);
     client.initialize(Value::Null, false);
     client
-}
-
-/// Asks until `done` accepts the answer (the library loads in the background) or time runs out.
-fn poll(
-    client: &mut Client,
-    method: &str,
-    params: Value,
-    within: Duration,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let answer = client
-            .request(method, params.clone())
-            .expect("request succeeds");
-        if done(&answer) || Instant::now() > deadline {
-            return answer;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
 }
 
 fn symbol_names(answer: &Value) -> Vec<String> {

@@ -388,7 +388,7 @@ fn new_composition_creates_from_a_template_and_opens_it() {
         json!({"name": "plan"}),
     )
     .expect("newComposition succeeds");
-    let path = ws.join("plan.prompt.md");
+    let path = ws.join("plan.composition.md");
     assert_eq!(created["uri"], uri(&path));
     let text = std::fs::read_to_string(&path).expect("written");
     assert!(text.starts_with("# New prompt\n"), "{text}");
@@ -418,7 +418,7 @@ fn new_composition_creates_from_a_template_and_opens_it() {
     let untitled = untitled["uri"].as_str().unwrap().to_string();
     let prefix = uri(&ws.join("drafts/untitled-"));
     assert!(
-        untitled.starts_with(&prefix) && untitled.ends_with(".prompt.md"),
+        untitled.starts_with(&prefix) && untitled.ends_with(".composition.md"),
         "{untitled}"
     );
 
@@ -431,7 +431,7 @@ fn new_composition_creates_from_a_template_and_opens_it() {
         .expect_err("bad name refused");
         assert_eq!(refused["code"], -32602, "{bad}: {refused}");
     }
-    assert!(!sandbox.dir.path().join("x.prompt.md").exists());
+    assert!(!sandbox.dir.path().join("x.composition.md").exists());
     client.shutdown();
 }
 

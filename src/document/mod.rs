@@ -22,7 +22,7 @@ pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 /// What a document is to PromptStack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocumentKind {
-    /// A prompt being built (`**/*.prompt.md` by default); saves go to history.
+    /// A prompt being built (`*.composition.md` and `*.prompt.md` by default); saves go to history.
     Composition,
     /// A Markdown file inside the library directory.
     LibraryPrompt,

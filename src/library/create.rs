@@ -87,13 +87,15 @@ pub fn render(prompt: &NewPrompt) -> String {
         text.push_str(&format!("tags: [{}]\n", tags.join(", ")));
     }
     text.push_str("---\n");
-    text.push_str(&format!(
-        "# {}\n\nDescribe the task here. Use {{{{text:name}}}} for a value to fill in and \
-         {{{{list:name}}}} for a list.\n",
-        prompt.title.trim()
-    ));
+    text.push_str(&format!("# {}\n\n{BODY_SKELETON}", prompt.title.trim()));
     text
 }
+
+/// The body a new prompt starts with: it shows both placeholder kinds, each name once (a name
+/// used twice in one prompt is a `duplicate-placeholder` error), so the new file validates clean.
+const BODY_SKELETON: &str = "Describe the task here. Write {{text:subject}} where a value is \
+     filled in when the prompt is used, and a list placeholder on its own line for items:\n\n\
+     {{list:points}}\n";
 
 /// Creates the prompt file under `library_dir/<category>/<slug>.md` and returns its path.
 /// Blocking (file system).
@@ -154,6 +156,35 @@ mod tests {
         for bad in ["", "..", "../x", "/etc", "a/b", "a\\b", ".hidden", " x"] {
             assert!(check_plain_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// The template passes the library's own validation: no finding at all with a description
+    /// and tags, and only the reminders for missing optional keys without them.
+    #[test]
+    fn new_prompts_validate_clean() {
+        let full = NewPrompt {
+            title: "Summarise a thread".into(),
+            description: Some("Short summary of a discussion".into()),
+            tags: vec!["writing".into(), "summary".into()],
+            category: "commands".into(),
+        };
+        let findings = crate::library::validation::validate_prompt(&render(&full));
+        assert!(findings.is_empty(), "{findings:#?}");
+        let bare = NewPrompt {
+            title: "Bare".into(),
+            category: "commands".into(),
+            ..Default::default()
+        };
+        let codes: Vec<&str> = crate::library::validation::validate_prompt(&render(&bare))
+            .iter()
+            .map(|f| f.code)
+            .collect();
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.starts_with("missing-") && *c != "missing-title"),
+            "{codes:?}"
+        );
     }
 
     #[test]

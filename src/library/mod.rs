@@ -10,6 +10,7 @@ pub mod snippet;
 pub mod source;
 pub mod starter;
 pub mod usage;
+pub mod use_tracker;
 pub mod validation;
 
 pub use facade::{Library, LibraryError, LibraryStats, OpenOptions, PromptHit};

@@ -120,6 +120,13 @@ impl LanguageServer for Backend {
                 .as_ref()
                 .and_then(|w| w.show_document.as_ref())
                 .is_some_and(|s| s.support),
+            shows_command_results: params
+                .capabilities
+                .experimental
+                .as_ref()
+                .and_then(|e| e.pointer("/promptstack/commandResults"))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
         };
         *self
             .state

@@ -4,15 +4,16 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::Uri;
 
 use crate::config::{Layers, Resolved};
+use crate::document::composition_file::CompositionGlobs;
 use crate::document::{ColumnEncoding, Document, DocumentKind};
 use crate::events::EventBus;
 use crate::home::{DataPaths, Home};
 use crate::library::Library;
+use crate::library::use_tracker::UseTracker;
 use crate::lsp::handlers::history::HistorySlot;
 
 /// What the client said it can do, read once at `initialize`.
@@ -31,6 +32,17 @@ pub struct ClientFeatures {
     pub snippets: bool,
     /// `window/showDocument`.
     pub show_document: bool,
+    /// The client presents command results itself (PromptStack's own plugins say so with
+    /// `experimental.promptstack.commandResults`); others are told with messages.
+    pub shows_command_results: bool,
+}
+
+impl ClientFeatures {
+    /// Whether to ask the client to open a file: when it supports `window/showDocument`, and
+    /// for generic clients, which may handle it without announcing it (Helix 25.07 does).
+    pub fn opens_documents(&self) -> bool {
+        self.show_document || !self.shows_command_results
+    }
 }
 
 /// A walk of the workspace folders: which roots, when, and the files found.
@@ -60,6 +72,8 @@ pub struct ServerState {
     pub file_walk: Mutex<Option<FileWalk>>,
     /// AI provider, suggestions and reviews in flight.
     pub ai: super::ai_session::AiSession,
+    /// Prompts offered by completion, to count a use when an edit inserts one.
+    pub uses: Mutex<UseTracker>,
     layers: Mutex<Layers>,
     config: RwLock<Arc<Resolved>>,
     documents: RwLock<HashMap<Uri, Document>>,
@@ -86,6 +100,7 @@ impl ServerState {
             workspace_folders: RwLock::new(Vec::new()),
             file_walk: Mutex::new(None),
             ai: Default::default(),
+            uses: Mutex::new(UseTracker::default()),
             layers: Mutex::new(layers),
             config: RwLock::new(Arc::new(resolved)),
             documents: RwLock::new(HashMap::new()),
@@ -163,7 +178,7 @@ impl ServerState {
         {
             return DocumentKind::LibraryPrompt;
         }
-        if composition_globs(&config.config.composition_globs).is_match(&path) {
+        if CompositionGlobs::new(&config.config.composition_globs).is_match(&path) {
             return DocumentKind::Composition;
         }
         DocumentKind::Other
@@ -212,27 +227,16 @@ impl ServerState {
 
     pub fn forget(&self, uri: &Uri) {
         self.ai.forget(uri);
+        self.uses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(uri.as_str());
         self.write_documents().remove(uri);
         self.generations
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(uri);
     }
-}
-
-/// Builds the matcher for composition globs; invalid globs were rejected by config validation's
-/// caller, and any that slip through are skipped with a log line.
-fn composition_globs(globs: &[String]) -> GlobSet {
-    let mut builder = GlobSetBuilder::new();
-    for glob in globs {
-        match Glob::new(glob) {
-            Ok(g) => {
-                builder.add(g);
-            }
-            Err(e) => tracing::warn!("ignoring invalid composition glob {glob:?}: {e}"),
-        }
-    }
-    builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
 /// Whether `path` is inside `dir`, comparing canonical paths when they exist (symlinked homes).

@@ -229,33 +229,41 @@ impl Client {
         }
     }
 
-    /// `initialize` + `initialized` with typical editor capabilities plus `extra` merged in.
+    /// `initialize` + `initialized` with typical editor capabilities.
     pub fn initialize(&mut self, init_options: Value, utf8: bool) -> Value {
         let encodings = if utf8 {
             json!(["utf-8", "utf-16"])
         } else {
             json!(["utf-16"])
         };
+        self.initialize_with(
+            init_options,
+            json!({
+                "general": { "positionEncodings": encodings },
+                "workspace": {
+                    "configuration": true,
+                    "didChangeConfiguration": { "dynamicRegistration": true },
+                    "codeLens": { "refreshSupport": true },
+                    "workspaceFolders": true
+                },
+                "window": { "workDoneProgress": true, "showDocument": { "support": true } },
+                "textDocument": {
+                    "completion": { "completionItem": { "snippetSupport": true } },
+                    "synchronization": { "didSave": true }
+                }
+            }),
+        )
+    }
+
+    /// `initialize` + `initialized` with exactly these client capabilities.
+    pub fn initialize_with(&mut self, init_options: Value, capabilities: Value) -> Value {
         let result = self
             .request(
                 "initialize",
                 json!({
                     "processId": null,
                     "rootUri": null,
-                    "capabilities": {
-                        "general": { "positionEncodings": encodings },
-                        "workspace": {
-                            "configuration": true,
-                            "didChangeConfiguration": { "dynamicRegistration": true },
-                            "codeLens": { "refreshSupport": true },
-                            "workspaceFolders": true
-                        },
-                        "window": { "workDoneProgress": true, "showDocument": { "support": true } },
-                        "textDocument": {
-                            "completion": { "completionItem": { "snippetSupport": true } },
-                            "synchronization": { "didSave": true }
-                        }
-                    },
+                    "capabilities": capabilities,
                     "initializationOptions": init_options
                 }),
             )
@@ -369,6 +377,29 @@ impl Client {
         }
     }
 
+    /// Waits for a request from the server (already answered) matching `pred`; returns its params.
+    pub fn wait_server_request(&mut self, method: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(pos) = self.seen.iter().position(
+            |m| matches!(m, Incoming::Request { method: m2, params } if m2 == method && pred(params)),
+        ) && let Incoming::Request { params, .. } = self.seen.remove(pos)
+        {
+            return params;
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match self.next(deadline) {
+                Some(Incoming::Request { method: m, params }) if m == method && pred(&params) => {
+                    return params;
+                }
+                Some(other) => self.seen.push(other),
+                None => panic!(
+                    "no {method} request within {TIMEOUT:?}; seen: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
     /// Waits for `publishDiagnostics` for `uri` (optionally at a document version).
     pub fn wait_diagnostics(&mut self, uri: &str, version: Option<i64>) -> Vec<Value> {
         let params = self.wait_notification("textDocument/publishDiagnostics", |p| {
@@ -418,6 +449,26 @@ impl Drop for Client {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Asks until `done` accepts the answer (the library loads in the background) or time runs out.
+pub fn poll(
+    client: &mut Client,
+    method: &str,
+    params: Value,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let answer = client
+            .request(method, params.clone())
+            .expect("request succeeds");
+        if done(&answer) || Instant::now() > deadline {
+            return answer;
+        }
+        std::thread::sleep(Duration::from_millis(25));
     }
 }
 

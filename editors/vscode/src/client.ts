@@ -4,37 +4,67 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  ClientCapabilities,
   DocumentFilter,
   ExecuteCommandRequest,
+  FeatureState,
+  StaticFeature,
   LanguageClient,
   LanguageClientOptions,
+  RevealOutputChannelOn,
   ServerOptions,
   TransportKind,
 } from 'vscode-languageclient/node';
 
+import { secretEnvironment } from './secrets.ts';
 import { resolveServer } from './serverPath.ts';
-import { nestSettings, serverSettingPaths } from './settings.ts';
+import { contributedProperties, nestSettings, serverSettingPaths, toServerPath } from './settings.ts';
 import { isAtLeast, MIN_SERVER_VERSION, parseVersion } from './version.ts';
+import { reportCommandError, reportReview } from './feedback.ts';
 
 export const SECTION = 'promptstack';
-const DEFAULT_GLOBS = ['**/*.prompt.md'];
+/** The server's default `compositions.globs` (a glob starting with `!` excludes). */
+const DEFAULT_GLOBS = ['**/*.prompt.md', '**/*.composition.md', '!**/.github/prompts/**'];
+/** The language of compositions (`*.composition.md`, and claimed `*.prompt.md` files). */
+export const COMPOSITION_LANGUAGE = 'promptstack';
+
+/**
+ * Settings a workspace may not choose in Restricted Mode (`capabilities.untrustedWorkspaces` in
+ * package.json): programs, files and servers. Old snake_case spellings are covered too.
+ */
+function restricted(key: string): boolean {
+  const restrictedKeys: string[] =
+    vscode.extensions.getExtension('promptstack.promptstack')?.packageJSON?.capabilities?.untrustedWorkspaces
+      ?.restrictedConfigurations ?? [];
+  return restrictedKeys.some((k) => k === `${SECTION}.${key}` || toServerPath(k) === `${SECTION}.${key}`);
+}
+
+/** A setting's value where the user set it (folder, workspace, user), or undefined; in an
+ * untrusted workspace the workspace's own value of a restricted setting does not count. */
+function userValue<T>(config: vscode.WorkspaceConfiguration, key: string): T | undefined {
+  const info = config.inspect<T>(key);
+  if (!vscode.workspace.isTrusted && restricted(key)) {
+    return info?.globalValue;
+  }
+  return info?.workspaceFolderValue ?? info?.workspaceValue ?? info?.globalValue;
+}
 
 /** The server's settings as the user set them (not defaults), in the nested shape the server reads. */
 export function collectSettings(context: vscode.ExtensionContext, scope?: vscode.Uri): Record<string, unknown> {
-  const properties = context.extension.packageJSON?.contributes?.configuration?.properties ?? {};
+  const properties = contributedProperties(context.extension.packageJSON?.contributes?.configuration);
   const config = vscode.workspace.getConfiguration(SECTION, scope ?? null);
   const entries: Array<[string, unknown]> = [];
   for (const p of serverSettingPaths(properties)) {
-    const info = config.inspect(p);
-    const value = info?.workspaceFolderValue ?? info?.workspaceValue ?? info?.globalValue;
-    entries.push([p, value]);
+    const serverPath = toServerPath(p);
+    // Settings written before the keys became camelCase (`ai.openai_base_url`) still count.
+    const value = userValue(config, p) ?? (serverPath !== p ? userValue(config, serverPath) : undefined);
+    entries.push([serverPath, value]);
   }
   return nestSettings(entries);
 }
 
 function setting<T>(key: string): T | undefined {
-  const info = vscode.workspace.getConfiguration(SECTION).inspect<T>(key);
-  const v = info?.workspaceFolderValue ?? info?.workspaceValue ?? info?.globalValue;
+  const v = userValue<T>(vscode.workspace.getConfiguration(SECTION), key);
   return typeof v === 'string' && v.trim() === '' ? undefined : v;
 }
 
@@ -44,7 +74,7 @@ function expandHome(p: string): string {
 
 /** The data directory as the server will see it (settings and environment; config.yaml is not read here). */
 export function dataDir(): string {
-  const configured = setting<string>('paths.data_dir') ?? process.env.PROMPTSTACK_DATA_DIR;
+  const configured = setting<string>('paths.dataDir') ?? process.env.PROMPTSTACK_DATA_DIR;
   if (configured) {
     return expandHome(configured);
   }
@@ -53,7 +83,7 @@ export function dataDir(): string {
 }
 
 export function libraryDir(): string {
-  const configured = setting<string>('paths.library_dir') ?? process.env.PROMPTSTACK_LIBRARY_DIR;
+  const configured = setting<string>('paths.libraryDir') ?? process.env.PROMPTSTACK_LIBRARY_DIR;
   return configured ? expandHome(configured) : path.join(dataDir(), 'library');
 }
 
@@ -73,12 +103,42 @@ function slashes(p: string): string {
   return p.replace(/\\/g, '/').replace(/\/$/, '');
 }
 
-/** Compositions (by glob) and saved history entries. */
+/** Compositions (by glob; the server applies the `!` exclusions) and saved history entries. */
 export function compositionSelector(): DocumentFilter[] {
   return [
-    ...compositionGlobs().map((pattern) => ({ scheme: 'file', pattern })),
+    ...compositionGlobs()
+      .filter((g) => !g.startsWith('!'))
+      .map((pattern) => ({ scheme: 'file', pattern })),
     { scheme: 'file', pattern: `${slashes(dataDir())}/.history/*.md` },
   ];
+}
+
+/** Whether `doc` is a composition: it matches a glob and no `!` glob. */
+export function isComposition(doc: vscode.TextDocument): boolean {
+  const globs = compositionGlobs();
+  const matches = (pattern: string) => vscode.languages.match({ scheme: 'file', pattern }, doc) > 0;
+  return (
+    globs.some((g) => !g.startsWith('!') && matches(g)) && !globs.some((g) => g.startsWith('!') && matches(g.slice(1)))
+  );
+}
+
+/** Tells the server that this extension shows command results and errors itself. */
+class CommandResultsFeature implements StaticFeature {
+  fillClientCapabilities(capabilities: ClientCapabilities): void {
+    capabilities.experimental = { ...(capabilities.experimental as object), promptstack: { commandResults: true } };
+  }
+  initialize(): void {}
+  getState(): FeatureState {
+    return { kind: 'static' };
+  }
+  clear(): void {}
+}
+
+/** Opens the Settings editor on `query`, in the Remote tab when the window is remote (where
+ * machine settings such as `promptstack.server.path` live; the User tab would show nothing). */
+export async function openSettings(query: string): Promise<void> {
+  const command = vscode.env.remoteName ? 'workbench.action.openRemoteSettings' : 'workbench.action.openSettings';
+  await vscode.commands.executeCommand(command, { query });
 }
 
 /** Everything the server should see: compositions and Markdown files in the library. */
@@ -105,6 +165,8 @@ function runVersion(binary: string): Promise<string> {
 export class ServerManager implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
+  /** Why the last start failed, for commands that need the server. */
+  private failure: string | undefined;
   readonly output: vscode.OutputChannel;
 
   constructor(private readonly context: vscode.ExtensionContext) {
@@ -148,11 +210,14 @@ export class ServerManager implements vscode.Disposable {
     }
   }
 
-  /** `workspace/executeCommand`; errors (including "unknown command") are shown and give undefined. */
+  /**
+   * `workspace/executeCommand`; errors (including "unknown command") are shown and thrown. When
+   * the server cannot start this fails at once with the start error (already on screen).
+   */
   async execute<T>(command: string, args?: unknown, opts: { quiet?: boolean } = {}): Promise<T | undefined> {
     const client = await this.ensure();
     if (!client) {
-      return undefined;
+      throw new Error(this.failure ?? 'PromptStack: the server is not running');
     }
     try {
       const result = await client.sendRequest(ExecuteCommandRequest.type, {
@@ -161,23 +226,25 @@ export class ServerManager implements vscode.Disposable {
       });
       return (result ?? undefined) as T | undefined;
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.output.appendLine(`${command} failed: ${message}`);
+      this.output.appendLine(`${command} failed: ${e instanceof Error ? e.message : String(e)}`);
       if (!opts.quiet) {
-        void vscode.window.showErrorMessage(`PromptStack: ${command} failed: ${message}`);
+        reportCommandError(command, e);
       }
       throw e;
     }
   }
 
-  private async failed(message: string): Promise<undefined> {
+  /** Shows why the server cannot start; does not wait for the user, so commands fail fast. */
+  private failed(message: string): undefined {
+    this.failure = message;
     this.output.appendLine(message);
-    const choice = await vscode.window.showErrorMessage(message, 'Open Settings', 'Retry');
-    if (choice === 'Open Settings') {
-      await vscode.commands.executeCommand('workbench.action.openSettings', 'promptstack.server.path');
-    } else if (choice === 'Retry') {
-      void this.ensure();
-    }
+    void vscode.window.showErrorMessage(message, 'Open Settings', 'Retry').then((choice) => {
+      if (choice === 'Open Settings') {
+        void openSettings('promptstack.server.path');
+      } else if (choice === 'Retry') {
+        void this.ensure();
+      }
+    });
     return undefined;
   }
 
@@ -207,16 +274,21 @@ export class ServerManager implements vscode.Disposable {
     }
     this.output.appendLine(`Starting ${candidate.path} lsp (${versionText}, from ${candidate.origin})`);
 
+    // API keys from Secret Storage reach the server as environment variables: never in a
+    // settings file, never in a protocol message.
     const serverOptions: ServerOptions = {
       command: candidate.path,
       args: ['lsp'],
       transport: TransportKind.stdio,
+      options: { env: { ...process.env, ...(await secretEnvironment(this.context.secrets)) } },
     };
     const context = this.context;
     const clientOptions: LanguageClientOptions = {
       documentSelector: documentSelector(),
       initializationOptions: collectSettings(context),
       outputChannel: this.output,
+      // The extension reports failures itself (feedback.ts); no generic "Request failed" toasts.
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
       synchronize: { configurationSection: SECTION },
       middleware: {
         workspace: {
@@ -236,15 +308,31 @@ export class ServerManager implements vscode.Disposable {
           // paths deliver the same shape.
           didChangeConfiguration: async (_sections, next) => next(undefined),
         },
+        // Commands VS Code runs for the server (code actions such as Review with AI): their
+        // answers would be dropped, so say what happened.
+        executeCommand: async (command, args, next) => {
+          try {
+            const result = await next(command, args);
+            if (command === 'promptstack.ai.review') {
+              reportReview(result);
+            }
+            return result;
+          } catch (e) {
+            reportCommandError(command, e);
+            throw e;
+          }
+        },
       },
     };
     const client = new LanguageClient('promptstack', 'PromptStack', serverOptions, clientOptions);
+    client.registerFeature(new CommandResultsFeature());
     try {
       await client.start();
     } catch (e) {
       return this.failed(`PromptStack: the server failed to start: ${e instanceof Error ? e.message : e}`);
     }
     this.client = client;
+    this.failure = undefined;
     return client;
   }
 

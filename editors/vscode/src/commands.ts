@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 import { libraryDir, ServerManager } from './client.ts';
+import { reportReview } from './feedback.ts';
+import { SECRET_KEYS } from './secrets.ts';
 
 const STANDARD_CATEGORIES = ['workflows', 'commands', 'prompt-decorations', 'rules'];
 
@@ -33,7 +35,7 @@ function withProgress<T>(title: string, task: () => Promise<T>): Thenable<T> {
 export async function newComposition(server: ServerManager): Promise<void> {
   const name = await vscode.window.showInputBox({
     title: 'PromptStack: New Composition',
-    prompt: 'File name (optional; .prompt.md is added)',
+    prompt: 'File name (optional; .composition.md is added)',
     placeHolder: 'e.g. refactor-plan',
   });
   if (name === undefined) {
@@ -398,11 +400,41 @@ export async function reviewWithAi(server: ServerManager): Promise<void> {
     call<{ suggestions?: number }>(server, 'promptstack.ai.review', { uri: doc.uri.toString() }),
   );
   if (result) {
-    const n = result.suggestions ?? 0;
-    void vscode.window.showInformationMessage(
-      n ? `PromptStack: ${n} suggestion${n === 1 ? '' : 's'}; see the Problems panel and the light bulb.` : 'PromptStack: no suggestions.',
-    );
+    reportReview(result);
   }
+}
+
+/** Stores an API key in Secret Storage and restarts the server so it takes the key. */
+export async function setApiKey(server: ServerManager, secrets: vscode.SecretStorage): Promise<void> {
+  const key = await vscode.window.showQuickPick(
+    SECRET_KEYS.map((k) => ({ label: k.label, detail: k.detail, key: k })),
+    { title: 'PromptStack: Set API Key', placeHolder: 'Which provider is the key for?' },
+  );
+  if (!key) {
+    return;
+  }
+  const value = await vscode.window.showInputBox({
+    title: `PromptStack: ${key.label} API key`,
+    prompt: 'Kept in the system keychain (VS Code Secret Storage), never in settings files',
+    password: true,
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() ? undefined : 'Paste the key'),
+  });
+  if (!value) {
+    return;
+  }
+  await secrets.store(key.key.storage, value.trim());
+  await server.restart();
+  void vscode.window.showInformationMessage(`PromptStack: ${key.label} API key stored; the server restarted with it.`);
+}
+
+/** Removes every stored API key and restarts the server without them. */
+export async function clearApiKeys(server: ServerManager, secrets: vscode.SecretStorage): Promise<void> {
+  for (const key of SECRET_KEYS) {
+    await secrets.delete(key.storage);
+  }
+  await server.restart();
+  void vscode.window.showInformationMessage('PromptStack: stored API keys removed.');
 }
 
 interface RenderResult {

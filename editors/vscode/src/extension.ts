@@ -1,8 +1,10 @@
 // PromptStack for VS Code: starts `promptstack lsp` and adds palette commands and a status bar item.
 import * as vscode from 'vscode';
 
-import { compositionSelector, documentSelector, SECTION, ServerManager } from './client.ts';
+import { documentSelector, isComposition, openSettings, SECTION, ServerManager } from './client.ts';
 import * as commands from './commands.ts';
+import { claimPromptFiles } from './promptFiles.ts';
+import { plainKeys } from './secrets.ts';
 import { formatStats, textStats } from './stats.ts';
 
 let manager: ServerManager | undefined;
@@ -26,6 +28,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register('showAiStats', commands.showAiStats);
   register('restartServer', (s) => s.restart());
   register('showOutput', async (s) => s.output.show());
+  register('setApiKey', (s) => commands.setApiKey(s, context.secrets));
+  register('clearApiKeys', (s) => commands.clearApiKeys(s, context.secrets));
+  register('openServerSettings', () => openSettings('promptstack.server.path'));
+
+  claimPromptFiles(context);
+  warnAboutPlainKeys();
 
   const status = new CompositionStatus();
   context.subscriptions.push(status);
@@ -40,7 +48,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(vscode.workspace.onDidOpenTextDocument(maybeStart));
   vscode.workspace.textDocuments.forEach(maybeStart);
   if (!server.running) {
-    const found = await vscode.workspace.findFiles('**/*.prompt.md', '**/node_modules/**', 1);
+    const found = await vscode.workspace.findFiles('**/*.{prompt,composition}.md', '**/node_modules/**', 1);
     if (found.length) {
       void server.ensure();
     }
@@ -48,13 +56,37 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (e) => {
-      const restartKeys = ['server.path', 'paths.library_dir', 'paths.data_dir', 'compositions.globs'];
-      if (restartKeys.some((k) => e.affectsConfiguration(`${SECTION}.${k}`)) && server.running) {
-        await server.restart();
+      const restartKeys = ['server.path', 'paths.libraryDir', 'paths.dataDir', 'compositions.globs'];
+      if (restartKeys.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) {
+        if (server.running) {
+          await server.restart();
+        } else if (vscode.workspace.textDocuments.some(wanted)) {
+          // A fixed setting (say, the server path after a failed start) starts it now.
+          void server.ensure();
+        }
       }
       status.update();
     }),
   );
+}
+
+/** API keys in plain settings keep working, with a pointer to Secret Storage. */
+function warnAboutPlainKeys(): void {
+  const plain = plainKeys();
+  if (plain.length === 0) {
+    return;
+  }
+  void vscode.window
+    .showWarningMessage(
+      `PromptStack: the ${plain.map((k) => k.label).join(' and ')} API key is stored in plain text in settings.json. ` +
+        'It works, but "PromptStack: Set API Key" keeps it in the system keychain instead (then remove it from settings).',
+      'Set API Key',
+    )
+    .then((choice) => {
+      if (choice) {
+        void vscode.commands.executeCommand('promptstack.ui.setApiKey');
+      }
+    });
 }
 
 export async function deactivate(): Promise<void> {
@@ -92,7 +124,7 @@ class CompositionStatus implements vscode.Disposable {
 
   update(): void {
     const doc = vscode.window.activeTextEditor?.document;
-    if (!doc || vscode.languages.match(compositionSelector(), doc) === 0) {
+    if (!doc || !isComposition(doc)) {
       this.item.hide();
       return;
     }

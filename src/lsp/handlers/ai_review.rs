@@ -76,7 +76,7 @@ async fn review_inner(state: &Arc<ServerState>, args: Value) -> Result<Value> {
     let (text, version, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
     if kind != DocumentKind::Composition {
         return Err(Error::invalid_params(format!(
-            "{} is not a composition; AI review works on compositions (by default `*.prompt.md`)",
+            "{} is not a composition; AI review works on compositions (by default `*.composition.md` and `*.prompt.md`)",
             uri.as_str()
         )));
     }
@@ -166,6 +166,10 @@ impl Drop for AbortOnDrop {
 
 /// Tells the user about a failed review: a message, with a Retry action when retrying can help.
 fn report(state: &Arc<ServerState>, args: &Value, error: &AiError) {
+    // PromptStack's own plugins show the command's error; a second message would repeat it.
+    if state.features().shows_command_results {
+        return;
+    }
     let state = state.clone();
     let args = args.clone();
     let message = format!("PromptStack AI: {error}");

@@ -46,6 +46,15 @@ pub async fn execute(
     state: &Arc<ServerState>,
     params: ExecuteCommandParams,
 ) -> Result<Option<Value>> {
+    let command = params.command.clone();
+    let outcome = dispatch(state, params).await;
+    if !state.features().shows_command_results && command != PROMPT_USED {
+        super::command_results::announce(state, &command, &outcome).await;
+    }
+    outcome
+}
+
+async fn dispatch(state: &Arc<ServerState>, params: ExecuteCommandParams) -> Result<Option<Value>> {
     let first = params.arguments.into_iter().next().unwrap_or(Value::Null);
     match params.command.as_str() {
         VALIDATE_LIBRARY => validate_library(state).await.map(Some),
@@ -55,19 +64,20 @@ pub async fn execute(
                 .get("id")
                 .and_then(Value::as_str)
                 .ok_or_else(|| Error::invalid_params("expected `{ \"id\": \"<prompt id>\" }`"))?;
-            state
-                .events
-                .publish(crate::events::DomainEvent::PromptUsed {
-                    prompt_id: id.to_string(),
-                });
-            // With the composition's URI, the next save links it to the prompt (references).
-            if let Some(path) = first
+            let uri = first
                 .get("uri")
                 .and_then(Value::as_str)
-                .and_then(|u| u.parse::<Uri>().ok())
-                .and_then(|u| uri_to_path(&u))
-            {
-                state.history.note_prompt_use(path, id.to_string());
+                .and_then(|u| u.parse::<Uri>().ok());
+            // The edit that inserted the prompt may have counted this use already.
+            let counted = uri.as_ref().is_some_and(|uri| {
+                !state
+                    .uses
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .command_ran(uri.as_str(), id)
+            });
+            if !counted {
+                record_prompt_use(state, id, uri.as_ref());
             }
             Ok(None)
         }
@@ -87,6 +97,19 @@ pub async fn execute(
             "unknown command `{other}`; available: {}",
             NAMES.join(", ")
         ))),
+    }
+}
+
+/// Counts one use of a library prompt; with the composition's URI, the next save links it to the
+/// prompt (references).
+pub fn record_prompt_use(state: &ServerState, prompt_id: &str, composition: Option<&Uri>) {
+    state
+        .events
+        .publish(crate::events::DomainEvent::PromptUsed {
+            prompt_id: prompt_id.to_string(),
+        });
+    if let Some(path) = composition.and_then(uri_to_path) {
+        state.history.note_prompt_use(path, prompt_id.to_string());
     }
 }
 

@@ -201,6 +201,11 @@ pub async fn completion(
 
 /// Reads what the cursor asks for; the document-sized part of completion.
 fn read_request(state: &ServerState, doc: &Snapshot<'_>, position: Position) -> Result<Asked> {
+    // Editors such as Helix start the server for every Markdown file: only compositions and
+    // library prompts get completion, as the README promises.
+    if doc.kind == DocumentKind::Other {
+        return Ok(Asked::Nothing);
+    }
     let indexed = &doc.indexed;
     let text = indexed.text;
     let offset = indexed.offset(position)?;
@@ -268,6 +273,11 @@ fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Ve
             return Vec::new();
         }
     };
+    state.uses.lock().unwrap_or_else(|p| p.into_inner()).offer(
+        uri.as_str(),
+        hits.iter()
+            .map(|h| (h.prompt.id.as_str(), h.prompt.body.as_str())),
+    );
     let snippets = state.features().snippets;
     hits.into_iter()
         .enumerate()

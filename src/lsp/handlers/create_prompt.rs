@@ -85,7 +85,7 @@ pub fn to_error(e: CreateError) -> Error {
 /// Asks the client to open `uri`, when it can; in its own task so a silent client cannot stall
 /// the command.
 pub fn show(state: &Arc<ServerState>, uri: Uri) {
-    if !state.features().show_document {
+    if !state.features().opens_documents() {
         return;
     }
     let client = state.client.clone();

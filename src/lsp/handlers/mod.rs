@@ -3,6 +3,7 @@
 pub mod ai_review;
 pub mod code_actions;
 pub mod code_lens;
+pub mod command_results;
 pub mod commands;
 pub mod completion;
 pub mod configuration;

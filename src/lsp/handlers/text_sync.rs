@@ -22,6 +22,7 @@ pub async fn did_open(state: &std::sync::Arc<ServerState>, params: DidOpenTextDo
 
 pub async fn did_change(state: &std::sync::Arc<ServerState>, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
+    notice_prompt_use(state, &uri, &params.content_changes);
     let encoding = state.encoding();
     let problem = {
         let mut documents = state.write_documents();
@@ -84,6 +85,25 @@ pub async fn did_change(state: &std::sync::Arc<ServerState>, params: DidChangeTe
             .await;
     }
     diagnostics::schedule(state, uri, DIAGNOSTICS_DEBOUNCE);
+}
+
+/// Counts a use when an edit inserts the body of a prompt completion just offered (for editors
+/// that do not run the item's `promptstack.promptUsed` command).
+fn notice_prompt_use(state: &ServerState, uri: &Uri, changes: &[TextDocumentContentChangeEvent]) {
+    let noticed = {
+        let mut uses = state.uses.lock().unwrap_or_else(|p| p.into_inner());
+        if !uses.has_offers(uri.as_str()) {
+            return;
+        }
+        changes
+            .iter()
+            .filter(|c| !c.text.is_empty())
+            .find_map(|c| uses.inserted(uri.as_str(), &c.text))
+    };
+    if let Some(prompt_id) = noticed {
+        tracing::debug!(prompt_id, "prompt use noticed in an edit");
+        super::commands::record_prompt_use(state, &prompt_id, Some(uri));
+    }
 }
 
 pub async fn did_save(state: &std::sync::Arc<ServerState>, params: DidSaveTextDocumentParams) {

@@ -1,11 +1,13 @@
--- Omni completion for Neovim before 0.11.
+-- Omni completion for PromptStack buffers, on every Neovim version.
 --
--- The built-in vim.lsp.omnifunc of those versions ignores an item's textEdit range and inserts
--- its text as one line, so a library prompt (many lines, replacing the typed `/query`) arrives
--- mangled or is filtered away. This omnifunc asks the server, starts the completion where the
--- server's textEdit starts, shows the labels, and on CompleteDone replaces the label with the
--- real text (snippets expanded with vim.snippet when there is one, else as plain text), then
--- runs the item's command (usage statistics). Neovim 0.11+ does all this itself.
+-- The built-in vim.lsp.omnifunc of 0.7-0.10 ignores an item's textEdit range and inserts its
+-- text as one line, and the one of 0.11 applies an item only when vim.lsp.completion is enabled.
+-- This omnifunc asks the server, starts the completion where the server's textEdit starts,
+-- shows the labels, and on CompleteDone replaces the label with the real text: a snippet with
+-- tabstops through vim.snippet (0.10+), else the plain body. It asks Vim to call it again on
+-- every typed character ("refresh: always") and keeps Vim from filtering the labels itself
+-- ("equal"), so the server's typo-tolerant ranking filters as you type. Then it runs the item's
+-- command (usage statistics).
 
 local M = {}
 
@@ -13,8 +15,15 @@ local NAME = "promptstack"
 
 -- The last answer, kept between the two omnifunc calls and for CompleteDone.
 local pending
+-- Where the current completion started; cleared when the completion ends.
+local last_start
+
+local has_011 = vim.fn.has("nvim-0.11") == 1
 
 local function client_for(bufnr)
+  if vim.lsp.get_clients then
+    return vim.lsp.get_clients({ bufnr = bufnr, name = NAME })[1]
+  end
   for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
     if client.name == NAME then
       return client
@@ -23,16 +32,28 @@ local function client_for(bufnr)
   return nil
 end
 
-local function utf16_col(line, byte_col)
-  local _, utf16 = vim.str_utfindex(line, byte_col)
-  return utf16
+-- 0.11 changed the signatures of vim.str_utfindex / vim.str_byteindex (the old ones warn).
+local function position_col(line, byte_col, encoding)
+  if encoding == "utf-8" then
+    return byte_col
+  end
+  if has_011 then
+    return vim.str_utfindex(line, encoding, byte_col, false)
+  end
+  local utf32, utf16 = vim.str_utfindex(line, byte_col)
+  return encoding == "utf-16" and utf16 or utf32
 end
 
 local function byte_col(line, character, encoding)
   if encoding == "utf-8" then
     return character
   end
-  local ok, col = pcall(vim.str_byteindex, line, character, encoding == "utf-16")
+  local ok, col
+  if has_011 then
+    ok, col = pcall(vim.str_byteindex, line, encoding, character, false)
+  else
+    ok, col = pcall(vim.str_byteindex, line, character, encoding == "utf-16")
+  end
   return ok and col or #line
 end
 
@@ -44,7 +65,7 @@ local function documentation(item)
   return doc or ""
 end
 
---- 'omnifunc' for PromptStack buffers (set by the plugin on Neovim < 0.11).
+--- 'omnifunc' for PromptStack buffers (set by the plugin when the buffer attaches).
 function M.omnifunc(findstart, base)
   local bufnr = vim.api.nvim_get_current_buf()
   if findstart == 1 then
@@ -58,17 +79,24 @@ function M.omnifunc(findstart, base)
     local encoding = client.offset_encoding or "utf-16"
     local params = {
       textDocument = { uri = vim.uri_from_bufnr(bufnr) },
-      position = { line = row - 1, character = encoding == "utf-8" and col or utf16_col(line, col) },
+      position = { line = row - 1, character = position_col(line, col, encoding) },
       context = { triggerKind = 1 },
     }
     local responses = vim.lsp.buf_request_sync(bufnr, "textDocument/completion", params, 3000)
     local response = responses and responses[client.id]
     local result = response and response.result
     local items = result and (result.items or result) or {}
-    if #items == 0 then
+    local refreshing = last_start ~= nil and last_start.bufnr == bufnr and last_start.row == row
+    if #items == 0 and not refreshing then
       return -3
     end
+    -- While the menu is open, an answer with nothing in it (a one-letter query, a typo not
+    -- forgiven yet) keeps the previous list, so the menu stays and the next letter asks again
+    -- (Vim ends a completion that has no match).
     local start
+    if refreshing and #items == 0 then
+      items, start = last_start.items, last_start.start
+    end
     for _, item in ipairs(items) do
       local edit = item.textEdit
       local range = edit and (edit.range or edit.insert)
@@ -79,11 +107,12 @@ function M.omnifunc(findstart, base)
     end
     start = start or vim.fn.match(line:sub(1, col), "\\k*$")
     pending = { bufnr = bufnr, row = row, start = start, items = items, client_id = client.id }
+    last_start = { bufnr = bufnr, row = row, start = start, items = items }
     return start
   end
 
   if not pending or pending.bufnr ~= bufnr then
-    return {}
+    return { words = {}, refresh = "always" }
   end
   local out = {}
   for i, item in ipairs(pending.items) do
@@ -100,21 +129,24 @@ function M.omnifunc(findstart, base)
       user_data = { promptstack = i },
     })
   end
-  return out
+  return { words = out, refresh = "always" }
 end
 
 local function execute_item_command(client, command)
   if type(command) ~= "table" or not command.command or command.command == "" then
     return
   end
-  client.request("workspace/executeCommand", {
-    command = command.command,
-    arguments = command.arguments,
-  }, function() end, pending and pending.bufnr or 0)
+  local params = { command = command.command, arguments = command.arguments }
+  if has_011 then
+    client:request("workspace/executeCommand", params, function() end, 0)
+  else
+    client.request("workspace/executeCommand", params, function() end, 0)
+  end
 end
 
 --- CompleteDone: put the chosen item's real text in place of its label.
 function M.on_complete_done()
+  last_start = nil
   local completed = vim.v.completed_item
   local data = type(completed) == "table" and completed.user_data
   if type(data) ~= "table" or not data.promptstack or not pending then

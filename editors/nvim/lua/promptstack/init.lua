@@ -44,6 +44,18 @@ M.defaults = {
   capabilities = nil,
   -- Neovim 0.11+: turn on built-in completion with auto-trigger (`/` and `{{`) in attached buffers.
   autocomplete = false,
+  -- Buffer-local LSP keys where the key is still free (a mapping of yours always wins): K hover,
+  -- grn rename, gra code action, grr references — Neovim 0.11's defaults, also on 0.7-0.10.
+  -- false: none; a table overrides keys, e.g. { hover = "K", rename = "<leader>rn" }.
+  keymaps = true,
+}
+
+--- The keys `keymaps = true` sets, with the function each runs.
+M.default_keymaps = {
+  hover = { lhs = "K", modes = { "n" }, run = "hover", desc = "PromptStack: hover" },
+  rename = { lhs = "grn", modes = { "n" }, run = "rename", desc = "PromptStack: rename placeholder" },
+  code_action = { lhs = "gra", modes = { "n", "x" }, run = "code_action", desc = "PromptStack: code actions (AI suggestions)" },
+  references = { lhs = "grr", modes = { "n" }, run = "references", desc = "PromptStack: references" },
 }
 
 M.options = vim.deepcopy(M.defaults)
@@ -51,9 +63,34 @@ M.mode = nil -- "config" (vim.lsp.config/enable) or "start_client", once set up
 
 local has_011 = vim.fn.has("nvim-0.11") == 1
 
-local function notify(msg, level)
-  vim.notify("PromptStack: " .. msg, level or vim.log.levels.INFO)
+-- vim.notify as Neovim ships it (defined in vim/_editor.lua) echoes, and a message wider than
+-- the command line stops everything with "Press ENTER". Replacements (nvim-notify, noice,
+-- snacks) handle any length.
+local function notify_is_builtin()
+  local info = debug.getinfo(vim.notify, "S")
+  return info ~= nil and (info.source or ""):find("vim/_editor.lua", 1, true) ~= nil
 end
+
+--- Every message shown, in full (`:PromptStackMessages`).
+M.messages = {}
+
+local function notify(msg, level)
+  level = level or vim.log.levels.INFO
+  local text = ("PromptStack: " .. tostring(msg)):gsub("%s*\n%s*", " ")
+  table.insert(M.messages, text)
+  if #M.messages > 200 then
+    table.remove(M.messages, 1)
+  end
+  if notify_is_builtin() then
+    local room = math.max(30, (vim.v.echospace or vim.o.columns - 12) - 1)
+    if vim.fn.strdisplaywidth(text) > room then
+      local more = "… (:PromptStackMessages)"
+      text = vim.fn.strcharpart(text, 0, room - vim.fn.strdisplaywidth(more)) .. more
+    end
+  end
+  vim.notify(text, level)
+end
+M.notify = notify
 
 local function is_empty(t)
   return type(t) ~= "table" or next(t) == nil
@@ -151,7 +188,8 @@ function M.patterns(opts)
   if opts.patterns then
     return opts.patterns
   end
-  local patterns = { "*.prompt.md" }
+  -- The server's default composition globs (a glob starting with `!` excludes).
+  local patterns = { "*.prompt.md", "*.composition.md", "!*/.github/prompts/*" }
   local compositions = normalise_settings(opts.settings).compositions or {}
   for _, glob in ipairs(compositions.globs or {}) do
     table.insert(patterns, glob)
@@ -191,15 +229,26 @@ function M.matches(bufnr, opts)
   if resolved ~= path then
     table.insert(candidates, resolved)
   end
-  for _, glob in ipairs(M.patterns(opts)) do
+  local function any_match(glob)
     local regex = "\\C" .. vim.fn.glob2regpat(glob)
     for _, p in ipairs(candidates) do
       if vim.fn.match(p, regex) >= 0 then
         return true
       end
     end
+    return false
   end
-  return false
+  local included = false
+  for _, glob in ipairs(M.patterns(opts)) do
+    if glob:sub(1, 1) == "!" then
+      if any_match(glob:sub(2)) then
+        return false
+      end
+    elseif not included then
+      included = any_match(glob)
+    end
+  end
+  return included
 end
 
 local function root_for(bufnr, opts)
@@ -230,31 +279,103 @@ function M.check_cmd(opts)
   end
   if not warned_missing then
     warned_missing = true
+    -- setup() users fix it in setup(); vim.lsp.enable() users (no setup) in vim.lsp.config().
+    local how = M.mode ~= nil and 'require("promptstack").setup({ cmd = { "/path/to/promptstack", "lsp" } })'
+      or 'vim.lsp.config("promptstack", { cmd = { "/path/to/promptstack", "lsp" } })'
     notify(
-      ("server `%s` not found or not executable. Install it (`cargo install --path .` in the "
-        .. "PromptStack repository) or pass its path: require(\"promptstack\").setup({ cmd = "
-        .. "{ \"/path/to/promptstack\", \"lsp\" } })"):format(tostring(exe)),
+      ("server `%s` not found; install it (cargo install --path .) or set its path: %s"):format(
+        tostring(exe),
+        how
+      ),
       vim.log.levels.ERROR
     )
   end
   return false
 end
 
-local function on_attach(opts)
-  return function(client, bufnr)
-    -- Replace the empty, LSP or Markdown-ftplugin default (HTML tags); keep a user's own.
-    local omnifunc = vim.bo[bufnr].omnifunc
-    if omnifunc == "" or omnifunc == "v:lua.vim.lsp.omnifunc" or omnifunc == "htmlcomplete#CompleteTags" then
-      if has_011 then
-        vim.bo[bufnr].omnifunc = "v:lua.vim.lsp.omnifunc"
-      else
-        -- Older built-in omnifuncs mangle multi-line textEdit items: use ours.
-        require("promptstack.completion").attach(bufnr)
+--- vim.lsp.enable() skips a server whose binary is missing with a line in the LSP log only:
+--- say it out loud when a buffer the server would attach to opens.
+function M.warn_if_missing(bufnr)
+  if not M.matches(bufnr) then
+    return
+  end
+  local resolved = vim.lsp.config and vim.lsp.config[M.name]
+  local cmd = (resolved and resolved.cmd) or M.options.cmd
+  if type(cmd) == "table" then
+    M.check_cmd({ cmd = cmd })
+  end
+end
+
+local function set_keymaps(bufnr, choice)
+  if choice == false then
+    return
+  end
+  local keys = vim.deepcopy(M.default_keymaps)
+  if type(choice) == "table" then
+    for name, lhs in pairs(choice) do
+      if keys[name] then
+        keys[name].lhs = lhs
       end
     end
-    if opts.autocomplete and vim.lsp.completion and vim.lsp.completion.enable then
-      vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = true })
+  end
+  for _, key in pairs(keys) do
+    for _, mode in ipairs(key.modes) do
+      -- A mapping of the user's (global or for this buffer) keeps the key.
+      local taken = key.lhs == false or vim.fn.maparg(key.lhs, mode) ~= ""
+      if not taken then
+        vim.api.nvim_buf_set_keymap(bufnr, mode, key.lhs, "", {
+          noremap = true,
+          silent = true,
+          desc = key.desc,
+          callback = function()
+            vim.lsp.buf[key.run]()
+          end,
+        })
+      end
     end
+  end
+end
+
+-- Commands the editor runs without us (code actions, code lenses): their answer is dropped by
+-- Neovim, so say what they did. The server leaves that to us (commandResults below).
+local function execute_command_handler(err, result, ctx)
+  local command = ctx and ctx.params and ctx.params.command or "command"
+  if err then
+    return notify(("%s failed: %s"):format(command, err.message or vim.inspect(err)), vim.log.levels.ERROR)
+  end
+  if command == COMMANDS.review and type(result) == "table" then
+    M.report_review(result)
+  end
+end
+
+--- The message when a review ends.
+function M.report_review(result)
+  local n = (result and result.suggestions) or 0
+  if n == 0 then
+    return notify("AI review: no suggestions")
+  end
+  notify(("AI review: %d suggestion%s (diagnostics; code actions apply them)"):format(n, n == 1 and "" or "s"))
+end
+
+local function on_attach(opts)
+  return function(client, bufnr)
+    -- Replace the empty, LSP or Markdown-ftplugin default (HTML tags); keep a user's own. The
+    -- built-in LSP omnifuncs do not insert prompts (see completion.lua): use ours.
+    local omnifunc = vim.bo[bufnr].omnifunc
+    if omnifunc == "" or omnifunc == "v:lua.vim.lsp.omnifunc" or omnifunc == "htmlcomplete#CompleteTags" then
+      require("promptstack.completion").attach(bufnr)
+    end
+    if opts.autocomplete and vim.lsp.completion and vim.lsp.completion.enable then
+      vim.lsp.completion.enable(true, client.id, bufnr, {
+        autotrigger = true,
+        -- The server ranks and filters as you type (the list is incomplete); Vim must not
+        -- drop the items whose text does not start with what was typed.
+        convert = function()
+          return { equal = 1 }
+        end,
+      })
+    end
+    set_keymaps(bufnr, opts.keymaps)
     if opts.on_attach then
       opts.on_attach(client, bufnr)
     end
@@ -288,6 +409,12 @@ function M.client_config(opts)
   if capabilities.workspace.configuration == nil then
     capabilities.workspace.configuration = true
   end
+  -- This plugin shows command results and errors itself: the server must not repeat them.
+  capabilities.experimental = vim.tbl_deep_extend(
+    "force",
+    capabilities.experimental or {},
+    { promptstack = { commandResults = true } }
+  )
   return {
     name = M.name,
     cmd = opts.cmd,
@@ -295,6 +422,10 @@ function M.client_config(opts)
     init_options = as_object(vim.deepcopy(settings)),
     settings = { promptstack = as_object(vim.deepcopy(settings)) },
     capabilities = capabilities,
+    handlers = { ["workspace/executeCommand"] = execute_command_handler },
+    -- Completion re-asks on every typed character: the server must have that character (the
+    -- default 150 ms debounce would answer for text it has not seen yet).
+    flags = { debounce_text_changes = 0 },
     on_attach = on_attach(opts),
     on_exit = on_exit,
   }
@@ -502,9 +633,11 @@ end
 local function format_result(item)
   local title = item.title or item.id or "?"
   local when = item.updated_at and (" (" .. item.updated_at .. ")") or ""
-  local snippet = item.snippet and (" — " .. item.snippet:gsub("%s+", " ")) or ""
+  -- The server marks the matched words with `**`: a picker shows them raw.
+  local snippet = item.snippet and item.snippet ~= "" and (" — " .. item.snippet:gsub("%*%*", ""):gsub("%s+", " ")) or ""
   return title .. when .. snippet
 end
+M.format_history_item = format_result
 
 function M.history(query)
   local function search(q)
@@ -731,10 +864,7 @@ function M.review()
     return notify("review needs a file buffer", vim.log.levels.WARN)
   end
   notify("reviewing with AI…")
-  M.execute(COMMANDS.review, { uri = vim.uri_from_bufnr(bufnr) }, function(result)
-    local n = (result and result.suggestions) or 0
-    notify(("%d suggestion(s); they are shown as diagnostics (source promptstack-ai)"):format(n))
-  end)
+  M.execute(COMMANDS.review, { uri = vim.uri_from_bufnr(bufnr) }, M.report_review)
 end
 
 --- Shows rendered text in a scratch split and copies it to the unnamed (and + when there is a
@@ -843,6 +973,13 @@ function M.create_commands()
   create("PromptStackRender", function()
     M.render()
   end, { desc = "PromptStack: fill the placeholders and copy the final prompt" })
+  create("PromptStackMessages", function()
+    vim.cmd("new")
+    local buf = vim.api.nvim_get_current_buf()
+    vim.bo[buf].buftype = "nofile"
+    vim.bo[buf].bufhidden = "wipe"
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, M.messages)
+  end, { desc = "PromptStack: the messages shown so far, in full" })
 end
 
 local augroup
@@ -863,15 +1000,6 @@ function M.setup(opts)
     M.mode = "config"
     vim.lsp.config(M.name, M.lsp_config(M.options))
     vim.lsp.enable(M.name)
-    -- vim.lsp.enable() skips a missing server with a line in the LSP log only; say it out loud.
-    vim.api.nvim_create_autocmd("FileType", {
-      group = augroup,
-      callback = function(args)
-        if M.matches(args.buf) then
-          M.check_cmd(M.options)
-        end
-      end,
-    })
     return
   end
 

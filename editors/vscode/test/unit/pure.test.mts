@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
-import { nestSettings, serverSettingPaths } from '../../src/settings.ts';
+import { contributedProperties, nestSettings, serverSettingPaths, toServerPath } from '../../src/settings.ts';
 import { resolveServer } from '../../src/serverPath.ts';
 import { formatStats, textStats } from '../../src/stats.ts';
 import { isAtLeast, parseVersion } from '../../src/version.ts';
@@ -18,6 +18,7 @@ test('settings: only values the user set are sent, nested, without client-only k
     ['ai.specialists', ['clarity']],
     ['plugins.enabled', false],
     ['server.path', '/usr/bin/promptstack'],
+    ['vscode.claimPromptFiles', true],
     ['storage.backend', undefined],
     ['paths.library_dir', '   '],
   ]);
@@ -27,12 +28,19 @@ test('settings: only values the user set are sent, nested, without client-only k
   });
 });
 
-test('settings: paths come from package.json, minus server.*', () => {
+test('settings: paths come from package.json, minus server.* and vscode.*', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'package.json'), 'utf8'));
-  const paths = serverSettingPaths(pkg.contributes.configuration.properties);
+  const paths = serverSettingPaths(contributedProperties(pkg.contributes.configuration));
   assert.ok(paths.includes('ai.provider'));
+  assert.ok(paths.includes('ai.anthropicBaseUrl'));
   assert.ok(paths.includes('log.file'));
-  assert.ok(!paths.some((p) => p.startsWith('server.')));
+  assert.ok(!paths.some((p) => p.startsWith('server.') || p.startsWith('vscode.')));
+});
+
+test('settings: camelCase VS Code keys are the server\'s snake_case fields', () => {
+  assert.equal(toServerPath('ai.anthropicBaseUrl'), 'ai.anthropic_base_url');
+  assert.equal(toServerPath('ai.provider'), 'ai.provider');
+  assert.equal(toServerPath('ai.contextBudgetPercent'), 'ai.context_budget_percent');
 });
 
 test('stats: counted like the server (chars are code points, trailing newline ends a line)', () => {
