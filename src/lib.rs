@@ -11,3 +11,4 @@ pub mod home;
 pub mod library;
 pub mod logging;
 pub mod lsp;
+pub mod mcp;

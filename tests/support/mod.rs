@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
 pub mod fuzz;
+pub mod mcp_peer;
 pub mod wire_server;
 
 use std::io::{BufRead, BufReader, Write};

@@ -283,7 +283,10 @@ fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Ve
         .enumerate()
         .map(|(rank, hit)| {
             let p = hit.prompt;
-            let mut detail = p.category.clone().unwrap_or_default();
+            let mut detail = match &p.source {
+                Some(source) => format!("from {source}"),
+                None => p.category.clone().unwrap_or_default(),
+            };
             if !p.tags.is_empty() {
                 if !detail.is_empty() {
                     detail.push_str(" · ");

@@ -662,9 +662,13 @@ fn notify(inner: &Inner, changes: Vec<LibraryChange>) {
     if changes.is_empty() {
         return;
     }
+    // A prompt still in the cache knows its file (a source's prompts live outside the folder).
     let paths = changes
         .iter()
-        .map(|c| inner.library_dir.join(format!("{}.md", c.id())))
+        .map(|c| match inner.cache.get(c.id()) {
+            Some(p) => p.path.clone(),
+            None => inner.library_dir.join(format!("{}.md", c.id())),
+        })
         .collect();
     inner.bus.publish(DomainEvent::LibraryChanged { paths });
     // No subscribers is fine: nobody is listening yet.
