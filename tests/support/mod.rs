@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
 pub mod ai;
+pub mod fuzz;
 pub mod mcp_peer;
 pub mod wire_server;
 
@@ -385,6 +386,12 @@ impl Client {
                 ),
             }
         }
+    }
+
+    /// The next message from the server within `wait`, if any (for clients juggling many
+    /// requests at once).
+    pub fn poll(&mut self, wait: Duration) -> Option<Incoming> {
+        self.incoming.recv_timeout(wait).ok()
     }
 
     fn next(&mut self, deadline: Instant) -> Option<Incoming> {
