@@ -14,6 +14,10 @@ use serde_json::{Map, Value};
 
 use crate::home::{DataPaths, Home};
 
+pub mod sources;
+
+pub use sources::{AiMcpSpec, McpEndpoint, SourceKind, SourceSpec};
+
 /// The config file format this binary writes.
 pub const CONFIG_VERSION: u64 = 2;
 
@@ -37,6 +41,10 @@ pub enum FieldKind {
     Bool,
     /// A list of strings (a comma-separated string in the environment).
     List,
+    /// The `library.sources` list of entries (JSON in the environment), see [`sources`].
+    Sources,
+    /// The `ai.mcp` object (JSON in the environment), see [`sources`].
+    McpServer,
 }
 
 /// A field's default value.
@@ -180,7 +188,15 @@ pub const FIELDS: &[FieldSpec] = &[
         kind: FieldKind::Text,
         default: FieldDefault::None,
         extra_env: &[],
-        doc: "MCP server for the `mcp` provider.",
+        doc: "URL of the MCP server for the `mcp` provider (the URL form of `ai.mcp`).",
+    },
+    FieldSpec {
+        path: "ai.mcp",
+        flat: "ai_mcp",
+        kind: FieldKind::McpServer,
+        default: FieldDefault::None,
+        extra_env: &[],
+        doc: "MCP server for the `mcp` provider: `command: [PROGRAM, ARG...]` or `url: URL`, with `review_tool`, `apply_tool` (docs/ai.md).",
     },
     FieldSpec {
         path: "ai.specialists",
@@ -245,6 +261,14 @@ pub const FIELDS: &[FieldSpec] = &[
         default: FieldDefault::Bool(false),
         extra_env: &[],
         doc: "Follow symbolic links that lead out of the library (skipped and reported otherwise); `createPrompt` may then write through them.",
+    },
+    FieldSpec {
+        path: "library.sources",
+        flat: "library_sources",
+        kind: FieldKind::Sources,
+        default: FieldDefault::List(&[]),
+        extra_env: &[],
+        doc: "More prompt sources after the library folder: `{type: mcp, name, command or url}` entries (`folder`, `git`: not supported yet); see below.",
     },
     FieldSpec {
         path: "compositions.globs",
@@ -352,6 +376,14 @@ pub enum ConfigError {
     BudgetTooLarge { sum: i64 },
     #[error("cannot migrate {path}: {message}")]
     Migration { path: PathBuf, message: String },
+    #[error(
+        "`{field}` (`{name}`): the `{kind}` source type is not supported yet; its prompts are not loaded"
+    )]
+    SourceNotSupported {
+        field: String,
+        name: String,
+        kind: String,
+    },
 }
 
 /// A string that is never shown in full (API keys, URLs with passwords).
@@ -410,6 +442,8 @@ pub struct Config {
     pub context_budget_percent: u32,
     pub response_budget_percent: u32,
     pub mcp_host: Option<String>,
+    /// `ai.mcp`, or `ai.mcp_host` as its URL form.
+    pub ai_mcp: Option<AiMcpSpec>,
     pub specialists: Vec<String>,
     pub storage: String,
     pub database_path: Option<PathBuf>,
@@ -418,6 +452,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     pub library_dir: Option<PathBuf>,
     pub follow_external_symlinks: bool,
+    /// `library.sources`: more prompt sources after the library folder.
+    pub library_sources: Vec<SourceSpec>,
     pub composition_globs: Vec<String>,
     pub enable_plugins: bool,
     pub plugin_dir: Option<PathBuf>,
@@ -445,7 +481,7 @@ impl Config {
                 self.openai_api_key.is_some()
                     || !self.openai_base_url.starts_with("https://api.openai.com")
             }
-            "mcp" => self.mcp_host.is_some(),
+            "mcp" => self.ai_mcp.is_some(),
             _ => false,
         }
     }
@@ -475,6 +511,11 @@ impl Resolved {
 fn display_value(spec: &FieldSpec, value: &Value) -> String {
     match value {
         Value::String(s) => spec.shown(s),
+        _ if matches!(spec.kind, FieldKind::Sources | FieldKind::McpServer) => {
+            sources::masked(value).to_string()
+        }
+        // An empty list would print as nothing at all, which reads as a missing value.
+        Value::Array(items) if items.is_empty() => "[]".to_string(),
         Value::Array(items) => items
             .iter()
             .map(|i| i.as_str().unwrap_or_default().to_string())
@@ -615,6 +656,19 @@ fn normalise(spec: &FieldSpec, raw: &Value, source: &Source) -> Result<Value, Co
                 })
                 .ok_or_else(|| invalid("a list of strings".into()))
         }
+        FieldKind::Sources | FieldKind::McpServer => {
+            let normalised = if matches!(spec.kind, FieldKind::Sources) {
+                sources::normalise_sources(raw)
+            } else {
+                sources::normalise_ai_mcp(raw)
+            };
+            normalised.map_err(|p| ConfigError::InvalidValue {
+                field: format!("{}{}", spec.path, p.at),
+                value: p.value,
+                allowed: p.allowed,
+                origin: source.clone(),
+            })
+        }
     }
 }
 
@@ -734,6 +788,15 @@ pub fn resolve(layers: &Layers, previous: Option<&Resolved>) -> (Resolved, Vec<C
         }
     }
     let config = typed(&values);
+    for (index, spec) in config.library_sources.iter().enumerate() {
+        if !matches!(spec.kind, SourceKind::Mcp(_)) {
+            errors.push(ConfigError::SourceNotSupported {
+                field: format!("library.sources[{index}]"),
+                name: spec.name.clone(),
+                kind: spec.kind.type_name().to_string(),
+            });
+        }
+    }
     (Resolved { config, values }, errors)
 }
 
@@ -785,6 +848,17 @@ fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
         context_budget_percent: int("ai.context_budget_percent") as u32,
         response_budget_percent: int("ai.response_budget_percent") as u32,
         mcp_host: string("ai.mcp_host"),
+        ai_mcp: sources::ai_mcp_from_json(get("ai.mcp")).or_else(|| {
+            string("ai.mcp_host").map(|host| AiMcpSpec {
+                endpoint: McpEndpoint::Url(if host.contains("://") {
+                    host
+                } else {
+                    format!("http://{host}")
+                }),
+                review_tool: sources::DEFAULT_REVIEW_TOOL.into(),
+                apply_tool: sources::DEFAULT_APPLY_TOOL.into(),
+            })
+        }),
         specialists: list("ai.specialists"),
         storage: string("storage.backend").unwrap_or_else(|| "sqlite".into()),
         database_path: path_of("storage.database_path"),
@@ -793,6 +867,7 @@ fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
         data_dir: path_of("paths.data_dir"),
         library_dir: path_of("paths.library_dir"),
         follow_external_symlinks: flag("library.follow_external_symlinks"),
+        library_sources: sources::sources_from_json(get("library.sources")),
         composition_globs: list("compositions.globs"),
         enable_plugins: flag("plugins.enabled"),
         plugin_dir: path_of("plugins.dir"),
@@ -1002,6 +1077,18 @@ impl Loaded {
         &self.resolved.config
     }
 
+    /// The note for the user when loading migrated an old config file (once: the file is
+    /// rewritten in the current format).
+    pub fn migration_note(&self) -> Option<String> {
+        self.migrated_backup.as_ref().map(|backup| {
+            format!(
+                "migrated {} to the current format; the original is kept as {}",
+                self.home.config_file().display(),
+                backup.display()
+            )
+        })
+    }
+
     pub fn data_paths(&self) -> DataPaths {
         self.resolved.config.data_paths(&self.home)
     }
@@ -1134,6 +1221,45 @@ mod tests {
     }
 
     #[test]
+    fn sources_and_ai_mcp_resolve_and_unsupported_types_are_reported() {
+        let file = json!({"library": {"sources": [
+            {"type": "mcp", "name": "team", "command": ["team-prompts"], "env": {"TOKEN": "t0ps3cret"}},
+            {"type": "folder", "name": "shared", "path": "/srv/prompts"},
+        ]}, "ai": {"provider": "mcp", "mcp_host": "127.0.0.1:9000"}});
+        let (resolved, errors) = resolve(&layers(Some(file), &[], None), None);
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "`library.sources[1]` (`shared`): the `folder` source type is not supported yet; its prompts are not loaded"
+            ]
+        );
+        let c = &resolved.config;
+        assert_eq!(c.library_sources.len(), 2);
+        assert_eq!(c.library_sources[0].name, "team");
+        // `ai.mcp_host` is the URL form of `ai.mcp`.
+        assert_eq!(
+            c.ai_mcp.as_ref().map(|m| &m.endpoint),
+            Some(&McpEndpoint::Url("http://127.0.0.1:9000".into()))
+        );
+        assert!(c.ai_configured());
+        let shown: Vec<String> = resolved.rows().into_iter().map(|r| r.1).collect();
+        assert!(
+            shown.iter().any(|v| v.contains("\"TOKEN\":\"****\"")),
+            "{shown:?}"
+        );
+        assert!(!shown.iter().any(|v| v.contains("t0ps3cret")));
+        // A bad entry names the entry and the key; the editor's JSON shape is the same.
+        let editor =
+            json!({"library": {"sources": [{"type": "mcp", "name": "x", "url": "ftp://h"}]}});
+        let (_, errors) = resolve(&layers(None, &[], Some(editor)), None);
+        assert_eq!(
+            errors[0].to_string(),
+            "invalid value for `library.sources[0] (`x`).url` (from editor): \"ftp://h\"; allowed: a URL starting with http:// or https://"
+        );
+    }
+
+    #[test]
     fn secrets_are_masked() {
         assert_eq!(Secret::new("sk-1234567890").masked(), "****7890");
         assert_eq!(Secret::new("short").masked(), "****");
@@ -1211,6 +1337,8 @@ mod tests {
                 FieldKind::Integer { min, max } => format!("{min}–{max}"),
                 FieldKind::Bool => "true \\| false".into(),
                 FieldKind::List => "list (comma-separated in env)".into(),
+                FieldKind::Sources => "list of source entries (JSON in env)".into(),
+                FieldKind::McpServer => "MCP server entry (JSON in env)".into(),
             };
             let default = match f.default {
                 FieldDefault::None => String::new(),

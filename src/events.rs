@@ -55,9 +55,14 @@ pub trait EventHandler: Send + Sync + 'static {
 }
 
 struct Subscriber {
+    id: u64,
     handler: Arc<dyn EventHandler>,
     queue: mpsc::Sender<Arc<DomainEvent>>,
 }
+
+/// A handler's place on the bus, for [`EventBus::unsubscribe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscription(u64);
 
 /// The event bus. Cheap to clone; all clones share the subscribers.
 #[derive(Clone, Default)]
@@ -69,6 +74,7 @@ pub struct EventBus {
 struct BusState {
     subscribers: Vec<Subscriber>,
     workers: Vec<JoinHandle<()>>,
+    next_id: u64,
 }
 
 impl EventBus {
@@ -77,7 +83,7 @@ impl EventBus {
     }
 
     /// Adds a handler with its own worker thread.
-    pub fn subscribe(&self, handler: Arc<dyn EventHandler>) {
+    pub fn subscribe(&self, handler: Arc<dyn EventHandler>) -> Subscription {
         let (queue, receiver) = mpsc::channel::<Arc<DomainEvent>>();
         let worker_handler = handler.clone();
         let spawned = std::thread::Builder::new()
@@ -103,13 +109,24 @@ impl EventBus {
                 }
             });
         let mut state = self.lock();
+        state.next_id += 1;
+        let id = state.next_id;
         match spawned {
             Ok(worker) => {
                 state.workers.push(worker);
-                state.subscribers.push(Subscriber { handler, queue });
+                state.subscribers.push(Subscriber { id, handler, queue });
             }
             Err(e) => tracing::error!(handler = handler.name(), "cannot start event worker: {e}"),
         }
+        Subscription(id)
+    }
+
+    /// Removes a handler (its worker finishes the events already queued, then stops), e.g. the
+    /// usage stats of a library that was closed.
+    pub fn unsubscribe(&self, subscription: Subscription) {
+        self.lock()
+            .subscribers
+            .retain(|sub| sub.id != subscription.0);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BusState> {
@@ -270,16 +287,46 @@ mod tests {
         });
         bus.publish(DomainEvent::LibraryChanged { paths: vec![] });
         // The panicking handler keeps its worker and sees the second event too (and panics again).
-        bus.drain();
-        drop(tx);
-        let mut seen: Vec<String> = rx.iter().collect();
-        seen.sort();
         assert_eq!(
-            seen,
+            drained(&bus, tx, &rx),
             vec![
                 "good:library_changed",
                 "good:prompt_used",
                 "picky:prompt_used"
+            ]
+        );
+    }
+
+    /// Drains the bus and returns what the probes saw, sorted.
+    fn drained(
+        bus: &EventBus,
+        tx: mpsc::Sender<String>,
+        rx: &mpsc::Receiver<String>,
+    ) -> Vec<String> {
+        bus.drain();
+        drop(tx);
+        let mut seen: Vec<String> = rx.iter().collect();
+        seen.sort();
+        seen
+    }
+
+    #[test]
+    fn an_unsubscribed_handler_hears_nothing_more() {
+        let (tx, rx) = mpsc::channel();
+        let bus = EventBus::new();
+        let gone = bus.subscribe(probe("gone", "ok", &tx));
+        bus.subscribe(probe("stays", "ok", &tx));
+        bus.publish(DomainEvent::LibraryChanged { paths: vec![] });
+        bus.unsubscribe(gone);
+        bus.publish(DomainEvent::PromptUsed {
+            prompt_id: "a".into(),
+        });
+        assert_eq!(
+            drained(&bus, tx, &rx),
+            vec![
+                "gone:library_changed",
+                "stays:library_changed",
+                "stays:prompt_used"
             ]
         );
     }

@@ -12,3 +12,4 @@ pub mod home;
 pub mod library;
 pub mod logging;
 pub mod lsp;
+pub mod mcp;

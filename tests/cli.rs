@@ -185,6 +185,9 @@ fn an_old_flat_config_is_migrated_and_keeps_working() {
             && l.ends_with("(file)")),
         "{stdout}"
     );
+    // `config` says it migrated the file, once: the file is in the current format now.
+    assert_eq!(stderr.matches("note: migrated").count(), 1, "{stderr}");
+    assert!(stderr.contains("config.yaml.bak"), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(sandbox.home().join("config.yaml.bak")).unwrap(),
         old
@@ -193,6 +196,53 @@ fn an_old_flat_config_is_migrated_and_keeps_working() {
     assert!(!migrated.contains("vim_mode"), "{migrated}");
     let (code, _, stderr) = sandbox.cli(&["config", "check"]);
     assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("migrated"), "{stderr}");
+}
+
+#[test]
+fn config_shows_an_empty_list_as_an_empty_list() {
+    let sandbox = Sandbox::new();
+    let (code, stdout, _) = sandbox.cli(&["config"]);
+    assert_eq!(code, 0);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("ai.specialists"))
+        .expect("ai.specialists is listed");
+    let value: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(value, ["ai.specialists", "[]", "(default)"], "{line}");
+}
+
+#[test]
+fn subcommands_log_to_stderr_at_the_level_asked_for() {
+    let sandbox = Sandbox::new();
+    let run = |log: Option<&str>| {
+        let mut command = std::process::Command::new(support::binary());
+        command
+            .args(["library", "search", "review", "--format", "json"])
+            .env("PROMPTSTACK_HOME", sandbox.home())
+            .env_remove("PROMPTSTACK_LOG");
+        if let Some(log) = log {
+            command.env("PROMPTSTACK_LOG", log);
+        }
+        let out = command.output().expect("run promptstack");
+        assert!(out.status.success(), "{out:?}");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (stdout, stderr) = run(Some("trace"));
+    assert!(stderr.contains("library loaded"), "{stderr}");
+    assert!(
+        stderr.contains("TRACE") || stderr.contains("DEBUG"),
+        "{stderr}"
+    );
+    // stdout stays the command's output: still valid JSON.
+    let parsed: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    assert!(parsed.is_array() || parsed.is_object(), "{stdout}");
+    // Without PROMPTSTACK_LOG only warnings would show; a clean run shows none.
+    let (_, quiet) = run(None);
+    assert!(!quiet.contains("library loaded"), "{quiet}");
 }
 
 #[test]

@@ -93,11 +93,20 @@ fn kinds_choices_ranges_and_defaults_match() {
         let Some(schema) = settings.get(field.path) else {
             continue; // reported by the test above
         };
-        let ty = schema.get("type").and_then(Value::as_str).unwrap_or("");
+        // An object setting that may be unset is `["object", "null"]`.
+        let ty = match schema.get("type") {
+            Some(Value::Array(types)) => types
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .unwrap_or(""),
+            other => other.and_then(Value::as_str).unwrap_or(""),
+        };
         let expected_type = match field.kind {
             FieldKind::Integer { .. } => "integer",
             FieldKind::Bool => "boolean",
-            FieldKind::List => "array",
+            FieldKind::List | FieldKind::Sources => "array",
+            FieldKind::McpServer => "object",
             _ => "string",
         };
         if ty != expected_type {
@@ -141,6 +150,7 @@ fn kinds_choices_ranges_and_defaults_match() {
         }
         // Text-like fields without a server default use "" (= not set; the client omits it).
         let expected_default = match field.default {
+            FieldDefault::None if matches!(field.kind, FieldKind::McpServer) => Value::Null,
             FieldDefault::None => json!(""),
             FieldDefault::Str(s) => json!(s),
             FieldDefault::Int(n) => json!(n),

@@ -6,160 +6,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::wire_server::{Reply, TestServer};
-use support::{Client, Sandbox, uri};
-
-const KEY: &str = "sk-test-lsp-0123456789SECRETKEY";
-const DRAFT: &str = "# Task\nWrite a poem.\nKeep it short.\nMake it long.\n";
-
-#[derive(Clone, Copy, PartialEq)]
-enum Provider {
-    Claude,
-    OpenAi,
-}
-
-fn review_answer() -> String {
-    json!({"suggestions": [{
-        "type": "contradiction", "title": "Short or long?",
-        "description": "Lines 3 and 4 disagree.", "start_line": 3, "end_line": 4,
-        "prompt_id": null}]})
-    .to_string()
-}
-
-fn apply_answer() -> String {
-    json!({"edits": [{"start_line": 3, "end_line": 4, "new_text": "Keep it to eight lines."}]})
-        .to_string()
-}
-
-fn text_reply(provider: Provider, text: &str) -> Reply {
-    match provider {
-        Provider::Claude => Reply::claude_text(text),
-        Provider::OpenAi => Reply::openai_text(text),
-    }
-}
-
-struct Setup {
-    rt: tokio::runtime::Runtime,
-    server: TestServer,
-    sandbox: Sandbox,
-    client: Client,
-    uri: String,
-}
-
-fn ai_options(provider: Provider, url: &str, key: Option<&str>) -> Value {
-    let mut ai = match provider {
-        Provider::Claude => json!({"provider": "claude", "anthropic_base_url": url}),
-        Provider::OpenAi => json!({"provider": "openai", "openai_base_url": url}),
-    };
-    if let Some(key) = key {
-        let field = match provider {
-            Provider::Claude => "claude_api_key",
-            Provider::OpenAi => "openai_api_key",
-        };
-        ai[field] = json!(key);
-    }
-    json!({ "ai": ai })
-}
-
-fn start(provider: Provider, replies: Vec<Reply>, key: Option<&str>) -> Setup {
-    start_with(Sandbox::new(), replies, ai_options_key(provider, key))
-}
-
-fn ai_options_key(provider: Provider, key: Option<&str>) -> impl FnOnce(&str) -> Value {
-    let key = key.map(str::to_string);
-    move |url| ai_options(provider, url, key.as_deref())
-}
-
-fn start_with(sandbox: Sandbox, replies: Vec<Reply>, options: impl FnOnce(&str) -> Value) -> Setup {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let server = rt.block_on(TestServer::start(replies));
-    let mut client = Client::start(&sandbox, &[]);
-    client.initialize(options(&server.url), false);
-    let path = sandbox.workspace().join("draft.prompt.md");
-    std::fs::write(&path, DRAFT).expect("draft");
-    let uri = uri(&path);
-    client.open(&uri, DRAFT);
-    client.wait_diagnostics(&uri, Some(1));
-    Setup {
-        rt,
-        server,
-        sandbox,
-        client,
-        uri,
-    }
-}
-
-fn review(client: &mut Client, uri: &str) -> Result<Value, Value> {
-    client.request(
-        "workspace/executeCommand",
-        json!({"command": "promptstack.ai.review", "arguments": [{"uri": uri}]}),
-    )
-}
-
-fn ai_diagnostics(params: &Value) -> Vec<Value> {
-    params["diagnostics"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|d| d["source"] == "promptstack-ai")
-        .collect()
-}
-
-fn code_actions(client: &mut Client, uri: &str, line: u32) -> Vec<Value> {
-    client
-        .request(
-            "textDocument/codeAction",
-            json!({
-                "textDocument": {"uri": uri},
-                "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}},
-                "context": {"diagnostics": []}
-            }),
-        )
-        .expect("code actions")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn titled(actions: &[Value], prefix: &str) -> Value {
-    actions
-        .iter()
-        .find(|a| a["title"].as_str().is_some_and(|t| t.starts_with(prefix)))
-        .cloned()
-        .unwrap_or_else(|| panic!("no action starting with {prefix:?} in {actions:#?}"))
-}
-
-/// Waits (polling) until the wire server has received `count` requests.
-fn wait_requests(server: &TestServer, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.requests().len() < count {
-        assert!(
-            Instant::now() < deadline,
-            "the provider never got request {count}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits until the wire server sees a hanging request's connection closed by the server.
-fn wait_closed(s: &mut Setup) {
-    let server = &mut s.server;
-    s.rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(10), server.connection_closed())
-            .await
-            .expect("the provider saw the connection closed");
-    });
-}
-
-fn assert_no_key(setup: &Setup) {
-    let stderr = setup.client.stderr.lock().expect("stderr").clone();
-    assert!(!stderr.contains(KEY), "the key leaked into the server log");
-}
+use support::Sandbox;
+use support::ai::*;
+use support::wire_server::Reply;
 
 fn full_flow(provider: Provider) {
     let mut s = start(
@@ -182,8 +31,8 @@ fn full_flow(provider: Provider) {
     assert!(s.server.requests().is_empty());
 
     assert_eq!(
-        review(&mut s.client, &uri).expect("review"),
-        json!({"suggestions": 1})
+        review(&mut s.client, &uri).expect("review")["suggestions"],
+        1
     );
     let published = s
         .client
@@ -296,11 +145,12 @@ fn full_flow(provider: Provider) {
     );
     assert_no_key(&s);
     s.client.shutdown();
-    // Resolving the Apply published SuggestionAccepted (the audit log records events).
+    // Resolving is what editors do to preview: the edit was never applied, so nothing was
+    // accepted (tests/lsp_ai_apply.rs applies one).
     let audit =
         std::fs::read_to_string(s.sandbox.home().join("data/audit.log")).unwrap_or_default();
-    assert!(audit.contains("suggestion_accepted"), "{audit}");
-    assert!(audit.contains(&suggestion_id), "{audit}");
+    assert!(!audit.contains("suggestion_accepted"), "{audit}");
+    assert!(!audit.contains(&suggestion_id), "{audit}");
     assert!(!audit.contains(KEY));
 }
 
@@ -344,7 +194,7 @@ fn not_configured_explains_how_and_settings_fix_it() {
     loop {
         match review(&mut s.client, &uri) {
             Ok(result) => {
-                assert_eq!(result, json!({"suggestions": 1}));
+                assert_eq!(result["suggestions"], 1);
                 break;
             }
             Err(e) => assert!(Instant::now() < deadline, "still failing: {e}"),
@@ -434,38 +284,14 @@ fn closing_the_document_aborts_its_review() {
 
 #[test]
 fn recommendation_inserts_the_library_prompt() {
-    let sandbox = Sandbox::new();
-    sandbox.write(
-        &sandbox.library().join("rules/brevity.md"),
-        b"---\ntitle: Brevity\ndescription: Keep answers short\ntags: [style]\n---\nBe brief: {{text:limit}} at most.\n",
-    );
-    let answer = json!({"suggestions": [{
-        "type": "recommendation", "title": "Use the brevity rule",
-        "description": "The library has a rule for this.", "start_line": 2, "end_line": 2,
-        "prompt_id": "rules/brevity"}]})
-    .to_string();
     let mut s = start_with(
-        sandbox,
-        vec![Reply::claude_text(&answer)],
+        brevity_library("Be brief: {{text:limit}} at most."),
+        vec![Reply::claude_text(&brevity_recommendation())],
         ai_options_key(Provider::Claude, Some(KEY)),
     );
     let uri = s.uri.clone();
     // The library opens after `initialized`; wait until it knows the prompt.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let found = s
-            .client
-            .request("workspace/symbol", json!({"query": "Brevity"}))
-            .expect("symbols");
-        if found.to_string().contains("Brevity") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the library never loaded the prompt"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_library_prompt(&mut s.client, "Brevity");
     review(&mut s.client, &uri).expect("review");
     s.client
         .wait_notification("textDocument/publishDiagnostics", |p| {
@@ -550,8 +376,8 @@ fn a_new_review_aborts_the_one_in_flight() {
     );
     wait_requests(&s.server, 1);
     assert_eq!(
-        review(&mut s.client, &uri).expect("second review"),
-        json!({"suggestions": 1})
+        review(&mut s.client, &uri).expect("second review")["suggestions"],
+        1
     );
     wait_closed(&mut s);
     let error = s.client.wait_response(first).expect_err("first cancelled");

@@ -139,6 +139,8 @@ fn cleanup_needs_the_dry_runs_token() {
             .contains("token"),
         "{wrong}"
     );
+    // A token the user got wrong is a bad argument, not a server failure.
+    assert_eq!(wrong["code"], -32602, "{wrong}");
     let bad = client
         .history_command(
             "promptstack.history.cleanup",
@@ -162,6 +164,27 @@ fn cleanup_needs_the_dry_runs_token() {
     );
     assert_eq!(history_files(&sandbox).len(), 1);
     client.history_search_until("walrus", |r| r.len() == 1);
+
+    // A token gone stale because the history changed after the dry run: invalid params too.
+    let dry = client
+        .history_command("promptstack.history.cleanup", json!({ "all": true }))
+        .unwrap();
+    let uri = uri(&sandbox.workspace().join("late.prompt.md"));
+    client.open(&uri, "");
+    client.save(&uri, 2, "a late walrus\n");
+    client.history_search_until("walrus", |r| r.len() == 2);
+    let stale = client
+        .history_command(
+            "promptstack.history.cleanup",
+            json!({ "all": true, "confirm": dry["token"] }),
+        )
+        .unwrap_err();
+    assert_eq!(stale["code"], -32602, "{stale}");
+    assert!(
+        stale["message"].as_str().unwrap().contains("dry run again"),
+        "{stale}"
+    );
+    assert_eq!(history_files(&sandbox).len(), 2, "nothing was deleted");
     client.shutdown();
 }
 

@@ -7,14 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Incoming, Sandbox, completion_items, completion_labels, uri};
-
-/// Starts the server with `workspace` as the only workspace folder.
-fn start_in(sandbox: &Sandbox, workspace: &Path) -> Client {
-    let mut client = Client::start(sandbox, &[]);
-    client.initialize_in(workspace, Value::Null);
-    client
-}
+use support::{Client, Incoming, Sandbox, completion_items, completion_labels, start_in, uri};
 
 fn complete(client: &mut Client, doc: &str, line: u32, character: u32) -> Value {
     client
@@ -115,6 +108,15 @@ fn file_completion_respects_gitignore_and_inserts_links() {
     client.shutdown();
 }
 
+fn link_targets(links: &Value) -> Vec<String> {
+    links
+        .as_array()
+        .expect("links")
+        .iter()
+        .map(|l| l["target"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 #[test]
 fn file_links_are_clickable_and_checked() {
     let sandbox = Sandbox::new();
@@ -149,32 +151,30 @@ fn file_links_are_clickable_and_checked() {
             json!({"textDocument": {"uri": doc}}),
         )
         .expect("documentLink succeeds");
-    let targets: Vec<&str> = links
-        .as_array()
-        .expect("links")
-        .iter()
-        .map(|l| l["target"].as_str().unwrap_or_default())
-        .collect();
+    // The missing file is not a link: clicking it would open an empty tab.
     assert_eq!(
-        targets,
-        vec![
-            uri(&ws.join("notes.md")),
-            uri(&ws.join("gone.md")),
-            uri(&ws.join("big.txt"))
-        ]
+        link_targets(&links),
+        vec![uri(&ws.join("notes.md")), uri(&ws.join("big.txt"))]
     );
     assert_eq!(
         links[0]["range"],
         json!({"start": {"line": 0, "character": 13}, "end": {"line": 0, "character": 21}})
     );
 
-    // Creating the missing file and editing clears the warning.
+    // Creating the missing file and editing clears the warning and makes it a link.
     sandbox.write(&ws.join("gone.md"), b"back\n");
     client.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": doc, "version": 2}, "contentChanges": [{"text": "[gone](gone.md)\n"}]}),
     );
     assert!(client.wait_diagnostics(&doc, Some(2)).is_empty());
+    let links = client
+        .request(
+            "textDocument/documentLink",
+            json!({"textDocument": {"uri": doc}}),
+        )
+        .expect("documentLink succeeds");
+    assert_eq!(link_targets(&links), vec![uri(&ws.join("gone.md"))]);
     client.shutdown();
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::ContextPrompt;
-use super::tokens::TokenCounter;
+use super::tokens::{TokenCounter, context_window, window_share};
 
 /// A library prompt the selector may choose; built by the caller from the library and usage data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,14 +30,72 @@ pub fn create_selector(model: &str) -> Arc<dyn ContextSelector> {
 
 /// Picks context prompts for a composition.
 pub trait ContextSelector: Send + Sync {
-    /// The prompts to send with `composition`, most relevant first, within `budget_tokens`
-    /// (prompts the composition links to are always included and count against it).
+    /// The prompts to send with `composition`, most relevant first, within `budget_tokens`.
+    /// Prompts the composition links to come first and count against the budget like the rest:
+    /// one that does not fit is sent shortened, or left out, and the selection says so.
     fn select(
         &self,
         composition: &str,
         candidates: &[CandidatePrompt],
         budget_tokens: usize,
-    ) -> Vec<ContextPrompt>;
+    ) -> ContextSelection;
+}
+
+/// What a review sends as context, and which linked prompts did not fit the budget.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextSelection {
+    /// What is sent, most relevant first (linked prompts first).
+    pub prompts: Vec<ContextPrompt>,
+    /// Linked prompts sent only in part (their beginning, up to the budget), by id.
+    pub shortened: Vec<String>,
+    /// Linked prompts not sent at all, by id.
+    pub left_out: Vec<String>,
+}
+
+impl ContextSelection {
+    /// One sentence for the user when a linked prompt did not fit, else `None`.
+    pub fn note(&self, budget_tokens: usize) -> Option<String> {
+        if self.shortened.is_empty() && self.left_out.is_empty() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if !self.shortened.is_empty() {
+            parts.push(format!(
+                "sent only the beginning of {}",
+                self.shortened.join(", ")
+            ));
+        }
+        if !self.left_out.is_empty() {
+            parts.push(format!("left out {}", self.left_out.join(", ")));
+        }
+        Some(format!(
+            "linked prompts did not fit the context budget of {budget_tokens} tokens: {}. Raise \
+             ai.context_budget_percent or use a model with a larger context window to send them whole.",
+            parts.join("; ")
+        ))
+    }
+}
+
+/// The tokens library prompts may use in a review of `composition`: the configured share of the
+/// window, and never more than what the window has left after the instructions, the composition
+/// and the room kept for the answer. Every token sent counts.
+pub fn context_budget(
+    model: &str,
+    context_percent: u32,
+    response_percent: u32,
+    composition: &str,
+) -> usize {
+    let counter = TokenCounter::for_model(model);
+    let request = super::ReviewRequest {
+        composition: composition.to_string(),
+        context: Vec::new(),
+        fresh: false,
+    };
+    let lines = super::contract::line_count(composition);
+    let fixed = counter.count(&super::contract::Task::Review.system_prompt(lines))
+        + counter.count(&super::contract::review_message(&request))
+        + window_share(model, response_percent);
+    window_share(model, context_percent).min(context_window(model).saturating_sub(fixed))
 }
 
 /// Scores prompts: tag +10, category +5, keyword overlap +1 (+0.5 for body-only words), recently
@@ -82,10 +140,17 @@ impl ScoringSelector {
         }
     }
 
-    fn score(&self, words: &HashSet<String>, prompt: &CandidatePrompt) -> f64 {
+    /// `words` are the composition's keywords; `all_words` every word of any length, for tags
+    /// (`api`, `git`, `ci` are short but say exactly what a prompt is about).
+    fn score(
+        &self,
+        words: &HashSet<String>,
+        all_words: &HashSet<String>,
+        prompt: &CandidatePrompt,
+    ) -> f64 {
         let mut relevance = 0.0;
         for tag in &prompt.tags {
-            if words.contains(&tag.to_lowercase()) {
+            if all_words.contains(&tag.to_lowercase()) {
                 relevance += 10.0;
             }
         }
@@ -127,9 +192,10 @@ impl ContextSelector for ScoringSelector {
         composition: &str,
         candidates: &[CandidatePrompt],
         budget_tokens: usize,
-    ) -> Vec<ContextPrompt> {
+    ) -> ContextSelection {
         let lower = composition.to_lowercase();
         let words = keywords(composition);
+        let all_words = lower_words(&lower);
         let mut linked = Vec::new();
         let mut scored = Vec::new();
         for prompt in candidates {
@@ -137,17 +203,27 @@ impl ContextSelector for ScoringSelector {
                 linked.push(prompt);
                 continue;
             }
-            let score = self.score(&words, prompt);
+            let score = self.score(&words, &all_words, prompt);
             if score > 0.0 {
                 scored.push((score, prompt));
             }
         }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
         let mut used = 0;
-        let mut out = Vec::new();
+        let mut out = ContextSelection::default();
         for prompt in linked {
-            used += self.cost(prompt);
-            out.push(to_context(prompt));
+            let room = budget_tokens.saturating_sub(used);
+            let cost = self.cost(prompt);
+            if cost <= room {
+                used += cost;
+                out.prompts.push(to_context(prompt));
+            } else if let Some((shortened, cost)) = self.shortened(prompt, room) {
+                used += cost;
+                out.prompts.push(shortened);
+                out.shortened.push(prompt.id.clone());
+            } else {
+                out.left_out.push(prompt.id.clone());
+            }
         }
         let mut picked = 0;
         for (_, prompt) in scored {
@@ -158,17 +234,69 @@ impl ContextSelector for ScoringSelector {
             if used + cost <= budget_tokens {
                 used += cost;
                 picked += 1;
-                out.push(to_context(prompt));
+                out.prompts.push(to_context(prompt));
             }
         }
         out
     }
 }
 
+/// Ends the body of a prompt sent in part, so the model knows it is not all of it.
+const SHORTENED_NOTE: &str =
+    "\n\n[shortened: the rest of this prompt did not fit the context budget]";
+
+/// A shortened prompt with less body than this is left out: a few lines rarely help.
+const MIN_SHORTENED_BODY_TOKENS: usize = 32;
+
 impl ScoringSelector {
     fn cost(&self, prompt: &CandidatePrompt) -> usize {
-        // The title and wrapper tags cost a few tokens too.
-        self.counter.count(&prompt.body) + self.counter.count(&prompt.title) + 12
+        self.counter.count(&prompt.body) + self.overhead(prompt)
+    }
+
+    /// The title and the `<prompt id=… title=…>` wrapper cost a few tokens too.
+    fn overhead(&self, prompt: &CandidatePrompt) -> usize {
+        self.counter.count(&prompt.title) + self.counter.count(&prompt.id) + 12
+    }
+
+    /// `prompt` cut to fit `room` tokens (its beginning, ending at a line break when one is
+    /// near, then [`SHORTENED_NOTE`]), with its cost; `None` when too little of it would fit.
+    fn shortened(&self, prompt: &CandidatePrompt, room: usize) -> Option<(ContextPrompt, usize)> {
+        let fixed = self.overhead(prompt) + self.counter.count(SHORTENED_NOTE);
+        let for_body = room.checked_sub(fixed)?;
+        if for_body < MIN_SHORTENED_BODY_TOKENS {
+            return None;
+        }
+        let body = &prompt.body;
+        // The longest prefix that fits: token counts grow with the prefix.
+        let (mut fits, mut too_long) = (0, body.len() + 1);
+        while too_long - fits > 1 {
+            let mut mid = fits + (too_long - fits) / 2;
+            while !body.is_char_boundary(mid) {
+                mid -= 1;
+            }
+            if mid <= fits {
+                break;
+            }
+            if self.counter.count(&body[..mid]) <= for_body {
+                fits = mid;
+            } else {
+                too_long = mid;
+            }
+        }
+        let mut cut = &body[..fits];
+        if let Some(line_end) = cut.rfind('\n').filter(|n| *n >= cut.len() / 2) {
+            cut = &cut[..line_end];
+        }
+        let text = format!("{}{SHORTENED_NOTE}", cut.trim_end());
+        let cost = self.counter.count(&text) + self.overhead(prompt);
+        Some((
+            ContextPrompt {
+                id: prompt.id.clone(),
+                title: prompt.title.clone(),
+                body: text,
+            },
+            cost,
+        ))
     }
 }
 
@@ -189,8 +317,18 @@ fn links_to(lower_composition: &str, prompt: &CandidatePrompt) -> bool {
 }
 
 fn split_words(text: &str) -> impl Iterator<Item = &str> {
+    words_of(text).filter(|w| w.len() >= MIN_KEYWORD_CHARS)
+}
+
+/// Every word of `text`, any length (`-` and `_` join words, as in tags).
+fn words_of(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
-        .filter(|w| w.len() >= MIN_KEYWORD_CHARS)
+        .filter(|w| !w.is_empty())
+}
+
+/// The distinct words of an already lower-cased text.
+fn lower_words(lower: &str) -> HashSet<String> {
+    words_of(lower).map(str::to_string).collect()
 }
 
 /// Lower-cased words of at least [`MIN_KEYWORD_CHARS`] characters, without stopwords.
@@ -232,8 +370,8 @@ mod tests {
         }
     }
 
-    fn ids(selected: &[ContextPrompt]) -> Vec<&str> {
-        selected.iter().map(|p| p.id.as_str()).collect()
+    fn ids(selected: &ContextSelection) -> Vec<&str> {
+        selected.prompts.iter().map(|p| p.id.as_str()).collect()
     }
 
     #[test]
@@ -289,11 +427,75 @@ mod tests {
         // Linked (~1015 tokens) counts against the budget; big (~470) no longer fits.
         let selected = selector.select(composition, &candidates, 1100);
         assert_eq!(ids(&selected), ["rules/linked", "rules/small"]);
-        assert!(
-            selector
-                .select("nothing relevant", &candidates, 100)
-                .is_empty()
+        assert_eq!(selected.note(1100), None);
+        assert_eq!(
+            selector.select("nothing relevant", &candidates, 100),
+            ContextSelection::default()
         );
+    }
+
+    #[test]
+    fn a_linked_prompt_over_the_budget_is_shortened_or_left_out() {
+        let selector = ScoringSelector::new(TokenCounter::Estimate);
+        let body: String = (0..400).map(|i| format!("Rule number {i}.\n")).collect();
+        let candidates = vec![prompt("rules/linked", &[], &body)];
+        let composition = "Follow [rules](rules/linked.md).";
+        let selected = selector.select(composition, &candidates, 300);
+        assert_eq!(selected.shortened, ["rules/linked"]);
+        let sent = &selected.prompts[0].body;
+        assert!(
+            sent.starts_with("Rule number 0.\nRule number 1.\n"),
+            "{sent}"
+        );
+        assert!(sent.ends_with(SHORTENED_NOTE), "{sent}");
+        // Everything sent fits: body, title and wrapper.
+        let cost = TokenCounter::Estimate.count(sent) + selector.overhead(&candidates[0]);
+        assert!(cost <= 300 && cost > 250, "{cost}");
+        assert!(
+            selected
+                .note(300)
+                .unwrap()
+                .contains("sent only the beginning of rules/linked")
+        );
+
+        // No room at all (a budget of 0 %): left out, and said so.
+        let nothing = selector.select(composition, &candidates, 0);
+        assert!(nothing.prompts.is_empty());
+        assert_eq!(nothing.left_out, ["rules/linked"]);
+        assert!(nothing.note(0).unwrap().contains("left out rules/linked"));
+
+        // Exact counting with a real tokenizer keeps the budget too.
+        let bpe = ScoringSelector::new(TokenCounter::for_model("gpt-4o-mini"));
+        let selected = bpe.select(composition, &candidates, 500);
+        let counter = TokenCounter::for_model("gpt-4o-mini");
+        let cost = counter.count(&selected.prompts[0].body) + bpe.overhead(&candidates[0]);
+        assert!(cost <= 500, "{cost}");
+    }
+
+    #[test]
+    fn the_budget_leaves_room_for_the_composition_and_the_answer() {
+        // An 8,192-token local model with 30 % for context and 20 % for the answer.
+        let small = "Write a haiku.";
+        assert_eq!(context_budget("llama3.2", 30, 20, small), 8192 * 30 / 100);
+        let long = "word ".repeat(20_000);
+        assert_eq!(context_budget("llama3.2", 30, 20, &long), 0);
+        let medium = "word ".repeat(4_000);
+        let budget = context_budget("llama3.2", 30, 20, &medium);
+        assert!(budget < 8192 * 30 / 100 && budget > 0, "{budget}");
+        assert_eq!(context_budget("llama3.2", 0, 20, small), 0);
+    }
+
+    #[test]
+    fn short_tags_score() {
+        let selector = ScoringSelector::new(TokenCounter::Estimate);
+        let candidates = vec![
+            prompt("rules/rest", &["api"], "Name endpoints as nouns."),
+            prompt("commands/commit", &["git"], "Write the message."),
+            prompt("commands/unrelated", &["ml"], "Train it."),
+        ];
+        let selected =
+            selector.select("Design the API, then commit with Git.", &candidates, 10_000);
+        assert_eq!(ids(&selected), ["commands/commit", "rules/rest"]);
     }
 
     #[test]
@@ -303,7 +505,7 @@ mod tests {
             .map(|i| prompt(&format!("rules/r{i:02}"), &["security"], "Short."))
             .collect();
         let selected = selector.select("security", &candidates, 100_000);
-        assert_eq!(selected.len(), MAX_SCORED);
-        assert_eq!(selected[0].id, "rules/r00");
+        assert_eq!(selected.prompts.len(), MAX_SCORED);
+        assert_eq!(selected.prompts[0].id, "rules/r00");
     }
 }

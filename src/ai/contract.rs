@@ -587,6 +587,7 @@ mod tests {
                 title: "Tone".into(),
                 body: "Be kind.".into(),
             }],
+            fresh: false,
         };
         let msg = review_message(&request);
         assert!(msg.contains("<prompt id=\"rules/tone\" title=\"Tone\">\nBe kind.\n</prompt>"));

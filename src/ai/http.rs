@@ -16,8 +16,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest provider message kept in an error.
 const MAX_MESSAGE: usize = 300;
 
+/// Makes ring the TLS provider of the process, once. reqwest (and rmcp's HTTP transport) are
+/// built without a bundled provider so that only one crypto library is compiled in.
+pub fn install_tls_provider() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // An error means another provider was installed first, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// A client for one provider.
 pub(super) fn client(provider: &str) -> Result<reqwest::Client, AiError> {
+    install_tls_provider();
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .user_agent(concat!("promptstack/", env!("CARGO_PKG_VERSION")))

@@ -275,7 +275,9 @@ impl AiProvider for Cache {
         Box::pin(async move {
             let body = serde_json::to_vec(request).unwrap_or_default();
             let key = self.key(Method::Review, &[&body]);
-            if let Some(Cached::Review(value)) = self.get(&key) {
+            if !request.fresh
+                && let Some(Cached::Review(value)) = self.get(&key)
+            {
                 return Ok(hit(value));
             }
             let answer = self.inner.review(request).await?;
@@ -605,6 +607,7 @@ mod tests {
         ReviewRequest {
             composition: "x".into(),
             context: vec![],
+            fresh: false,
         }
     }
 
@@ -713,6 +716,7 @@ mod tests {
             let request = ReviewRequest {
                 composition: text.into(),
                 context: vec![],
+                fresh: false,
             };
             cached.push(cache.review(&request).await.unwrap().cached);
         }
@@ -720,6 +724,12 @@ mod tests {
         assert_eq!(cached, [false, false, true, false, false, false]);
         assert!(cache.apply("a", &suggestion()).await.is_ok());
         assert!(cache.apply("a", &suggestion()).await.unwrap().cached);
+        // A fresh request asks again, and what it gets serves the next plain request.
+        let mut fresh = request();
+        fresh.fresh = true;
+        assert!(!cache.review(&fresh).await.unwrap().cached);
+        assert!(!cache.review(&fresh).await.unwrap().cached);
+        assert!(cache.review(&request()).await.unwrap().cached);
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ pub mod claude;
 pub mod context;
 pub mod contract;
 mod http;
+pub mod mcp;
 pub mod middleware;
 pub mod openai;
 #[cfg(test)]
@@ -30,8 +31,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 
-pub use context::{CandidatePrompt, ContextSelector, ScoringSelector, create_selector};
+pub use context::{
+    CandidatePrompt, ContextSelection, ContextSelector, ScoringSelector, context_budget,
+    create_selector,
+};
 pub use contract::{apply_edits, resolve_edits};
+pub use http::install_tls_provider;
 pub use middleware::{AiMetrics, AiStats, stats_file};
 pub use tokens::TokenCounter;
 
@@ -114,6 +119,10 @@ pub struct ContextPrompt {
 pub struct ReviewRequest {
     pub composition: String,
     pub context: Vec<ContextPrompt>,
+    /// Ask the model even when the cache holds an answer for this request (the user asked for a
+    /// review again); the new answer replaces the cached one. Not part of the request sent.
+    #[serde(skip)]
+    pub fresh: bool,
 }
 
 /// Tokens a call used, as the provider reported them.
@@ -201,10 +210,12 @@ pub enum AiError {
     Network { provider: String, message: String },
     #[error("the model's answer could not be used: {0}")]
     UnusableAnswer(String),
-    #[error("{0} is not supported yet")]
-    NotSupported(String),
     #[error("the AI request was cancelled")]
     Cancelled,
+    /// An MCP tool answered with an error, or the server refused the call (unknown tool, bad
+    /// arguments).
+    #[error("the {provider} server's tool failed: {message}")]
+    ToolFailed { provider: String, message: String },
     #[error("the model's edit was rejected: {0}")]
     RejectedEdit(String),
 }
@@ -238,8 +249,8 @@ impl AiError {
             AiError::Timeout { .. } => "timeout",
             AiError::Network { .. } => "network",
             AiError::UnusableAnswer(_) => "unusable_answer",
-            AiError::NotSupported(_) => "not_supported",
             AiError::Cancelled => "cancelled",
+            AiError::ToolFailed { .. } => "tool_failed",
             AiError::RejectedEdit(_) => "rejected_edit",
         }
     }
@@ -254,14 +265,10 @@ pub fn create_provider(
     let base: Arc<dyn AiProvider> = match config.ai_provider.as_str() {
         "claude" => Arc::new(claude::ClaudeProvider::from_config(config)?),
         "openai" => Arc::new(openai::OpenAiProvider::from_config(config)?),
-        "mcp" => {
-            return Err(AiError::NotSupported(
-                "the `mcp` AI provider; set `ai.provider` to `claude` or `openai`".into(),
-            ));
-        }
+        "mcp" => Arc::new(mcp::McpProvider::from_config(config)?),
         other => {
             return Err(AiError::NotConfigured(format!(
-                "unknown provider `{other}`; set `ai.provider` (or PROMPTSTACK_AI_PROVIDER) to `claude` or `openai`"
+                "unknown provider `{other}`; set `ai.provider` (or PROMPTSTACK_AI_PROVIDER) to `claude`, `openai` or `mcp`"
             )));
         }
     };

@@ -87,7 +87,7 @@ async fn start(python: &str, model: &str) -> LlamaServer {
         url: format!("http://127.0.0.1:{port}"),
         log,
     };
-    let client = reqwest::Client::new();
+    let client = http::client("llama").expect("an HTTP client");
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let ready = client
@@ -133,6 +133,7 @@ async fn review_and_apply_with_a_real_small_model() {
     let request = ReviewRequest {
         composition: composition.into(),
         context: vec![],
+        fresh: false,
     };
     let started = Instant::now();
     let review = ai.review(&request).await.expect("a usable review");

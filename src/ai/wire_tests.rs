@@ -36,6 +36,7 @@ fn request() -> ReviewRequest {
             title: "Brevity".into(),
             body: "Prefer short answers.".into(),
         }],
+        fresh: false,
     }
 }
 
@@ -379,10 +380,15 @@ fn missing_configuration_says_what_to_set() {
         "{text}"
     );
 
-    let cfg = config("mcp", "http://localhost");
-    let err = create_provider(&cfg, Arc::new(AiMetrics::new())).unwrap_err();
-    assert!(matches!(err, AiError::NotSupported(_)));
-    assert!(err.to_string().ends_with("is not supported yet"));
+    let mut cfg = config("mcp", "http://localhost");
+    cfg.ai_mcp = None;
+    let text = create_provider(&cfg, Arc::new(AiMetrics::new()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("`ai.mcp`") && text.contains("PROMPTSTACK_MCP_HOST"),
+        "{text}"
+    );
 }
 
 /// Collects formatted log lines.
@@ -423,6 +429,7 @@ async fn the_key_never_appears_in_debug_output_errors_or_logs() {
             .review(&ReviewRequest {
                 composition: "other".into(),
                 context: vec![],
+                fresh: false,
             })
             .await;
         let debug = format!("{ai:?} {review:?} {second:?}");

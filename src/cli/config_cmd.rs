@@ -21,6 +21,9 @@ enum ConfigAction {
 
 pub fn run(args: ConfigArgs, home: Home) -> anyhow::Result<ExitCode> {
     let loaded = Loaded::load(home);
+    if let Some(note) = loaded.migration_note() {
+        eprintln!("note: {note}");
+    }
     match args.action {
         Some(ConfigAction::Path) => {
             println!("{}", loaded.home.config_file().display());

@@ -16,6 +16,7 @@ mod history;
 mod init;
 mod library;
 mod lsp;
+mod mcp;
 mod migrate;
 mod review;
 mod validate;
@@ -24,6 +25,8 @@ const EXAMPLES: &str = "\
 Examples:
   promptstack init --defaults         set up ~/.promptstack with the starter library
   promptstack lsp                     run the language server over stdio (editors start this)
+  promptstack mcp                     serve the library to AI agents over MCP (stdio)
+  promptstack mcp --http 127.0.0.1:8765   the same over streamable HTTP
   promptstack validate                check the library; exit 1 on errors
   promptstack validate --format json prompts/
   promptstack library search revew   search the library (typos are fine)
@@ -46,6 +49,8 @@ struct Cli {
 enum Command {
     /// Run the language server over stdio.
     Lsp(lsp::LspArgs),
+    /// Serve the library and history to AI agents over MCP (stdio, or --http ADDR).
+    Mcp(mcp::McpArgs),
     /// First-run setup: home layout, config.yaml and the starter library.
     Init(init::InitArgs),
     /// Validate library prompt files and report errors and warnings.
@@ -85,12 +90,16 @@ pub fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
-    if !matches!(command, Command::Lsp(_)) {
+    if !matches!(command, Command::Lsp(_) | Command::Mcp(_)) {
         restore_default_sigpipe();
+        // The server sets up its own logging from the config; a one-shot command logs warnings,
+        // and whatever PROMPTSTACK_LOG asks for, to stderr (stdout is its output).
+        crate::logging::init("warn", None);
     }
     let home = Home::from_env()?;
     match command {
         Command::Lsp(args) => lsp::run(args, home),
+        Command::Mcp(args) => mcp::run(args, &prepare(home)?),
         Command::Init(args) => init::run(args, home),
         Command::Validate(args) => validate::run(args, &prepare(home)?),
         Command::Library(args) => library::run(args, &prepare(home)?),
@@ -119,12 +128,8 @@ pub(crate) fn prepare(home: Home) -> anyhow::Result<Loaded> {
     for error in &loaded.errors {
         eprintln!("warning: config: {error}");
     }
-    if let Some(backup) = &loaded.migrated_backup {
-        eprintln!(
-            "note: migrated {} to the current format (backup: {})",
-            loaded.home.config_file().display(),
-            backup.display()
-        );
+    if let Some(note) = loaded.migration_note() {
+        eprintln!("note: {note}");
     }
     crate::library::starter::install(&loaded.data_paths().library_dir)?;
     Ok(loaded)

@@ -9,9 +9,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::Context as _;
 
 use super::validate::Format;
-use crate::ai::tokens::window_share;
 use crate::ai::{
-    AiMetrics, CandidatePrompt, ReviewRequest, create_provider, create_selector, stats_file,
+    AiMetrics, CandidatePrompt, ContextSelection, ReviewRequest, context_budget, create_provider,
+    create_selector, stats_file,
 };
 use crate::config::Loaded;
 use crate::document::MAX_FILE_BYTES;
@@ -41,16 +41,21 @@ pub fn run(args: ReviewArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     let paths = loaded.data_paths();
     let metrics = Arc::new(AiMetrics::persistent(stats_file(&paths.data_dir)));
     let provider = create_provider(config, metrics)?;
-    let context = if args.no_context {
-        Vec::new()
+    let budget = context_budget(
+        provider.model(),
+        config.context_budget_percent,
+        config.response_budget_percent,
+        &text,
+    );
+    let selection = if args.no_context {
+        ContextSelection::default()
     } else {
-        let selector = create_selector(provider.model());
-        let budget = window_share(provider.model(), config.context_budget_percent);
-        selector.select(&text, &library_candidates(loaded, &paths), budget)
+        create_selector(provider.model()).select(&text, &library_candidates(loaded, &paths), budget)
     };
     let request = ReviewRequest {
         composition: text,
-        context,
+        context: selection.prompts.clone(),
+        fresh: true,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -63,6 +68,9 @@ pub fn run(args: ReviewArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
                 "provider": provider.name(),
                 "model": provider.model(),
                 "context": request.context.iter().map(|c| &c.id).collect::<Vec<_>>(),
+                "context_budget_tokens": budget,
+                "shortened": selection.shortened,
+                "left_out": selection.left_out,
                 "suggestions": answer.value,
                 "usage": {
                     "input_tokens": answer.usage.input_tokens,
@@ -96,6 +104,9 @@ pub fn run(args: ReviewArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
                 answer.usage.input_tokens,
                 answer.usage.output_tokens
             );
+            if let Some(note) = selection.note(budget) {
+                println!("note: {note}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

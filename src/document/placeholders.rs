@@ -5,6 +5,8 @@
 
 use std::ops::Range;
 
+use super::scan;
+
 /// The two kinds of placeholder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlaceholderKind {
@@ -125,23 +127,29 @@ fn is_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Scans `text` for placeholders. Never fails; spans are always on char boundaries within `text`.
+/// Scans `text` for placeholders in one pass (linear in its length, even on one long line full
+/// of `{{`). Never fails; spans are always on char boundaries within `text`.
 pub fn parse(text: &str) -> ParsedPlaceholders {
     let mut out = ParsedPlaceholders::default();
     let bytes = text.as_bytes();
+    let mut openers = scan::next_str("{{");
+    let mut closers = scan::next_str("}}");
+    let mut line_breaks = scan::next_byte(b"\n\r");
     let mut i = 0;
-    while let Some(rel) = text[i..].find("{{") {
-        let open = i + rel;
+    while let Some(open) = openers.at_or_after(text, i) {
         // `{{{{` runs: the placeholder starts at the last `{{` before the content.
         let mut start = open;
         while bytes.get(start + 2) == Some(&b'{') {
             start += 1;
         }
         let content_start = start + 2;
-        let line_end = text[content_start..]
-            .find('\n')
-            .map_or(text.len(), |n| content_start + n);
-        let Some(close_rel) = text[content_start..line_end].find("}}") else {
+        let line_end = line_breaks
+            .at_or_after(text, content_start)
+            .unwrap_or(text.len());
+        let close = closers
+            .at_or_after(text, content_start)
+            .filter(|&close| close + 2 <= line_end);
+        let Some(content_end) = close else {
             out.problems.push(PlaceholderProblem {
                 kind: ProblemKind::Unclosed,
                 span: start..line_end,
@@ -149,13 +157,15 @@ pub fn parse(text: &str) -> ParsedPlaceholders {
             i = content_start;
             continue;
         };
-        let content_end = content_start + close_rel;
-        let inner = &text[content_start..content_end];
         // A second `{{` inside means the first one was not a placeholder opener.
-        if inner.contains("{{") {
+        if openers
+            .at_or_after(text, content_start)
+            .is_some_and(|next| next + 2 <= content_end)
+        {
             i = content_start;
             continue;
         }
+        let inner = &text[content_start..content_end];
         let span = start..content_end + 2;
         match inner.split_once(':') {
             Some((kind, name)) => match PlaceholderKind::from_keyword(kind) {
@@ -189,7 +199,8 @@ pub fn parse(text: &str) -> ParsedPlaceholders {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fill {
     Text(String),
-    /// Rendered as `- item` lines.
+    /// Written as list items where the placeholder stands on its own line (see [`replacement`]),
+    /// as `a, b` inside a sentence.
     List(Vec<String>),
 }
 
@@ -208,24 +219,149 @@ pub fn render(text: &str, values: &std::collections::HashMap<String, Fill>) -> R
     let mut missing: Vec<String> = Vec::new();
     let mut last = 0;
     for p in &parsed.placeholders {
-        out.push_str(&text[last..p.span.start]);
-        match values.get(&p.name) {
-            Some(Fill::Text(value)) => out.push_str(value),
-            Some(Fill::List(items)) => {
-                let bullets: Vec<String> = items.iter().map(|i| format!("- {i}")).collect();
-                out.push_str(&bullets.join("\n"));
+        let Some(fill) = values.get(&p.name) else {
+            if !missing.contains(&p.name) {
+                missing.push(p.name.clone());
             }
-            None => {
-                out.push_str(&text[p.span.clone()]);
-                if !missing.contains(&p.name) {
-                    missing.push(p.name.clone());
-                }
-            }
-        }
-        last = p.span.end;
+            continue;
+        };
+        let (range, new_text) = replacement(text, p, fill);
+        let start = range.start.max(last);
+        out.push_str(&text[last..start]);
+        out.push_str(&new_text);
+        last = range.end.max(start);
     }
     out.push_str(&text[last..]);
     Rendered { text: out, missing }
+}
+
+/// What filling `placeholder` with `fill` replaces in `text`, and with what. A text value replaces
+/// the placeholder. A list depends on where the placeholder stands:
+///
+/// - alone on its line (after an optional indent): one `- item` line per item, at that indent;
+/// - after a list marker (`- `, `* `, `+ `, `1. `, `1) `) with nothing after it: the items
+///   continue that list, each with the same indent and marker (numbers count up);
+/// - with other text on the line: the items inline, `a, b`.
+///
+/// On a line of its own, an empty list removes the line; an item's own line breaks continue it
+/// under its text.
+pub fn replacement(text: &str, placeholder: &Placeholder, fill: &Fill) -> (Range<usize>, String) {
+    let span = placeholder.span.clone();
+    let items = match fill {
+        Fill::Text(value) => return (span, value.clone()),
+        Fill::List(items) => items,
+    };
+    let Some(block) = ListLine::of(text, &span) else {
+        let inline: Vec<String> = items
+            .iter()
+            .map(|i| i.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        return (span, inline.join(", "));
+    };
+    if items.is_empty() {
+        return (block.start..block.end_with_break, String::new());
+    }
+    let mut out = String::new();
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push_str(block.line_break);
+        }
+        let marker = block.marker(n);
+        out.push_str(block.indent);
+        out.push_str(&marker);
+        let hang = " ".repeat(marker.chars().count());
+        for (l, line) in item.lines().enumerate() {
+            if l > 0 {
+                out.push_str(block.line_break);
+                out.push_str(block.indent);
+                out.push_str(&hang);
+            }
+            out.push_str(line);
+        }
+    }
+    (block.start..block.end, out)
+}
+
+/// Whether `placeholder` stands on a line of its own (after an optional indent and list marker),
+/// where a list is written one item per line.
+pub fn on_own_line(text: &str, placeholder: &Placeholder) -> bool {
+    ListLine::of(text, &placeholder.span).is_some()
+}
+
+/// A list placeholder standing on its own line: the line's parts around it.
+struct ListLine<'a> {
+    /// Where the line starts.
+    start: usize,
+    /// The end of the line's content (before `\r\n` or `\n`).
+    end: usize,
+    /// After the line break, or the end of the text.
+    end_with_break: usize,
+    indent: &'a str,
+    /// The marker as written (`- `, `1. `), or none.
+    marker: Option<&'a str>,
+    line_break: &'static str,
+}
+
+impl<'a> ListLine<'a> {
+    /// The line of `span`, if only an indent and a list marker come before it and nothing but
+    /// spaces after it.
+    fn of(text: &'a str, span: &Range<usize>) -> Option<ListLine<'a>> {
+        let start = text[..span.start].rfind('\n').map_or(0, |n| n + 1);
+        let newline = text[span.end..].find('\n').map(|n| span.end + n);
+        let content_end = newline.unwrap_or(text.len());
+        let (end, line_break) = match newline {
+            Some(n) if text[..n].ends_with('\r') => (n - 1, "\r\n"),
+            _ => (content_end, "\n"),
+        };
+        if !text[span.end.min(end)..end].trim().is_empty() {
+            return None;
+        }
+        let before = &text[start..span.start];
+        let rest = before.trim_start_matches([' ', '\t']);
+        let indent = &before[..before.len() - rest.len()];
+        let marker = match rest {
+            "" => None,
+            m if is_list_marker(m) => Some(m),
+            _ => return None,
+        };
+        Some(ListLine {
+            start,
+            end,
+            end_with_break: newline.map_or(text.len(), |n| n + 1),
+            indent,
+            marker,
+            line_break,
+        })
+    }
+
+    /// The marker of the `n`th item (0-based): the line's own, counting up when numbered.
+    fn marker(&self, n: usize) -> String {
+        let Some(marker) = self.marker else {
+            return "- ".into();
+        };
+        let digits = marker.bytes().take_while(u8::is_ascii_digit).count();
+        match marker[..digits].parse::<u64>() {
+            Ok(first) if digits > 0 => {
+                format!("{}{}", first.saturating_add(n as u64), &marker[digits..])
+            }
+            _ => marker.to_string(),
+        }
+    }
+}
+
+/// `- `, `* `, `+ `, or 1–9 digits then `.` or `)`, each followed by at least one space.
+fn is_list_marker(s: &str) -> bool {
+    let body = s.trim_end_matches([' ', '\t']);
+    if body.len() == s.len() {
+        return false;
+    }
+    match body.as_bytes() {
+        [b'-' | b'*' | b'+'] => true,
+        [digits @ .., b'.' | b')'] => {
+            (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -266,6 +402,8 @@ mod tests {
         check("{{ name }}", &["!Malformed@0..10"]);
         check("{{text:a\n}}", &["!Unclosed@0..8"]);
         check("{{text:a", &["!Unclosed@0..8"]);
+        check("{{text:a\r}}", &["!Unclosed@0..8"]);
+        check("# A\r{{text:x}}\r", &["text:x@4..14"]);
     }
 
     #[test]
@@ -302,6 +440,70 @@ mod tests {
         );
         assert_eq!(rendered.text, "Hi Ada\n- a\n- b\nAda {{text:x}}");
         assert_eq!(rendered.missing, vec!["x"]);
+    }
+
+    /// Renders `text` with `items` for `{{list:l}}` and compares.
+    fn check_list(text: &str, items: &[&str], expected: &str) {
+        let values = std::collections::HashMap::from([(
+            "l".to_string(),
+            Fill::List(items.iter().map(|i| i.to_string()).collect()),
+        )]);
+        assert_eq!(render(text, &values).text, expected, "rendering {text:?}");
+    }
+
+    #[test]
+    fn list_rendering_follows_the_placeholders_position() {
+        let ab = &["a", "b"];
+        // On its own line: bullets, at the line's indent.
+        check_list("Risks:\n{{list:l}}\nEnd.", ab, "Risks:\n- a\n- b\nEnd.");
+        check_list("  {{list:l}}  \n", ab, "  - a\n  - b\n");
+        check_list("\t{{list:l}}", ab, "\t- a\n\t- b");
+        // After an existing bullet: the list continues with that marker.
+        check_list("  - {{list:l}}\n", ab, "  - a\n  - b\n");
+        check_list("* {{list:l}}", ab, "* a\n* b");
+        check_list("3. {{list:l}}\n", ab, "3. a\n4. b\n");
+        check_list("1)  {{list:l}}", ab, "1)  a\n2)  b");
+        // Mid-line: inline.
+        check_list(
+            "In a sentence: {{list:l}} end.",
+            ab,
+            "In a sentence: a, b end.",
+        );
+        check_list("Steps: {{list:l}}", ab, "Steps: a, b");
+        check_list("{{list:l}} first", ab, "a, b first");
+        check_list("-{{list:l}}", ab, "-a, b");
+        check_list("12345678901. {{list:l}}", ab, "12345678901. a, b");
+        check_list(
+            "Use {{list:l}}",
+            &["one\ntwo", "three"],
+            "Use one two, three",
+        );
+        // Line endings and multi-line items.
+        check_list("x\r\n{{list:l}}\r\ny", ab, "x\r\n- a\r\n- b\r\ny");
+        check_list(
+            "- {{list:l}}",
+            &["one\nmore", "two"],
+            "- one\n  more\n- two",
+        );
+        // An empty list removes its line; inline it leaves nothing.
+        check_list("Risks:\n- {{list:l}}\nEnd.", &[], "Risks:\nEnd.");
+        check_list("Risks:\n{{list:l}}", &[], "Risks:\n");
+        check_list("Use {{list:l}} here", &[], "Use  here");
+        // One empty item: an empty bullet to type into.
+        check_list("  {{list:l}}\n", &[""], "  - \n");
+    }
+
+    #[test]
+    fn long_lines_of_openers_stay_linear() {
+        // 300 KB of `{{a` took 30 s before (a search to the line end from each `{{`); the speed
+        // is measured in benches/documents.rs.
+        let text = "{{a".repeat(100_000);
+        let parsed = parse(&text);
+        assert_eq!(parsed.problems.len(), 100_000);
+        assert!(parsed.placeholders.is_empty());
+        assert_eq!(parsed.problems[99_999].span, 299_997..300_000);
+        let closed = "{{text:a}}".repeat(100_000);
+        assert_eq!(parse(&closed).placeholders.len(), 100_000);
     }
 
     proptest! {

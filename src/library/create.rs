@@ -53,25 +53,68 @@ pub fn check_plain_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The file-name slug of a title: lower-case ASCII letters and digits joined by `-`.
+/// The file-name slug of a title: its letters and digits (any script, lower-cased where the
+/// script has case) joined by `-`, at most [`MAX_SLUG_CHARS`] characters. Empty when the title
+/// has no letter or digit at all (e.g. only emoji or punctuation).
 pub fn slug(title: &str) -> String {
     let mut out = String::new();
+    let mut chars = 0;
     for c in title.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
+        if c.is_alphanumeric() || (is_combining_mark(c) && !out.is_empty() && !out.ends_with('-')) {
+            if chars == MAX_SLUG_CHARS {
+                break;
+            }
+            out.extend(c.to_lowercase());
+            chars += 1;
         } else if !out.is_empty() && !out.ends_with('-') {
+            if chars == MAX_SLUG_CHARS {
+                break;
+            }
             out.push('-');
+            chars += 1;
         }
     }
     while out.ends_with('-') {
         out.pop();
     }
-    out.truncate(80);
-    while out.ends_with('-') {
-        out.pop();
-    }
     out
 }
+
+/// Longest slug, in characters (a file name stays well under the usual 255-byte limit).
+pub const MAX_SLUG_CHARS: usize = 60;
+
+/// Combining marks (accents written as `e` + U+0301, as macOS and some keyboards do; Indic
+/// viramas and vowel signs; Thai tone marks; Hebrew and Arabic points): part of the letter before
+/// them, so kept. Rust's `is_alphanumeric` already covers the marks that are "alphabetic".
+fn is_combining_mark(c: char) -> bool {
+    !c.is_alphanumeric()
+        && matches!(c as u32,
+            0x0300..=0x036F
+            | 0x0483..=0x0489
+            | 0x0591..=0x05C7
+            | 0x0610..=0x061A
+            | 0x064B..=0x065F
+            | 0x0670
+            | 0x06D6..=0x06ED
+            // Devanagari to Sinhala; the danda and double danda are punctuation.
+            | 0x0900..=0x0963
+            | 0x0966..=0x0DFF
+            | 0x0E31..=0x0E3A
+            | 0x0E47..=0x0E4E
+            | 0x0EB1..=0x0EBC
+            | 0x0EC8..=0x0ECD
+            | 0x0F71..=0x0F84
+            | 0x102B..=0x103E
+            | 0x17B4..=0x17D3
+            | 0x1AB0..=0x1AFF
+            | 0x1DC0..=0x1DFF
+            | 0x20D0..=0x20FF
+            | 0x3099..=0x309A
+            | 0xFE20..=0xFE2F)
+}
+
+/// The file name used when a title has no letters or digits.
+const UNTITLED: &str = "untitled";
 
 /// The file text: frontmatter (strings quoted, so any title is valid YAML) and a body skeleton.
 pub fn render(prompt: &NewPrompt) -> String {
@@ -113,20 +156,32 @@ pub fn create(
     if prompt.title.trim().is_empty() {
         return Err(CreateError::InvalidTitle("the title is empty"));
     }
-    let slug = slug(&prompt.title);
-    if slug.is_empty() {
-        return Err(CreateError::InvalidTitle(
-            "the title needs at least one ASCII letter or digit for the file name",
-        ));
-    }
     let dir = library_dir.join(&prompt.category);
     if !follow_external_symlinks && !crate::confine::is_within(&dir, &[library_dir.to_path_buf()]) {
         return Err(CreateError::Outside(dir, library_dir.to_path_buf()));
     }
     std::fs::create_dir_all(&dir).map_err(|e| CreateError::Io(dir.clone(), e))?;
-    let path = dir.join(format!("{slug}.md"));
-    create_new_file(&path, render(prompt).as_bytes())?;
-    Ok(path)
+    let contents = render(prompt);
+    let slug = slug(&prompt.title);
+    if !slug.is_empty() {
+        let path = dir.join(format!("{slug}.md"));
+        create_new_file(&path, contents.as_bytes())?;
+        return Ok(path);
+    }
+    // A title of only emoji or punctuation is still a title: the file gets a free
+    // `untitled[-N].md` name, and the title stays in the frontmatter.
+    let mut n = 1;
+    loop {
+        let name = match n {
+            1 => format!("{UNTITLED}.md"),
+            n => format!("{UNTITLED}-{n}.md"),
+        };
+        let path = dir.join(name);
+        match create_new_file(&path, contents.as_bytes()) {
+            Err(CreateError::Exists(_)) => n += 1,
+            other => return other.map(|()| path),
+        }
+    }
 }
 
 /// Writes `contents` to a file that must not exist yet: the name is reserved with `create_new`
@@ -155,9 +210,48 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(slug("Review: the PR (v2)!"), "review-the-pr-v2");
-        assert_eq!(slug("Ünïcode only"), "n-code-only");
-        assert_eq!(slug("日本"), "");
+        let cases = [
+            ("Review: the PR (v2)!", "review-the-pr-v2"),
+            ("Café crème", "café-crème"),
+            ("Cafe\u{301} cre\u{300}me", "cafe\u{301}-cre\u{300}me"),
+            ("Ünïcode only", "ünïcode-only"),
+            ("日本語のプロンプト", "日本語のプロンプト"),
+            ("Обзор кода", "обзор-кода"),
+            ("مراجعة الكود", "مراجعة-الكود"),
+            ("समीक्षा", "समीक्षा"),
+            ("ตรวจสอบ ภาษาไทย", "ตรวจสอบ-ภาษาไทย"),
+            ("🚀 Launch 🚀", "launch"),
+            ("🚀✨", ""),
+            ("\u{301}x", "x"),
+        ];
+        for (title, want) in cases {
+            assert_eq!(slug(title), want, "{title:?}");
+        }
+        let long = slug(&"é".repeat(200));
+        assert_eq!(long.chars().count(), MAX_SLUG_CHARS);
+        assert!(slug(&"ab ".repeat(100)).chars().count() <= MAX_SLUG_CHARS);
+        assert!(!slug(&"ab ".repeat(100)).ends_with('-'));
+    }
+
+    #[test]
+    fn titles_without_letters_get_a_free_untitled_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let prompt = NewPrompt {
+            title: "🚀✨".into(),
+            category: "misc".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            create(dir.path(), &prompt).unwrap(),
+            dir.path().join("misc/untitled.md")
+        );
+        let second = create(dir.path(), &prompt).unwrap();
+        assert_eq!(second, dir.path().join("misc/untitled-2.md"));
+        assert!(
+            std::fs::read_to_string(second)
+                .unwrap()
+                .contains("title: \"🚀✨\"")
+        );
     }
 
     #[test]

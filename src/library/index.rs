@@ -29,7 +29,7 @@ use crate::document::placeholders::PlaceholderKind;
 use super::prompt::{Prompt, TitleSource, id_key};
 
 /// Bump when the schema or the tokenizer changes: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 const VERSION_FILE: &str = "promptstack-schema-version";
 const TOKENIZER: &str = "prompt";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
@@ -83,6 +83,7 @@ struct Fields {
     placeholder_kinds: Field,
     extra: Field,
     frontmatter_error: Field,
+    source: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -110,6 +111,7 @@ fn schema() -> (Schema, Fields) {
         placeholder_kinds: b.add_text_field("placeholder_kinds", STORED),
         extra: b.add_text_field("extra", STORED),
         frontmatter_error: b.add_text_field("frontmatter_error", STORED),
+        source: b.add_text_field("source", STORED),
     };
     (b.build(), fields)
 }
@@ -474,6 +476,7 @@ fn prompt_from_doc(f: &Fields, doc: &TantivyDocument) -> Option<Prompt> {
         mtime_ns: number(f.mtime),
         size: number(f.size),
         hash: text(f.hash).unwrap_or_default(),
+        source: text(f.source),
         id,
     })
 }
@@ -662,6 +665,9 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
     }
     if let Some(e) = &p.frontmatter_error {
         doc.add_text(f.frontmatter_error, e);
+    }
+    if let Some(s) = &p.source {
+        doc.add_text(f.source, s);
     }
     doc
 }

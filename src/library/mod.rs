@@ -3,8 +3,11 @@
 
 pub mod cache;
 pub mod create;
-pub mod facade;
 pub mod index;
+#[allow(clippy::module_inception)] // The file is named after its type, `Library`.
+pub mod library;
+pub mod mcp_source;
+pub mod merged;
 pub mod prompt;
 pub mod snippet;
 pub mod source;
@@ -13,4 +16,4 @@ pub mod usage;
 pub mod use_tracker;
 pub mod validation;
 
-pub use facade::{Library, LibraryError, LibraryStats, OpenOptions, PromptHit};
+pub use library::{Library, LibraryError, LibraryStats, OpenOptions, PromptHit};

@@ -43,6 +43,8 @@ pub struct Prompt {
     pub size: u64,
     /// Hex SHA-256 of the file contents (first 16 bytes), to tell real edits from touches.
     pub hash: String,
+    /// The `library.sources` entry the prompt comes from; `None` for the library folder.
+    pub source: Option<String>,
 }
 
 /// File facts the source knows before reading the contents.
@@ -142,6 +144,7 @@ impl Prompt {
             mtime_ns: stamp.mtime_ns,
             size: stamp.size,
             hash: content_hash(text.as_bytes()),
+            source: None,
             body,
             id,
             path,

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::{Config, SourceKind};
 use crate::document::MAX_FILE_BYTES;
 use crate::home::DataPaths;
 
+use super::mcp_source::McpSource;
+use super::merged::{MergedSource, NamedSource};
 use super::prompt::{FileStamp, Prompt, id_for};
 
 /// Why a library file was not loaded.
@@ -98,6 +100,11 @@ impl Watch {
             _watcher: guard,
         }
     }
+
+    /// The changes and the guard that keeps them coming, to forward them elsewhere.
+    pub fn into_parts(self) -> (mpsc::Receiver<Vec<SourceChange>>, Box<dyn Send>) {
+        (self.changes, self._watcher)
+    }
 }
 
 /// A place prompts are loaded from. All methods block.
@@ -131,13 +138,41 @@ pub trait PromptSource: Send + Sync {
     }
 }
 
-/// The prompt source chosen by the configuration. Only the filesystem exists today; the seam is
-/// here so a team source (git, HTTP) plugs in without touching callers.
+/// The prompt source chosen by the configuration: the library folder, merged with the
+/// `library.sources` entries when there are any (types not supported yet are left out; config
+/// validation reports them).
 pub fn open_source(config: &Config, paths: &DataPaths) -> Arc<dyn PromptSource> {
-    Arc::new(
+    let local: Arc<dyn PromptSource> = Arc::new(
         FilesystemSource::new(paths.library_dir.clone())
             .following_external_symlinks(config.follow_external_symlinks),
-    )
+    );
+    let named: Vec<NamedSource> = config
+        .library_sources
+        .iter()
+        .filter_map(|spec| match &spec.kind {
+            SourceKind::Mcp(endpoint) => Some(NamedSource {
+                name: spec.name.clone(),
+                source: Arc::new(McpSource::new(
+                    &spec.name,
+                    endpoint.clone(),
+                    &paths.data_dir,
+                    Duration::from_secs(config.timeout_secs.max(1)),
+                )) as Arc<dyn PromptSource>,
+            }),
+            other => {
+                tracing::warn!(
+                    "prompt source `{}`: the `{}` type is not supported yet; skipped",
+                    spec.name,
+                    other.type_name()
+                );
+                None
+            }
+        })
+        .collect();
+    if named.is_empty() {
+        return local;
+    }
+    Arc::new(MergedSource::new(local, named))
 }
 
 /// Prompts as Markdown files under a directory; category = top-level folder.

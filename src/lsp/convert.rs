@@ -2,24 +2,36 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tower_lsp_server::jsonrpc;
-use tower_lsp_server::ls_types::{Position, Range as LspRange, Uri};
+use tower_lsp_server::ls_types::{
+    DocumentChanges, OneOf, OptionalVersionedTextDocumentIdentifier, Position, Range as LspRange,
+    TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
+};
 
+use super::state::ClientFeatures;
+
+use crate::document::links::normalize_path;
 use crate::document::{ColumnEncoding, LineCol, LineIndex};
 
 /// A document's text with its line index, for converting many positions at once.
 pub struct IndexedText<'a> {
     pub text: &'a str,
-    pub index: LineIndex,
+    pub index: Arc<LineIndex>,
     pub encoding: ColumnEncoding,
 }
 
 impl<'a> IndexedText<'a> {
     pub fn new(text: &'a str, encoding: ColumnEncoding) -> Self {
+        Self::with_index(text, Arc::new(LineIndex::new(text)), encoding)
+    }
+
+    /// With an index already built for `text`.
+    pub fn with_index(text: &'a str, index: Arc<LineIndex>, encoding: ColumnEncoding) -> Self {
         IndexedText {
             text,
-            index: LineIndex::new(text),
+            index,
             encoding,
         }
     }
@@ -61,14 +73,42 @@ impl<'a> IndexedText<'a> {
     }
 }
 
-/// The file path of a `file:` URI.
+/// The file path of a `file:` URI, without `.` or `..` segments.
 pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
-    uri.to_file_path().map(|p| p.into_owned())
+    uri.to_file_path().map(|p| normalize_path(&p))
 }
 
-/// A `file:` URI for a path.
+/// A `file:` URI for a path, without `.` or `..` segments: editors compare URIs as text, so
+/// `a/../b.md` and `b.md` would be two tabs and two documents.
 pub fn path_to_uri(path: &std::path::Path) -> Option<Uri> {
-    Uri::from_file_path(path)
+    Uri::from_file_path(normalize_path(path))
+}
+
+/// An edit of one document in the form the client announced: versioned `documentChanges` (the
+/// client refuses it if the text moved on), else plain `changes`.
+pub fn workspace_edit(
+    features: &ClientFeatures,
+    uri: Uri,
+    version: i32,
+    edits: Vec<TextEdit>,
+) -> WorkspaceEdit {
+    if features.document_changes {
+        WorkspaceEdit {
+            document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
+                text_document: OptionalVersionedTextDocumentIdentifier {
+                    uri,
+                    version: Some(version),
+                },
+                edits: edits.into_iter().map(OneOf::Left).collect(),
+            }])),
+            ..Default::default()
+        }
+    } else {
+        WorkspaceEdit {
+            changes: Some(std::collections::HashMap::from([(uri, edits)])),
+            ..Default::default()
+        }
+    }
 }
 
 /// The error for a request about a document the client never opened.

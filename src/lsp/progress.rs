@@ -36,6 +36,7 @@ pub fn reporter(state: &ServerState, title: &'static str) -> Box<dyn FnMut(usize
         }
         let progress = client
             .progress(token, title)
+            .with_message(format!("{done}/{total}"))
             .with_percentage(percent(done, total))
             .begin()
             .await;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
-use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+use tower_lsp_server::{Client, LanguageServer, LspService};
 
 use super::handlers;
 use super::state::{ClientFeatures, ServerState};
@@ -13,14 +13,16 @@ use crate::document::ColumnEncoding;
 use crate::events::{AuditLog, EventBus};
 
 /// How many requests may run at once (tower-lsp's default of 4 lets one slow request stall
-/// completion).
-const CONCURRENCY: usize = 64;
+/// completion); document-sized work runs on the blocking pool, so this bounds tasks, not CPU.
+const CONCURRENCY: usize = 256;
 
 /// Runs the language server over stdin/stdout until the client exits.
 pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
     let events = EventBus::new();
     events.subscribe(Arc::new(AuditLog::new(loaded.data_paths().audit_log)));
     let state_events = events.clone();
+    let startup_problems: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+    let migration_note = loaded.migration_note();
     let (service, socket) = LspService::new(move |client| Backend {
         state: Arc::new(ServerState::new(
             client,
@@ -28,16 +30,18 @@ pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
             loaded.layers.clone(),
             loaded.resolved.clone(),
             state_events,
+            &startup_problems,
         )),
-        startup_problems: loaded.errors.iter().map(ToString::to_string).collect(),
+        startup_problems,
+        migration_note,
     });
-    Server::new(
-        super::framing::guard(tokio::io::stdin()),
+    super::transport::serve(
+        tokio::io::stdin(),
         tokio::io::stdout(),
+        service,
         socket,
+        CONCURRENCY,
     )
-    .concurrency_level(CONCURRENCY)
-    .serve(service)
     .await;
     // Let queued events (audit log, usage) reach disk before the process ends.
     tokio::task::spawn_blocking(move || events.drain()).await?;
@@ -48,6 +52,8 @@ struct Backend {
     state: Arc<ServerState>,
     /// Config problems found before the client connected, shown once it has.
     startup_problems: Vec<String>,
+    /// Set when the config file was migrated at start: said once, in the editor.
+    migration_note: Option<String>,
 }
 
 impl Backend {
@@ -120,6 +126,18 @@ impl LanguageServer for Backend {
                 .as_ref()
                 .and_then(|w| w.show_document.as_ref())
                 .is_some_and(|s| s.support),
+            apply_edit: workspace.and_then(|w| w.apply_edit).unwrap_or(false),
+            document_changes: workspace
+                .and_then(|w| w.workspace_edit.as_ref())
+                .and_then(|e| e.document_changes)
+                .unwrap_or(false),
+            resolve_code_action_edit: params
+                .capabilities
+                .text_document
+                .as_ref()
+                .and_then(|t| t.code_action.as_ref())
+                .and_then(|c| c.resolve_support.as_ref())
+                .is_some_and(|r| r.properties.iter().any(|p| p == "edit")),
             shows_command_results: params
                 .capabilities
                 .experimental
@@ -199,6 +217,11 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        if let Some(note) = &self.migration_note {
+            self.client()
+                .show_message(MessageType::INFO, format!("PromptStack: {note}"))
+                .await;
+        }
         for problem in &self.startup_problems {
             self.client()
                 .show_message(
@@ -248,28 +271,28 @@ impl LanguageServer for Backend {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        handlers::semantic_tokens::full(&self.state, params)
+        handlers::semantic_tokens::full(&self.state, params).await
     }
 
     async fn semantic_tokens_range(
         &self,
         params: SemanticTokensRangeParams,
     ) -> Result<Option<SemanticTokensRangeResult>> {
-        handlers::semantic_tokens::range(&self.state, params)
+        handlers::semantic_tokens::range(&self.state, params).await
     }
 
     async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        handlers::document_symbols::document_symbol(&self.state, params)
+        handlers::document_symbols::document_symbol(&self.state, params).await
     }
 
     async fn prepare_rename(
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
-        handlers::rename::prepare(&self.state, params)
+        handlers::rename::prepare(&self.state, params).await
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
@@ -277,15 +300,15 @@ impl LanguageServer for Backend {
     }
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
-        handlers::rename::rename(&self.state, params)
+        handlers::rename::rename(&self.state, params).await
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        handlers::code_lens::code_lens(&self.state, params)
+        handlers::code_lens::code_lens(&self.state, params).await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        handlers::code_actions::code_action(&self.state, params)
+        handlers::code_actions::code_action(&self.state, params).await
     }
 
     async fn code_action_resolve(&self, action: CodeAction) -> Result<CodeAction> {
@@ -293,7 +316,7 @@ impl LanguageServer for Backend {
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        handlers::folding::folding_range(&self.state, params)
+        handlers::folding::folding_range(&self.state, params).await
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
@@ -316,7 +339,7 @@ impl LanguageServer for Backend {
     }
 
     async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
-        handlers::document_links::document_link(&self.state, params)
+        handlers::document_links::document_link(&self.state, params).await
     }
 
     async fn symbol(

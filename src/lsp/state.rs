@@ -1,6 +1,6 @@
 //! What the server keeps between requests: open documents, configuration, client features.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -15,6 +15,7 @@ use crate::home::{DataPaths, Home};
 use crate::library::Library;
 use crate::library::use_tracker::UseTracker;
 use crate::lsp::handlers::history::HistorySlot;
+use crate::lsp::handlers::library_sync::LibrarySlot;
 
 /// What the client said it can do, read once at `initialize`.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +33,13 @@ pub struct ClientFeatures {
     pub snippets: bool,
     /// `window/showDocument`.
     pub show_document: bool,
+    /// `workspace/applyEdit`: the server may ask the client to apply an edit.
+    pub apply_edit: bool,
+    /// `workspace.workspaceEdit.documentChanges`: versioned edits; else plain `changes`.
+    pub document_changes: bool,
+    /// `codeAction/resolve` can fill in an action's `edit`; else the action must carry it, or a
+    /// command, from the start.
+    pub resolve_code_action_edit: bool,
     /// The client presents command results itself (PromptStack's own plugins say so with
     /// `experimental.promptstack.commandResults`); others are told with messages.
     pub shows_command_results: bool,
@@ -60,8 +68,8 @@ pub struct ServerState {
     pub features: OnceLock<ClientFeatures>,
     /// The editor settings sent with `initialize`, the fallback when a pull answers nothing.
     pub initialization_options: OnceLock<serde_json::Value>,
-    /// The prompt library, set once it has been opened after `initialized`.
-    pub library: OnceLock<Arc<Library>>,
+    /// The prompt library, opened after `initialized` and reopened when its folder changes.
+    pub library: LibrarySlot,
     /// The composition history, opened after `initialized`.
     pub history: HistorySlot,
     /// Workspace folders from `initialize` (`workspaceFolders`, else `rootUri`), kept current
@@ -76,6 +84,9 @@ pub struct ServerState {
     pub uses: Mutex<UseTracker>,
     layers: Mutex<Layers>,
     config: RwLock<Arc<Resolved>>,
+    /// The settings problems the user was last told about: a problem is shown when it appears,
+    /// not again while it persists (one bad value, one popup).
+    shown_problems: Mutex<HashSet<String>>,
     documents: RwLock<HashMap<Uri, Document>>,
     /// Bumped on every change; a diagnostics run publishes only if its generation is current.
     generations: Mutex<HashMap<Uri, u64>>,
@@ -88,6 +99,7 @@ impl ServerState {
         layers: Layers,
         resolved: Resolved,
         events: EventBus,
+        startup_problems: &[String],
     ) -> Self {
         ServerState {
             client,
@@ -95,7 +107,7 @@ impl ServerState {
             events,
             features: OnceLock::new(),
             initialization_options: OnceLock::new(),
-            library: OnceLock::new(),
+            library: LibrarySlot::default(),
             history: HistorySlot::default(),
             workspace_folders: RwLock::new(Vec::new()),
             file_walk: Mutex::new(None),
@@ -103,6 +115,7 @@ impl ServerState {
             uses: Mutex::new(UseTracker::default()),
             layers: Mutex::new(layers),
             config: RwLock::new(Arc::new(resolved)),
+            shown_problems: Mutex::new(startup_problems.iter().cloned().collect()),
             documents: RwLock::new(HashMap::new()),
             generations: Mutex::new(HashMap::new()),
         }
@@ -114,7 +127,7 @@ impl ServerState {
 
     /// The library, once opened.
     pub fn library(&self) -> Option<Arc<Library>> {
-        self.library.get().cloned()
+        self.library.get()
     }
 
     /// The workspace folders, first one first.
@@ -152,11 +165,9 @@ impl ServerState {
     }
 
     /// Replaces the editor layer and re-resolves; invalid editor values keep their previous
-    /// effective value. Returns the problems to show the user.
-    pub fn apply_editor_settings(
-        &self,
-        settings: Option<serde_json::Value>,
-    ) -> Vec<crate::config::ConfigError> {
+    /// effective value. Returns the problems the user has not been told about yet (those of the
+    /// file and environment were shown at start).
+    pub fn apply_editor_settings(&self, settings: Option<serde_json::Value>) -> Vec<String> {
         let mut layers = self.layers.lock().unwrap_or_else(|p| p.into_inner());
         layers.editor = settings;
         let previous = self.config();
@@ -164,7 +175,18 @@ impl ServerState {
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(resolved);
         drop(layers);
         self.reclassify_documents();
-        errors
+        let current: HashSet<String> = errors.iter().map(ToString::to_string).collect();
+        let mut shown = self
+            .shown_problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let new = errors
+            .iter()
+            .map(ToString::to_string)
+            .filter(|e| !shown.contains(e))
+            .collect();
+        *shown = current;
+        new
     }
 
     /// Decides whether `uri` is a composition, a library prompt or neither, by the current config.

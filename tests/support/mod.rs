@@ -2,8 +2,12 @@
 //! temporary `PROMPTSTACK_HOME` and speaks JSON-RPC over its stdio.
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod ai;
+pub mod fuzz;
+pub mod mcp_peer;
 pub mod wire_server;
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -104,6 +108,9 @@ pub struct Client {
     next_id: AtomicI64,
     /// What the client answers to `workspace/configuration`.
     pub settings: Arc<Mutex<Value>>,
+    /// Answers to other server requests by method, replacing the defaults (e.g. the item a user
+    /// picks in `window/showMessageRequest`, or `{"applied": false}` for `workspace/applyEdit`).
+    pub replies: Arc<Mutex<HashMap<String, Value>>>,
     pub stderr: Arc<Mutex<String>>,
 }
 
@@ -167,9 +174,11 @@ impl Client {
             }
         });
         let settings = Arc::new(Mutex::new(Value::Null));
+        let replies: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
         let (tx, rx) = channel();
         let reply_stdin = stdin.clone();
         let reply_settings = settings.clone();
+        let scripted = replies.clone();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             while let Some(msg) = read_message(&mut reader) {
@@ -181,14 +190,17 @@ impl Client {
                 let incoming = match (method, id) {
                     (Some(method), Some(id)) => {
                         // Answer server-to-client requests the way an editor would.
-                        let result = match method.as_str() {
-                            "workspace/configuration" => {
+                        let chosen = scripted.lock().expect("replies").get(&method).cloned();
+                        let result = match (chosen, method.as_str()) {
+                            (Some(scripted), _) => scripted,
+                            (None, "workspace/configuration") => {
                                 let items = msg["params"]["items"].as_array().map_or(1, Vec::len);
                                 let value = reply_settings.lock().expect("settings").clone();
                                 Value::Array(vec![value; items])
                             }
-                            "window/showDocument" => json!({ "success": true }),
-                            _ => Value::Null,
+                            (None, "window/showDocument") => json!({ "success": true }),
+                            (None, "workspace/applyEdit") => json!({ "applied": true }),
+                            (None, _) => Value::Null,
                         };
                         let _ = write_message(
                             &reply_stdin,
@@ -224,34 +236,48 @@ impl Client {
             seen: Vec::new(),
             next_id: AtomicI64::new(1),
             settings,
+            replies,
             stderr,
         }
     }
 
     /// `initialize` + `initialized` with typical editor capabilities.
     pub fn initialize(&mut self, init_options: Value, utf8: bool) -> Value {
+        self.initialize_as(init_options, utf8, Value::Null)
+    }
+
+    /// [`Client::initialize`] with `capabilities` merged over the typical ones (a `null` leaf
+    /// removes a capability), to play a less capable editor.
+    pub fn initialize_as(&mut self, init_options: Value, utf8: bool, capabilities: Value) -> Value {
         let encodings = if utf8 {
             json!(["utf-8", "utf-16"])
         } else {
             json!(["utf-16"])
         };
-        self.initialize_with(
-            init_options,
-            json!({
-                "general": { "positionEncodings": encodings },
-                "workspace": {
-                    "configuration": true,
-                    "didChangeConfiguration": { "dynamicRegistration": true },
-                    "codeLens": { "refreshSupport": true },
-                    "workspaceFolders": true
+        let mut typical = json!({
+            "general": { "positionEncodings": encodings },
+            "workspace": {
+                "applyEdit": true,
+                "workspaceEdit": { "documentChanges": true },
+                "configuration": true,
+                "didChangeConfiguration": { "dynamicRegistration": true },
+                "codeLens": { "refreshSupport": true },
+                "workspaceFolders": true
+            },
+            "window": { "workDoneProgress": true, "showDocument": { "support": true } },
+            "textDocument": {
+                "completion": { "completionItem": { "snippetSupport": true } },
+                "codeAction": {
+                    "codeActionLiteralSupport": {
+                        "codeActionKind": { "valueSet": ["quickfix", "refactor", "refactor.rewrite"] }
+                    },
+                    "resolveSupport": { "properties": ["edit"] }
                 },
-                "window": { "workDoneProgress": true, "showDocument": { "support": true } },
-                "textDocument": {
-                    "completion": { "completionItem": { "snippetSupport": true } },
-                    "synchronization": { "didSave": true }
-                }
-            }),
-        )
+                "synchronization": { "didSave": true }
+            }
+        });
+        merge(&mut typical, capabilities);
+        self.initialize_with(init_options, typical)
     }
 
     /// `initialize` + `initialized` with exactly these client capabilities.
@@ -353,6 +379,29 @@ impl Client {
             "textDocument/didSave",
             json!({"textDocument": {"uri": uri}, "text": text}),
         );
+}
+
+    /// The params of the requests the server made with `method`, oldest first (among the
+    /// messages kept in `seen`).
+    pub fn server_requests(&self, method: &str) -> Vec<Value> {
+        self.seen
+            .iter()
+            .filter_map(|m| match m {
+                Incoming::Request { method: m, params } if m == method => Some(params.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The params of the notifications with `method` kept in `seen`, oldest first.
+    pub fn notifications(&self, method: &str) -> Vec<Value> {
+        self.seen
+            .iter()
+            .filter_map(|m| match m {
+                Incoming::Notification { method: m, params } if m == method => Some(params.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Sends a notification; a null `params` is left out, as editors do for `exit`.
@@ -421,6 +470,12 @@ impl Client {
                 ),
             }
         }
+    }
+
+    /// The next message from the server within `wait`, if any (for clients juggling many
+    /// requests at once).
+    pub fn poll(&mut self, wait: Duration) -> Option<Incoming> {
+        self.incoming.recv_timeout(wait).ok()
     }
 
     fn next(&mut self, deadline: Instant) -> Option<Incoming> {
@@ -554,6 +609,31 @@ pub fn shown_messages(seen: &[Incoming]) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// Starts the server and initializes it with `workspace` as the only workspace folder (and
+/// otherwise few capabilities: UTF-16, snippets, `window/showDocument`).
+pub fn start_in(sandbox: &Sandbox, workspace: &Path) -> Client {
+    let mut client = Client::start(sandbox, &[]);
+    client.initialize_in(workspace, Value::Null);
+    client
+}
+
+/// Merges `patch` into `base`: objects key by key, anything else replaces; `null` removes.
+fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    base.remove(&key);
+                } else {
+                    merge(base.entry(key).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (_, Value::Null) => {}
+        (base, patch) => *base = patch,
+    }
 }
 
 /// Asks until `done` accepts the answer (the library loads in the background) or time runs out.

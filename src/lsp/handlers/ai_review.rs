@@ -12,10 +12,9 @@ use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;
 
 use super::diagnostics;
-use crate::ai::tokens::window_share;
 use crate::ai::{
     AiError, CandidatePrompt, ContextSelector, LineEdit, ReviewRequest, ScoringSelector,
-    Suggestion, SuggestionKind, TokenCounter, resolve_edits,
+    Suggestion, SuggestionKind, TokenCounter, context_budget, resolve_edits,
 };
 use crate::document::{DocumentKind, MAX_FILE_BYTES};
 use crate::lsp::ai_session::Review;
@@ -70,15 +69,18 @@ pub fn failed(message: impl Into<String>) -> Error {
     }
 }
 
-/// `promptstack.ai.review` as a boxed future, so the retry action can start it again.
+/// `promptstack.ai.review`: a review the user asked for goes to the model even when the cache
+/// has an answer for the same text (they want a second opinion). Boxed, so the retry action can
+/// start it again; a retry may be answered from the cache.
 pub fn review(
     state: Arc<ServerState>,
     args: Value,
+    fresh: bool,
 ) -> Pin<Box<dyn Future<Output = Result<Value>> + Send>> {
-    Box::pin(async move { review_inner(&state, args).await })
+    Box::pin(async move { review_inner(&state, args, fresh).await })
 }
 
-async fn review_inner(state: &Arc<ServerState>, args: Value) -> Result<Value> {
+async fn review_inner(state: &Arc<ServerState>, args: Value, fresh: bool) -> Result<Value> {
     let uri = uri_arg(&args)?;
     let (text, version, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
     if kind != DocumentKind::Composition {
@@ -103,23 +105,34 @@ async fn review_inner(state: &Arc<ServerState>, args: Value) -> Result<Value> {
     };
     let progress = begin_progress(state, "Reviewing with AI").await;
     let candidates = candidates(state);
-    let budget = window_share(provider.model(), config.config.context_budget_percent);
+    let (context_percent, response_percent) = (
+        config.config.context_budget_percent,
+        config.config.response_budget_percent,
+    );
     let composition = text.clone();
     // The review runs as its own task so that closing the document or a newer review can abort
     // it (dropping the HTTP request); dropping this handler (cancelled command) aborts it too.
     let task = tokio::spawn(async move {
-        let counter = TokenCounter::for_model(provider.model());
+        let model = provider.model().to_string();
         let selected = composition.clone();
-        let context = tokio::task::spawn_blocking(move || {
-            ScoringSelector::new(counter).select(&selected, &candidates, budget)
+        // Token counting and scoring walk the whole library: off the protocol loop.
+        let (selection, budget) = tokio::task::spawn_blocking(move || {
+            let budget = context_budget(&model, context_percent, response_percent, &selected);
+            let counter = TokenCounter::for_model(&model);
+            let selection = ScoringSelector::new(counter).select(&selected, &candidates, budget);
+            (selection, budget)
         })
         .await
         .unwrap_or_default();
         let request = ReviewRequest {
             composition,
-            context,
+            context: selection.prompts.clone(),
+            fresh,
         };
-        provider.review(&request).await.map(|a| a.value)
+        provider
+            .review(&request)
+            .await
+            .map(|a| (a.value, selection, budget))
     });
     let guard = AbortOnDrop(task.abort_handle());
     let ticket = state.ai.track(&uri, task.abort_handle());
@@ -129,8 +142,8 @@ async fn review_inner(state: &Arc<ServerState>, args: Value) -> Result<Value> {
     if let Some(progress) = progress {
         progress.finish().await;
     }
-    let suggestions = match outcome {
-        Ok(Ok(s)) => s,
+    let (suggestions, selection, budget) = match outcome {
+        Ok(Ok(done)) => done,
         Ok(Err(e)) => {
             report(state, &args, &e);
             return Err(rpc_error(&e));
@@ -151,16 +164,27 @@ async fn review_inner(state: &Arc<ServerState>, args: Value) -> Result<Value> {
             "the document changed while the model was reviewing it; run Review with AI again",
         ));
     }
-    let count = suggestions.len();
-    state.ai.set_review(
+    let count = state.ai.set_review(
         uri.clone(),
         Review {
             version,
             suggestions,
         },
+        &text,
     );
     diagnostics::schedule(state, uri, Duration::ZERO);
-    Ok(json!({ "suggestions": count }))
+    if let Some(note) = selection.note(budget) {
+        let message = format!("PromptStack AI: {note}");
+        let client = state.client.clone();
+        tokio::spawn(async move { client.show_message(MessageType::INFO, message).await });
+    }
+    Ok(json!({
+        "suggestions": count,
+        "context": selection.prompts.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        "context_budget_tokens": budget,
+        "shortened": selection.shortened,
+        "left_out": selection.left_out,
+    }))
 }
 
 struct AbortOnDrop(tokio::task::AbortHandle);
@@ -197,7 +221,7 @@ fn report(state: &Arc<ServerState>, args: &Value, error: &AiError) {
             .await;
         if let Ok(Some(item)) = chosen
             && item.title == "Retry"
-            && let Err(e) = review(state.clone(), args).await
+            && let Err(e) = review(state.clone(), args, false).await
         {
             tracing::info!("retried AI review failed: {}", e.message);
         }
@@ -265,7 +289,11 @@ pub fn dismiss(state: &Arc<ServerState>, args: &Value) -> Result<Value> {
     let id = args.get("id").and_then(Value::as_str).ok_or_else(|| {
         Error::invalid_params("expected `{ \"uri\": ..., \"id\": \"<suggestion id>\" }`")
     })?;
-    let dismissed = state.ai.dismiss(&uri, id);
+    let text = state
+        .snapshot(&uri)
+        .map(|(text, _, _)| text)
+        .unwrap_or_default();
+    let dismissed = state.ai.dismiss(&uri, id, &text);
     if dismissed {
         diagnostics::schedule(state, uri, Duration::ZERO);
     }

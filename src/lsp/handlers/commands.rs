@@ -7,7 +7,9 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
 use super::ai_review;
+use super::code_actions;
 use super::diagnostics::to_diagnostic;
+use super::placeholder_actions::{self, fill_value};
 use crate::document::placeholders;
 use crate::library::validation;
 use crate::lsp::convert::{IndexedText, internal_error, path_to_uri, uri_to_path};
@@ -40,6 +42,9 @@ pub const NAMES: &[&str] = &[
     ai_review::REVIEW,
     ai_review::DISMISS,
     ai_review::STATS,
+    code_actions::APPLY,
+    code_actions::ACCEPTED,
+    placeholder_actions::FILL,
 ];
 
 pub async fn execute(
@@ -90,9 +95,14 @@ async fn dispatch(state: &Arc<ServerState>, params: ExecuteCommandParams) -> Res
         HISTORY_OPEN => super::history::open_entry(state, first).await.map(Some),
         HISTORY_CLEANUP => super::history::cleanup(state, first).await.map(Some),
         HISTORY_REBUILD => super::history::rebuild(state).await.map(Some),
-        ai_review::REVIEW => ai_review::review(state.clone(), first).await.map(Some),
+        ai_review::REVIEW => ai_review::review(state.clone(), first, true)
+            .await
+            .map(Some),
         ai_review::DISMISS => ai_review::dismiss(state, &first).map(Some),
         ai_review::STATS => ai_review::stats(state).map(Some),
+        code_actions::APPLY => code_actions::apply(state, first).await.map(Some),
+        code_actions::ACCEPTED => code_actions::accepted(state, &first).map(Some),
+        placeholder_actions::FILL => placeholder_actions::fill(state, first).await.map(Some),
         other => Err(Error::invalid_params(format!(
             "unknown command `{other}`; available: {}",
             NAMES.join(", ")
@@ -189,19 +199,7 @@ fn render(state: &ServerState, args: Value) -> Result<Value> {
         .and_then(Value::as_object)
         .map(|map| {
             map.iter()
-                .map(|(name, value)| {
-                    let filled = match value {
-                        Value::String(s) => placeholders::Fill::Text(s.clone()),
-                        Value::Array(items) => placeholders::Fill::List(
-                            items
-                                .iter()
-                                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                                .collect(),
-                        ),
-                        other => placeholders::Fill::Text(other.to_string()),
-                    };
-                    (name.clone(), filled)
-                })
+                .map(|(name, value)| (name.clone(), fill_value(value)))
                 .collect()
         })
         .unwrap_or_default();

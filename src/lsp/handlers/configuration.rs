@@ -1,6 +1,8 @@
 //! Editor settings: `initializationOptions`, `workspace/configuration` (section `promptstack`) and
 //! `workspace/didChangeConfiguration`, applied live. Invalid values are shown and not applied.
 
+use std::sync::Arc;
+
 use tower_lsp_server::ls_types::*;
 
 use crate::lsp::state::ServerState;
@@ -8,8 +10,9 @@ use crate::lsp::state::ServerState;
 /// The settings section the server asks editors for.
 pub const SECTION: &str = "promptstack";
 
-/// Applies editor settings and tells the user about values that were refused.
-pub async fn apply(state: &ServerState, settings: Option<serde_json::Value>) {
+/// Applies editor settings and tells the user about values that were refused, once each; the
+/// library follows a change of its folder.
+pub async fn apply(state: &Arc<ServerState>, settings: Option<serde_json::Value>) {
     let settings = settings.filter(|s| s.as_object().is_some_and(|o| !o.is_empty()));
     for error in state.apply_editor_settings(settings) {
         state
@@ -20,10 +23,13 @@ pub async fn apply(state: &ServerState, settings: Option<serde_json::Value>) {
             )
             .await;
     }
+    // Opening a library takes a while: in its own task, so the settings answer is not held up.
+    let state = state.clone();
+    tokio::spawn(async move { super::library_sync::follow_config(&state).await });
 }
 
 /// After `initialized`: subscribe to settings changes and pull the current settings.
-pub async fn on_initialized(state: &ServerState) {
+pub async fn on_initialized(state: &Arc<ServerState>) {
     let features = state.features();
     if features.dynamic_configuration {
         let registration = Registration {
@@ -41,7 +47,7 @@ pub async fn on_initialized(state: &ServerState) {
 }
 
 /// Asks the client for the `promptstack` section and applies it.
-async fn pull(state: &ServerState) {
+async fn pull(state: &Arc<ServerState>) {
     let item = ConfigurationItem {
         scope_uri: None,
         section: Some(SECTION.into()),
@@ -59,7 +65,7 @@ async fn pull(state: &ServerState) {
     }
 }
 
-pub async fn did_change(state: &ServerState, params: DidChangeConfigurationParams) {
+pub async fn did_change(state: &Arc<ServerState>, params: DidChangeConfigurationParams) {
     // Clients either push the settings (`{"promptstack": {...}}`) or send null and expect a pull.
     match params.settings.get(SECTION) {
         Some(settings) if settings.is_object() => apply(state, Some(settings.clone())).await,

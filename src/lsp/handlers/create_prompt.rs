@@ -11,10 +11,11 @@ use crate::library::create::{self, CreateError, NewPrompt};
 use crate::lsp::convert::path_to_uri;
 use crate::lsp::state::ServerState;
 
-const USAGE: &str = "expected `{ \"title\": string, \"description\"?: string, \"tags\"?: [string], \"category\": string }`";
+const USAGE: &str = "expected `{ \"title\": string, \"description\"?: string, \"tags\"?: [string], \"category\": string, \"source\"?: \"library\" }`";
 
 pub async fn execute(state: &Arc<ServerState>, args: Value) -> Result<Value> {
     let prompt = parse(&args)?;
+    refuse_read_only_source(state, &args)?;
     let library_dir = state.data_paths().library_dir;
     let follow_links = state.config().config.follow_external_symlinks;
     let library = state.library();
@@ -38,6 +39,42 @@ pub async fn execute(state: &Arc<ServerState>, args: Value) -> Result<Value> {
     let id = crate::library::prompt::id_for(&library_dir, &path).unwrap_or_default();
     show(state, uri.clone());
     Ok(json!({ "uri": uri.as_str(), "id": id }))
+}
+
+/// New prompts go into the library folder; the `library.sources` entries are read-only (an MCP
+/// server's prompts are mirrored from the server).
+fn refuse_read_only_source(state: &ServerState, args: &Value) -> Result<()> {
+    let Some(source) = args.get("source").filter(|s| !s.is_null()) else {
+        return Ok(());
+    };
+    let Some(name) = source.as_str() else {
+        return Err(Error::invalid_params(format!(
+            "`source` must be a string; {USAGE}"
+        )));
+    };
+    if name == "library" {
+        return Ok(());
+    }
+    let config = state.config();
+    match config
+        .config
+        .library_sources
+        .iter()
+        .find(|s| s.name == name)
+    {
+        Some(spec) => Err(Error::invalid_params(format!(
+            "the `{}` source `{name}` is read-only: its prompts come from {}; new prompts are \
+             created in the library folder (leave out `source`)",
+            spec.kind.type_name(),
+            match &spec.kind {
+                crate::config::SourceKind::Mcp(endpoint) => endpoint.describe(),
+                _ => "elsewhere".to_string(),
+            }
+        ))),
+        None => Err(Error::invalid_params(format!(
+            "no prompt source `{name}`; prompts are created in the library folder (leave out `source`)"
+        ))),
+    }
 }
 
 fn parse(args: &Value) -> Result<NewPrompt> {

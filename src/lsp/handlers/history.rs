@@ -182,7 +182,7 @@ pub async fn open(state: &Arc<ServerState>) {
     let opened = tokio::task::spawn_blocking(move || {
         let repo = open_repository(&config, &paths)?;
         let recorder = HistoryRecorder::start(repo.clone(), paths.history_dir.clone(), events)?;
-        Ok::<_, crate::history::HistoryError>(History {
+        Ok::<_, HistoryError>(History {
             repo,
             recorder,
             dir: paths.history_dir,
@@ -338,12 +338,23 @@ fn history(state: &ServerState) -> Result<Arc<History>> {
 
 /// Runs a blocking repository call off the protocol loop.
 async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> std::result::Result<T, crate::history::HistoryError> + Send + 'static,
+    work: impl FnOnce() -> std::result::Result<T, HistoryError> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| internal_error(format!("history task failed: {e}")))?
-        .map_err(|e| internal_error(e.to_string()))
+        .map_err(to_rpc_error)
+}
+
+/// What the caller got wrong (a stale cleanup token, a bad argument, an unknown id) is invalid
+/// params; the rest failed inside the server.
+fn to_rpc_error(error: HistoryError) -> Error {
+    match error {
+        HistoryError::CleanupChanged
+        | HistoryError::InvalidInput(_)
+        | HistoryError::NotFound(_) => Error::invalid_params(error.to_string()),
+        other => internal_error(other.to_string()),
+    }
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {

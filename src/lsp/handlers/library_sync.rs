@@ -1,27 +1,101 @@
 //! Keeps the library current from the editor's side: the library is opened once the client is
-//! initialized, and saves and `didChangeWatchedFiles` for library files are passed on to it.
+//! initialized, follows a live change of `paths.library_dir` (or `paths.data_dir`, where its
+//! index and usage stats live), and saves and `didChangeWatchedFiles` for library files are
+//! passed on to it.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::document::DocumentKind;
+use crate::home::DataPaths;
 use crate::library::Library;
 use crate::lsp::convert::{internal_error, not_ready, uri_to_path};
 use crate::lsp::progress;
 use crate::lsp::state::ServerState;
 
-/// Opens the library off the protocol loop and reports the index build as `$/progress` when the
-/// client supports it.
+/// How long a switch waits for requests still using the old library before opening the new one
+/// (its index directory can be opened by one library at a time).
+const RELEASE_WAIT: Duration = Duration::from_secs(30);
+
+/// The open library and the paths it was opened with.
+#[derive(Default)]
+pub struct LibrarySlot {
+    current: RwLock<Option<(DataPaths, Arc<Library>)>>,
+    /// Opening and switching take turns; `true` once the first open was asked for.
+    turn: tokio::sync::Mutex<bool>,
+}
+
+impl LibrarySlot {
+    /// The library, once opened.
+    pub fn get(&self) -> Option<Arc<Library>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(_, library)| library.clone())
+    }
+}
+
+/// Whether two layouts put the library in the same place (folder, index, usage).
+fn same_library(a: &DataPaths, b: &DataPaths) -> bool {
+    a.library_dir == b.library_dir && a.index_dir == b.index_dir && a.usage_file == b.usage_file
+}
+
+/// Opens the library after `initialized`, off the protocol loop, reporting the index build as
+/// `$/progress` when the client supports it.
 pub async fn open(state: &Arc<ServerState>) {
+    let mut started = state.library.turn.lock().await;
+    *started = true;
+    sync(state).await;
+}
+
+/// After a settings change: when the library's place changed, closes the old library (its
+/// watcher and index writer stop) and opens, indexes and watches the new folder. Before the
+/// first open there is nothing to do: it reads the settings of its time.
+pub async fn follow_config(state: &Arc<ServerState>) {
+    let started = state.library.turn.lock().await;
+    if *started {
+        sync(state).await;
+    }
+}
+
+/// Makes the open library the one the current settings name. Called in turn.
+async fn sync(state: &Arc<ServerState>) {
+    let paths = state.data_paths();
+    let old = {
+        let mut current = state
+            .library
+            .current
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        match &*current {
+            Some((open, _)) if same_library(open, &paths) => return,
+            _ => current.take(),
+        }
+    };
+    let switching = old.is_some();
+    if let Some((old_paths, old)) = old {
+        tracing::info!(
+            from = %old_paths.library_dir.display(),
+            to = %paths.library_dir.display(),
+            "switching the prompt library"
+        );
+        let _ = tokio::task::spawn_blocking(move || close(old)).await;
+    }
     let progress = progress::reporter(state, "Indexing prompt library");
     let config = state.config().config.clone();
-    let paths = state.data_paths();
     let events = state.events.clone();
+    let open_paths = paths.clone();
     let opened = tokio::task::spawn_blocking(move || {
-        let library = Library::open(&config, &paths, events, Some(progress))?;
-        Ok::<_, crate::library::LibraryError>(library)
+        // A new folder gets the starter prompts, as on first start; a folder with files is
+        // left as it is.
+        if let Err(e) = crate::library::starter::install(&open_paths.library_dir) {
+            tracing::warn!("cannot write the starter library: {e}");
+        }
+        Library::open(&config, &open_paths, events, Some(progress))
     })
     .await;
     let library = match opened {
@@ -39,7 +113,48 @@ pub async fn open(state: &Arc<ServerState>) {
         }
     };
     tell_notices(state, &library);
-    let _ = state.library.set(library);
+    *state
+        .library
+        .current
+        .write()
+        .unwrap_or_else(|p| p.into_inner()) = Some((paths.clone(), library));
+    if switching {
+        state
+            .client
+            .show_message(
+                MessageType::INFO,
+                format!(
+                    "PromptStack now uses the prompt library in {}",
+                    paths.library_dir.display()
+                ),
+            )
+            .await;
+    }
+}
+
+/// Closes a library once requests still using it are done: dropping the last reference stops
+/// its worker and watcher and releases its index directory. Blocking.
+fn close(mut library: Arc<Library>) {
+    let deadline = Instant::now() + RELEASE_WAIT;
+    loop {
+        match Arc::try_unwrap(library) {
+            Ok(library) => {
+                drop(library);
+                return;
+            }
+            Err(shared) if Instant::now() < deadline => {
+                library = shared;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(_) => {
+                // Its last user closes it; the new library may have to keep its index in memory.
+                tracing::warn!(
+                    "the old prompt library is still in use; opening the new one anyway"
+                );
+                return;
+            }
+        }
+    }
 }
 
 /// Shows what the library recovered from (e.g. its index directory deleted), one message each.

@@ -19,6 +19,7 @@ pub mod history;
 pub mod hover;
 pub mod library_sync;
 pub mod new_composition;
+pub mod placeholder_actions;
 pub mod references;
 pub mod rename;
 pub mod semantic_tokens;

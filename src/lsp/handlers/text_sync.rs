@@ -84,6 +84,8 @@ pub async fn did_change(state: &std::sync::Arc<ServerState>, params: DidChangeTe
             )
             .await;
     }
+    // An edit handed out for an AI suggestion counts as accepted once the text shows it.
+    super::code_actions::note_applied_edits(state, &uri);
     diagnostics::schedule(state, uri, DIAGNOSTICS_DEBOUNCE);
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use tokio::sync::broadcast;
 
 use crate::config::Config;
-use crate::events::{DomainEvent, EventBus};
+use crate::events::{DomainEvent, EventBus, Subscription};
 use crate::home::DataPaths;
 
 use super::cache::{LibraryChange, MemoryCache, PromptCache};
@@ -82,6 +82,9 @@ pub struct Library {
     inner: Arc<Inner>,
     jobs: mpsc::Sender<Job>,
     worker: Option<std::thread::JoinHandle<()>>,
+    /// The usage-stats handler on the bus, removed when the library closes (a server that
+    /// switches libraries must not count a use twice).
+    usage_subscription: Subscription,
 }
 
 /// Options for [`Library::open_with`].
@@ -127,7 +130,7 @@ impl Library {
             PromptIndex::in_memory()
         })?;
         let usage = Arc::new(UsageStats::load(&paths.usage_file));
-        bus.subscribe(Arc::new(UsageHandler(usage.clone())));
+        let usage_subscription = bus.subscribe(Arc::new(UsageHandler(usage.clone())));
         let inner = Arc::new(Inner {
             library_dir: paths.library_dir.clone(),
             source,
@@ -149,11 +152,15 @@ impl Library {
         let worker = std::thread::Builder::new()
             .name("library".into())
             .spawn(move || run_worker(&worker_inner, &receiver, worker_jobs));
-        let worker = worker.map_err(|_| LibraryError::WorkerGone)?;
+        let worker = worker.map_err(|_| {
+            inner.bus.unsubscribe(usage_subscription);
+            LibraryError::WorkerGone
+        })?;
         Ok(Library {
             inner,
             jobs,
             worker: Some(worker),
+            usage_subscription,
         })
     }
 
@@ -343,6 +350,7 @@ impl Library {
 
 impl Drop for Library {
     fn drop(&mut self) {
+        self.inner.bus.unsubscribe(self.usage_subscription);
         let _ = self.jobs.send(Job::Shutdown);
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
@@ -535,14 +543,14 @@ fn read_parallel<T: Send>(
         .map_or(1, |n| n.get())
         .min(4);
     if files.len() < 256 || threads == 1 {
+        // Every file counts: with a few dozen files, reporting every 64th would show nothing
+        // until the indexing half (the reporter drops repeats within one percent).
         return files
             .into_iter()
             .enumerate()
             .map(|(n, (file, extra))| {
                 let result = source.read(&file);
-                if n % 64 == 0 {
-                    report(n);
-                }
+                report(n + 1);
                 (result, extra)
             })
             .collect();
@@ -604,6 +612,7 @@ fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError
         progress,
         files: scan.files.len(),
     };
+    tracker.read(0);
     let mut skipped = scan.skipped;
     let files = scan.files.into_iter().map(|f| (f, ())).collect();
     let read = read_parallel(inner.source.as_ref(), files, |n| tracker.read(n));
@@ -705,9 +714,13 @@ fn notify(inner: &Inner, changes: Vec<LibraryChange>) {
     if changes.is_empty() {
         return;
     }
+    // A prompt still in the cache knows its file (a source's prompts live outside the folder).
     let paths = changes
         .iter()
-        .map(|c| inner.library_dir.join(format!("{}.md", c.id())))
+        .map(|c| match inner.cache.get(c.id()) {
+            Some(p) => p.path.clone(),
+            None => inner.library_dir.join(format!("{}.md", c.id())),
+        })
         .collect();
     inner.bus.publish(DomainEvent::LibraryChanged { paths });
     // No subscribers is fine: nobody is listening yet.

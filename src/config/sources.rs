@@ -1,0 +1,580 @@
+//! The settings that hold objects rather than scalars: `library.sources` (extra prompt sources
+//! beside the library folder) and `ai.mcp` (the MCP server of the `mcp` AI provider).
+//!
+//! Both are validated here into plain structs; a problem names the entry (its index and name)
+//! and the key, so `promptstack config check` can say exactly what to fix.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value, json};
+
+use super::Secret;
+
+/// The source types `library.sources` accepts.
+pub const SOURCE_TYPES: &[&str] = &["mcp", "folder", "git"];
+
+/// How PromptStack reaches an MCP server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum McpEndpoint {
+    /// Start `program args...` and speak MCP over its stdin/stdout.
+    Command {
+        program: String,
+        args: Vec<String>,
+        /// Extra environment for the program; values may be tokens, so they are masked when shown.
+        env: BTreeMap<String, Secret>,
+    },
+    /// A streamable-HTTP MCP endpoint.
+    Url(String),
+}
+
+impl McpEndpoint {
+    /// A short description safe to show: the program name or the URL.
+    pub fn describe(&self) -> String {
+        match self {
+            McpEndpoint::Command { program, .. } => format!("`{program}`"),
+            McpEndpoint::Url(url) => super::mask(url),
+        }
+    }
+}
+
+/// What kind of place an entry of `library.sources` names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    /// An MCP server's prompts.
+    Mcp(McpEndpoint),
+    /// Another folder of prompt files (not supported yet).
+    Folder { path: PathBuf },
+    /// A git repository of prompt files (not supported yet).
+    Git {
+        url: String,
+        branch: Option<String>,
+        path: Option<String>,
+    },
+}
+
+impl SourceKind {
+    /// The `type` word of the entry.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SourceKind::Mcp(_) => "mcp",
+            SourceKind::Folder { .. } => "folder",
+            SourceKind::Git { .. } => "git",
+        }
+    }
+}
+
+/// One validated entry of `library.sources`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSpec {
+    /// Unique among the sources; prefixes the ids of the source's prompts (`name:prompt`).
+    pub name: String,
+    pub kind: SourceKind,
+}
+
+/// The validated `ai.mcp` setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiMcpSpec {
+    pub endpoint: McpEndpoint,
+    /// The tool called for a review.
+    pub review_tool: String,
+    /// The tool called to turn an accepted suggestion into edits.
+    pub apply_tool: String,
+}
+
+/// The tool names used when `ai.mcp` does not name them.
+pub const DEFAULT_REVIEW_TOOL: &str = "review";
+pub const DEFAULT_APPLY_TOOL: &str = "apply";
+
+/// A problem in one object setting: which key (`[1].command`, `.url`), what was there, what is
+/// allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryProblem {
+    /// Appended to the setting's path: `[0] (`team`).command`.
+    pub at: String,
+    pub value: String,
+    pub allowed: String,
+}
+
+fn problem(at: impl Into<String>, value: &Value, allowed: impl Into<String>) -> EntryProblem {
+    EntryProblem {
+        at: at.into(),
+        value: match value {
+            Value::String(s) => format!("{s:?}"),
+            other => other.to_string(),
+        },
+        allowed: allowed.into(),
+    }
+}
+
+/// Source names: what ids are prefixed with, so kept to characters that read well in an id.
+fn is_source_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Parses `library.sources` (a list, or a JSON string from the environment) into normalised JSON.
+pub fn normalise_sources(raw: &Value) -> Result<Value, EntryProblem> {
+    let parsed;
+    let raw = match raw {
+        Value::String(s) => {
+            parsed = serde_json::from_str::<Value>(s).map_err(|_| {
+                problem(
+                    "",
+                    raw,
+                    "a JSON list of source entries (in the environment)",
+                )
+            })?;
+            &parsed
+        }
+        other => other,
+    };
+    let Value::Array(entries) = raw else {
+        return Err(problem(
+            "",
+            raw,
+            "a list of entries like {type: mcp, name: NAME, command: [PROGRAM, ARG...]}",
+        ));
+    };
+    let mut names = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let spec = source_entry(index, entry)?;
+        if !names.insert(spec.name.clone()) {
+            return Err(problem(
+                format!("[{index}].name"),
+                &Value::from(spec.name.as_str()),
+                "a name not used by another source",
+            ));
+        }
+        out.push(entry_json(&spec));
+    }
+    Ok(Value::Array(out))
+}
+
+fn source_entry(index: usize, entry: &Value) -> Result<SourceSpec, EntryProblem> {
+    let Value::Object(map) = entry else {
+        return Err(problem(
+            format!("[{index}]"),
+            entry,
+            "an entry like {type: mcp, name: NAME, url: URL}",
+        ));
+    };
+    let name = match map.get("name") {
+        Some(Value::String(n)) if is_source_name(n.trim()) => n.trim().to_string(),
+        other => {
+            return Err(problem(
+                format!("[{index}].name"),
+                other.unwrap_or(&Value::Null),
+                "a name of letters, digits, `_` and `-` (at most 64)",
+            ));
+        }
+    };
+    let at = |key: &str| format!("[{index}] (`{name}`).{key}");
+    let kind = match map.get("type").and_then(Value::as_str) {
+        Some("mcp") => {
+            check_keys(map, &["type", "name", "command", "env", "url"], &at)?;
+            SourceKind::Mcp(endpoint(map, &at)?)
+        }
+        Some("folder") => {
+            check_keys(map, &["type", "name", "path"], &at)?;
+            match map.get("path") {
+                Some(Value::String(p)) if !p.trim().is_empty() => SourceKind::Folder {
+                    path: super::expand_tilde(p.trim()),
+                },
+                other => {
+                    return Err(problem(
+                        at("path"),
+                        other.unwrap_or(&Value::Null),
+                        "a folder path",
+                    ));
+                }
+            }
+        }
+        Some("git") => {
+            check_keys(map, &["type", "name", "url", "branch", "path"], &at)?;
+            let url = match map.get("url") {
+                Some(Value::String(u)) if !u.trim().is_empty() => u.trim().to_string(),
+                other => {
+                    return Err(problem(
+                        at("url"),
+                        other.unwrap_or(&Value::Null),
+                        "a git remote URL",
+                    ));
+                }
+            };
+            SourceKind::Git {
+                url,
+                branch: optional_string(map, "branch", &at)?,
+                path: optional_string(map, "path", &at)?,
+            }
+        }
+        _ => {
+            return Err(problem(
+                at("type"),
+                map.get("type").unwrap_or(&Value::Null),
+                SOURCE_TYPES.join(", "),
+            ));
+        }
+    };
+    Ok(SourceSpec { name, kind })
+}
+
+fn check_keys(
+    map: &Map<String, Value>,
+    allowed: &[&str],
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), EntryProblem> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(key) => Err(problem(
+            at(key),
+            &map[key],
+            format!("no such key; this entry takes {}", allowed.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn optional_string(
+    map: &Map<String, Value>,
+    key: &str,
+    at: &dyn Fn(&str) -> String,
+) -> Result<Option<String>, EntryProblem> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
+        Some(other) => Err(problem(at(key), other, "a non-empty string")),
+    }
+}
+
+/// `command: [PROGRAM, ARG...]` with optional `env`, or `url: URL`; exactly one of them.
+fn endpoint(
+    map: &Map<String, Value>,
+    at: &dyn Fn(&str) -> String,
+) -> Result<McpEndpoint, EntryProblem> {
+    match (map.get("command"), map.get("url")) {
+        (Some(command), None) => {
+            let words: Option<Vec<String>> = match command {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+                _ => None,
+            };
+            let mut words = words
+                .filter(|w| w.first().is_some_and(|p| !p.trim().is_empty()))
+                .ok_or_else(|| {
+                    problem(
+                        at("command"),
+                        command,
+                        "a list [PROGRAM, ARG...] of strings",
+                    )
+                })?
+                .into_iter();
+            let program = words.next().unwrap_or_default();
+            let env = match map.get("env") {
+                None | Some(Value::Null) => BTreeMap::new(),
+                Some(Value::Object(vars)) => vars
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) if is_env_name(k) => Ok((k.clone(), Secret::new(s))),
+                        _ => Err(problem(
+                            at(&format!("env.{k}")),
+                            &Value::from("****"),
+                            "a variable name of letters, digits and `_` with a string value",
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(other) => {
+                    return Err(problem(at("env"), other, "a map of NAME: value"));
+                }
+            };
+            Ok(McpEndpoint::Command {
+                program,
+                args: words.collect(),
+                env,
+            })
+        }
+        (None, Some(url)) => {
+            if map.contains_key("env") {
+                return Err(problem(
+                    at("env"),
+                    &map["env"],
+                    "no `env` with `url` (env is for a started `command`)",
+                ));
+            }
+            match url.as_str().map(str::trim) {
+                Some(u)
+                    if (u.starts_with("http://") && u.len() > 7)
+                        || (u.starts_with("https://") && u.len() > 8) =>
+                {
+                    Ok(McpEndpoint::Url(u.to_string()))
+                }
+                _ => Err(problem(
+                    at("url"),
+                    url,
+                    "a URL starting with http:// or https://",
+                )),
+            }
+        }
+        (Some(_), Some(_)) => Err(problem(
+            at("url"),
+            &map["url"],
+            "either `command` or `url`, not both",
+        )),
+        (None, None) => Err(problem(
+            at("command"),
+            &Value::Null,
+            "`command: [PROGRAM, ARG...]` or `url: URL`",
+        )),
+    }
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The normalised JSON form of an entry (what `promptstack config` shows, secrets masked later).
+fn entry_json(spec: &SourceSpec) -> Value {
+    let mut out = json!({ "type": spec.kind.type_name(), "name": spec.name });
+    let map = out.as_object_mut().expect("an object");
+    match &spec.kind {
+        SourceKind::Mcp(endpoint) => endpoint_json(endpoint, map),
+        SourceKind::Folder { path } => {
+            map.insert("path".into(), Value::from(path.to_string_lossy()));
+        }
+        SourceKind::Git { url, branch, path } => {
+            map.insert("url".into(), Value::from(url.as_str()));
+            if let Some(b) = branch {
+                map.insert("branch".into(), Value::from(b.as_str()));
+            }
+            if let Some(p) = path {
+                map.insert("path".into(), Value::from(p.as_str()));
+            }
+        }
+    }
+    out
+}
+
+fn endpoint_json(endpoint: &McpEndpoint, map: &mut Map<String, Value>) {
+    match endpoint {
+        McpEndpoint::Command { program, args, env } => {
+            let command: Vec<&str> = std::iter::once(program.as_str())
+                .chain(args.iter().map(String::as_str))
+                .collect();
+            map.insert("command".into(), Value::from(command));
+            if !env.is_empty() {
+                let vars: Map<String, Value> = env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from(v.expose())))
+                    .collect();
+                map.insert("env".into(), Value::Object(vars));
+            }
+        }
+        McpEndpoint::Url(url) => {
+            map.insert("url".into(), Value::from(url.as_str()));
+        }
+    }
+}
+
+/// The typed entries of normalised `library.sources` JSON.
+pub fn sources_from_json(value: Option<&Value>) -> Vec<SourceSpec> {
+    let Some(Value::Array(entries)) = value else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| source_entry(i, e).ok())
+        .collect()
+}
+
+/// Parses `ai.mcp` (an object, or a JSON string from the environment) into normalised JSON.
+pub fn normalise_ai_mcp(raw: &Value) -> Result<Value, EntryProblem> {
+    let parsed;
+    let raw = match raw {
+        Value::String(s) => {
+            parsed = serde_json::from_str::<Value>(s)
+                .map_err(|_| problem("", raw, "a JSON object (in the environment)"))?;
+            &parsed
+        }
+        other => other,
+    };
+    let spec = ai_mcp_entry(raw)?;
+    let mut map = Map::new();
+    endpoint_json(&spec.endpoint, &mut map);
+    map.insert("review_tool".into(), Value::from(spec.review_tool));
+    map.insert("apply_tool".into(), Value::from(spec.apply_tool));
+    Ok(Value::Object(map))
+}
+
+fn ai_mcp_entry(raw: &Value) -> Result<AiMcpSpec, EntryProblem> {
+    let Value::Object(map) = raw else {
+        return Err(problem(
+            "",
+            raw,
+            "{command: [PROGRAM, ARG...] | url: URL, review_tool: NAME, apply_tool: NAME}",
+        ));
+    };
+    let at = |key: &str| format!(".{key}");
+    check_keys(
+        map,
+        &["command", "env", "url", "review_tool", "apply_tool"],
+        &at,
+    )?;
+    let tool = |key: &str, default: &str| -> Result<String, EntryProblem> {
+        Ok(optional_string(map, key, &at)?.unwrap_or_else(|| default.to_string()))
+    };
+    Ok(AiMcpSpec {
+        endpoint: endpoint(map, &at)?,
+        review_tool: tool("review_tool", DEFAULT_REVIEW_TOOL)?,
+        apply_tool: tool("apply_tool", DEFAULT_APPLY_TOOL)?,
+    })
+}
+
+/// The typed `ai.mcp` of its normalised JSON.
+pub fn ai_mcp_from_json(value: Option<&Value>) -> Option<AiMcpSpec> {
+    value.and_then(|v| ai_mcp_entry(v).ok())
+}
+
+/// Normalised JSON with `env` values masked, for display.
+pub fn masked(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(masked).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        ("env", Value::Object(vars)) => Value::Object(
+                            vars.iter()
+                                .map(|(n, _)| (n.clone(), Value::from("****")))
+                                .collect(),
+                        ),
+                        ("url", Value::String(u)) => Value::from(super::mask(u)),
+                        _ => masked(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(raw: Value) -> String {
+        let e = normalise_sources(&raw).unwrap_err();
+        format!("{} | {} | {}", e.at, e.value, e.allowed)
+    }
+
+    #[test]
+    fn accepts_each_source_shape() {
+        let raw = json!([
+            {"type": "mcp", "name": "team", "command": ["uvx", "team-prompts", "--ro"],
+             "env": {"TOKEN": "abc"}},
+            {"type": "mcp", "name": "web", "url": "https://example.test/mcp"},
+            {"type": "folder", "name": "shared", "path": "/srv/prompts"},
+            {"type": "git", "name": "upstream", "url": "https://git.test/p.git", "branch": "main"},
+        ]);
+        let value = normalise_sources(&raw).unwrap();
+        let specs = sources_from_json(Some(&value));
+        assert_eq!(specs.len(), 4);
+        assert_eq!(
+            specs[0].kind,
+            SourceKind::Mcp(McpEndpoint::Command {
+                program: "uvx".into(),
+                args: vec!["team-prompts".into(), "--ro".into()],
+                env: [("TOKEN".to_string(), Secret::new("abc"))].into(),
+            })
+        );
+        assert_eq!(
+            specs[1].kind,
+            SourceKind::Mcp(McpEndpoint::Url("https://example.test/mcp".into()))
+        );
+        assert_eq!(specs[2].kind.type_name(), "folder");
+        assert_eq!(specs[3].name, "upstream");
+        assert_eq!(masked(&value)[0]["env"]["TOKEN"], "****");
+        // The environment form is JSON.
+        let from_env = normalise_sources(&Value::from(value.to_string())).unwrap();
+        assert_eq!(from_env, value);
+    }
+
+    #[test]
+    fn problems_name_the_entry_and_the_key() {
+        let cases = [
+            (
+                json!({"type": "mcp"}),
+                " | {\"type\":\"mcp\"} | a list of entries like {type: mcp, name: NAME, command: [PROGRAM, ARG...]}",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a b", "url": "http://x"}]),
+                "[0].name | \"a b\" | a name of letters, digits, `_` and `-` (at most 64)",
+            ),
+            (
+                json!([{"type": "svn", "name": "a"}]),
+                "[0] (`a`).type | \"svn\" | mcp, folder, git",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a"}]),
+                "[0] (`a`).command | null | `command: [PROGRAM, ARG...]` or `url: URL`",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "command": "uvx x"}]),
+                "[0] (`a`).command | \"uvx x\" | a list [PROGRAM, ARG...] of strings",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "url": "ftp://x"}]),
+                "[0] (`a`).url | \"ftp://x\" | a URL starting with http:// or https://",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "url": "http://x", "command": ["p"]}]),
+                "[0] (`a`).url | \"http://x\" | either `command` or `url`, not both",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "command": ["p"], "env": {"K": 1}}]),
+                "[0] (`a`).env.K | \"****\" | a variable name of letters, digits and `_` with a string value",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "url": "http://x", "colour": 1}]),
+                "[0] (`a`).colour | 1 | no such key; this entry takes type, name, command, env, url",
+            ),
+            (
+                json!([{"type": "folder", "name": "f"}]),
+                "[0] (`f`).path | null | a folder path",
+            ),
+            (
+                json!([{"type": "git", "name": "g", "url": ""}]),
+                "[0] (`g`).url | \"\" | a git remote URL",
+            ),
+            (
+                json!([{"type": "mcp", "name": "a", "url": "http://x"}, {"type": "mcp", "name": "a", "url": "http://y"}]),
+                "[1].name | \"a\" | a name not used by another source",
+            ),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(err(raw.clone()), expected, "for {raw}");
+        }
+    }
+
+    #[test]
+    fn ai_mcp_defaults_tool_names() {
+        let value = normalise_ai_mcp(&json!({"url": "http://127.0.0.1:9/mcp"})).unwrap();
+        let spec = ai_mcp_from_json(Some(&value)).unwrap();
+        assert_eq!(
+            spec.endpoint,
+            McpEndpoint::Url("http://127.0.0.1:9/mcp".into())
+        );
+        assert_eq!(
+            (spec.review_tool.as_str(), spec.apply_tool.as_str()),
+            ("review", "apply")
+        );
+        let bad = normalise_ai_mcp(&json!({"command": ["x"], "review_tool": ""})).unwrap_err();
+        assert_eq!(bad.at, ".review_tool");
+    }
+}
