@@ -77,8 +77,12 @@ impl FieldSpec {
         format!("PROMPTSTACK_{}", self.flat.to_ascii_uppercase())
     }
 
-    fn is_secret(&self) -> bool {
-        matches!(self.kind, FieldKind::Secret | FieldKind::SecretUrl)
+    /// A value of this field as it may be shown: keys masked, URLs without their credentials.
+    fn shown(&self, value: &str) -> String {
+        match self.kind {
+            FieldKind::Secret | FieldKind::SecretUrl | FieldKind::Url => mask(value),
+            _ => value.to_string(),
+        }
     }
 }
 
@@ -275,6 +279,14 @@ pub const FIELDS: &[FieldSpec] = &[
         doc: "Prompt library; default <data_dir>/library.",
     },
     FieldSpec {
+        path: "library.follow_external_symlinks",
+        flat: "follow_external_symlinks",
+        kind: FieldKind::Bool,
+        default: FieldDefault::Bool(false),
+        extra_env: &[],
+        doc: "Follow symbolic links that lead out of the library (skipped and reported otherwise); `createPrompt` may then write through them.",
+    },
+    FieldSpec {
         path: "library.sources",
         flat: "library_sources",
         kind: FieldKind::Sources,
@@ -425,34 +437,8 @@ impl fmt::Debug for Secret {
 }
 
 fn mask(value: &str) -> String {
-    if let Some((scheme, rest)) = value.split_once("://") {
-        let (before_query, query) = match rest.split_once('?') {
-            Some((before, query)) => (before, Some(query)),
-            None => (rest, None),
-        };
-        // user:password@host → user:****@host; the last `@` ends the user info, since an
-        // unencoded `@` in a password is common and the host cannot contain one.
-        let mut out = match before_query.rsplit_once('@') {
-            Some((userinfo, host)) => {
-                let user = userinfo.split(':').next().unwrap_or("");
-                format!("{scheme}://{user}:****@{host}")
-            }
-            None => format!("{scheme}://{before_query}"),
-        };
-        if let Some(query) = query {
-            let params: Vec<String> = query
-                .split('&')
-                .map(|param| match param.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
-                        format!("{key}=****")
-                    }
-                    _ => param.to_string(),
-                })
-                .collect();
-            out.push('?');
-            out.push_str(&params.join("&"));
-        }
-        return out;
+    if value.contains("://") {
+        return crate::logging::secrets::mask_url(value);
     }
     let chars: Vec<char> = value.chars().collect();
     if chars.len() <= 8 {
@@ -493,6 +479,7 @@ pub struct Config {
     pub neo4j_url: Option<Secret>,
     pub data_dir: Option<PathBuf>,
     pub library_dir: Option<PathBuf>,
+    pub follow_external_symlinks: bool,
     /// `library.sources`: more prompt sources after the library folder.
     pub library_sources: Vec<SourceSpec>,
     pub composition_globs: Vec<String>,
@@ -558,8 +545,7 @@ impl Resolved {
 
 fn display_value(spec: &FieldSpec, value: &Value) -> String {
     match value {
-        Value::String(s) if spec.is_secret() => mask(s),
-        Value::String(s) => s.clone(),
+        Value::String(s) => spec.shown(s),
         _ if matches!(spec.kind, FieldKind::Sources | FieldKind::McpServer) => {
             sources::masked(value).to_string()
         }
@@ -633,8 +619,7 @@ fn normalise(spec: &FieldSpec, raw: &Value, source: &Source) -> Result<Value, Co
     let invalid = |allowed: String| ConfigError::InvalidValue {
         field: spec.path.to_string(),
         value: match raw {
-            Value::String(s) if spec.is_secret() => mask(s),
-            Value::String(s) => format!("{s:?}"),
+            Value::String(s) => format!("{:?}", spec.shown(s)),
             other => other.to_string(),
         },
         allowed,
@@ -783,6 +768,7 @@ pub fn resolve(layers: &Layers, previous: Option<&Resolved>) -> (Resolved, Vec<C
     if let Some(editor) = &layers.editor {
         errors.extend(unknown_fields(editor, &Source::Editor));
     }
+    learn_secrets(layers);
     let mut values = BTreeMap::new();
     for spec in FIELDS {
         let mut chosen: Option<(Value, Source)> = default_value(spec).map(|v| (v, Source::Default));
@@ -849,12 +835,30 @@ pub fn resolve(layers: &Layers, previous: Option<&Resolved>) -> (Resolved, Vec<C
     (Resolved { config, values }, errors)
 }
 
+/// Tells the log redactor about every secret in every layer, valid or not, before any of it
+/// can reach a log line or a message.
+fn learn_secrets(layers: &Layers) {
+    for spec in FIELDS {
+        let env = std::iter::once(spec.env_var())
+            .chain(spec.extra_env.iter().map(|s| s.to_string()))
+            .filter_map(|name| layers.env.get(&name).cloned());
+        let nested = [&layers.file, &layers.editor]
+            .into_iter()
+            .filter_map(|layer| layer.as_ref().and_then(|l| lookup(l, spec.path)))
+            .filter_map(|v| v.as_str().map(str::to_string));
+        for value in env.chain(nested) {
+            crate::logging::secrets::learn_field(spec.kind, &value);
+        }
+    }
+}
+
 fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
     let get = |path: &str| values.get(path).map(|(v, _)| v);
     let string = |path: &str| get(path).and_then(Value::as_str).map(str::to_string);
     let path_of = |path: &str| string(path).map(|s| expand_tilde(&s));
     let secret = |path: &str| string(path).map(Secret);
     let int = |path: &str| get(path).and_then(Value::as_i64).unwrap_or(0).max(0) as u64;
+    let flag = |path: &str| get(path).and_then(Value::as_bool).unwrap_or(false);
     let list = |path: &str| {
         get(path)
             .and_then(Value::as_array)
@@ -900,11 +904,10 @@ fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
         neo4j_url: secret("storage.neo4j_url"),
         data_dir: path_of("paths.data_dir"),
         library_dir: path_of("paths.library_dir"),
+        follow_external_symlinks: flag("library.follow_external_symlinks"),
         library_sources: sources::sources_from_json(get("library.sources")),
         composition_globs: list("compositions.globs"),
-        enable_plugins: get("plugins.enabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        enable_plugins: flag("plugins.enabled"),
         plugin_dir: path_of("plugins.dir"),
         log_level: string("log.level").unwrap_or_else(|| "info".into()),
         log_file: path_of("log.file"),
@@ -1311,6 +1314,31 @@ mod tests {
             "postgres://db/x?user=me&password=****&sslmode=disable"
         );
         assert!(!format!("{:?}", Secret::new("sk-1234567890")).contains("sk-123"));
+    }
+
+    #[test]
+    fn credentials_in_urls_are_masked_when_shown_and_in_errors() {
+        let file = json!({"ai": {
+            "openai_base_url": "https://me:url-password-1@llm.example/v1?api_key=query-key-2",
+            "anthropic_base_url": "ftp://me:bad-scheme-pass-3@x"
+        }});
+        let (resolved, errors) = resolve(&layers(Some(file), &[], None), None);
+        let shown: String = resolved
+            .rows()
+            .iter()
+            .map(|(field, value, _)| format!("{field} {value}\n"))
+            .collect();
+        assert!(
+            shown.contains("ai.openai_base_url https://me:****@llm.example/v1?api_key=****"),
+            "{shown}"
+        );
+        let message = errors[0].to_string();
+        assert!(message.contains("ftp://me:****@x"), "{message}");
+        for secret in ["url-password-1", "query-key-2", "bad-scheme-pass-3"] {
+            assert!(!shown.contains(secret) && !message.contains(secret));
+            // And the log redactor knows them all, valid or not.
+            assert_eq!(crate::logging::secrets::redact(secret), "****");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod ai;
 pub mod cli;
 pub mod config;
+pub mod confine;
 pub mod document;
 pub mod events;
 pub mod history;

@@ -1,12 +1,11 @@
 //! End to end: compositions saved through the real save path, then browsed, searched, cleaned up,
 //! rebuilt and migrated through the real `promptstack` binary with a temporary home.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
+mod support;
 
-use promptstack::events::EventBus;
-use promptstack::history::{CompositionRepository, HistoryRecorder, SaveRequest, SqliteRepository};
+use std::path::Path;
+use std::process::Command;
+
 use promptstack::home::DataPaths;
 
 struct Run {
@@ -45,31 +44,8 @@ fn paths(home: &Path) -> DataPaths {
     DataPaths::new(home.join("data"), None, None)
 }
 
-/// Saves compositions the way the server does: through a recorder on the home's database.
 fn save_all(home: &Path, saves: &[(&str, &str)]) -> Vec<String> {
-    let paths = paths(home);
-    let repo: Arc<dyn CompositionRepository> =
-        Arc::new(SqliteRepository::open(&paths.database_path, Default::default()).unwrap());
-    let recorder =
-        HistoryRecorder::start(Some(repo), paths.history_dir.clone(), EventBus::new()).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    saves
-        .iter()
-        .map(|(source, content)| {
-            let outcome = runtime
-                .block_on(recorder.save(SaveRequest {
-                    source_path: PathBuf::from(source),
-                    working_dir: Some("/work/project".into()),
-                    content: content.to_string(),
-                    prompts_used: Vec::new(),
-                }))
-                .unwrap();
-            assert!(!outcome.needs_repair(), "{:?}", outcome.index_error);
-            outcome.composition_id
-        })
-        .collect()
+    support::save_through_recorder(&paths(home), saves)
 }
 
 #[test]

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use promptstack::events::EventBus;
 use promptstack::history::files;
 use promptstack::history::sync::{SyncMode, sync};
-use promptstack::history::{CompositionRepository, HistoryRecorder, SaveRequest, SqliteRepository};
+use promptstack::history::{
+    CompositionRepository, HistoryRecorder, RecoveringSqlite, SaveRequest, SqliteRepository,
+};
 use promptstack::home::DataPaths;
 
 const SOURCES: u64 = 5;
@@ -49,9 +51,8 @@ fn crash_child() {
         .and_then(|b| b.parse().ok())
         .unwrap_or(0);
     let paths = paths(Path::new(&home));
-    let (repo, _) =
-        SqliteRepository::open_or_recover(&paths.database_path, Default::default()).unwrap();
-    let repo: Arc<dyn CompositionRepository> = Arc::new(repo);
+    // The server's own repository: recovers a corrupt database, reopens after faults.
+    let repo = Arc::new(RecoveringSqlite::open(&paths.database_path, Default::default()).unwrap());
     sync(
         repo.as_ref(),
         &paths.history_dir,

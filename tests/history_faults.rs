@@ -15,9 +15,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::history::{history_files, save};
 use support::pg::skip;
-use support::{Client, Incoming, Sandbox, TIMEOUT, uri};
+use support::{Client, Incoming, Sandbox, TIMEOUT, uri, history_files};
 
 /// A small tmpfs mounted at a directory; unmounted when dropped.
 struct Mount {
@@ -102,7 +101,7 @@ fn file_with(sandbox: &Sandbox, text: &str) -> Option<PathBuf> {
 
 /// Waits until the history index answers `query` with one result.
 fn indexed(client: &mut Client, query: &str) {
-    support::history::search_until(client, query, |r| r.len() == 1);
+    client.history_search_until(query, |r| r.len() == 1);
 }
 
 /// Fills a filesystem to the last byte; returns the filler file.
@@ -130,7 +129,7 @@ fn a_read_only_history_directory_loses_no_save() {
     let mut client = start(&sandbox);
     let doc = uri(&sandbox.workspace().join("ro.prompt.md"));
     client.open(&doc, "");
-    save(&mut client, &doc, 2, "before the fault: okapi\n");
+    client.save(&doc, 2, "before the fault: okapi\n");
     indexed(&mut client, "okapi");
 
     let read_only = |on: bool| match &mount {
@@ -142,7 +141,7 @@ fn a_read_only_history_directory_loses_no_save() {
         }
     };
     read_only(true);
-    save(&mut client, &doc, 3, "during the fault: okapi and zebu\n");
+    client.save(&doc, 3, "during the fault: okapi and zebu\n");
     let message = warning(&mut client, "could not write the history file");
     assert!(
         message.contains("Read-only file system") || message.contains("Permission denied"),
@@ -178,12 +177,12 @@ fn a_full_disk_loses_no_save() {
     let mut client = start(&sandbox);
     let doc = uri(&sandbox.workspace().join("full.prompt.md"));
     client.open(&doc, "");
-    save(&mut client, &doc, 2, "before: tapir\n");
+    client.save(&doc, 2, "before: tapir\n");
     indexed(&mut client, "tapir");
 
     let filler = fill(&history);
     let big = format!("during: tapir and serow {}\n", "words ".repeat(2000));
-    save(&mut client, &doc, 3, &big);
+    client.save(&doc, 3, &big);
     let message = warning(&mut client, "could not write the history file");
     assert!(message.contains("No space left on device"), "{message}");
     indexed(&mut client, "serow");
@@ -208,12 +207,12 @@ fn a_full_disk_under_file_and_index_keeps_the_save_until_space_returns() {
     let mut client = start(&sandbox);
     let doc = uri(&sandbox.workspace().join("both.prompt.md"));
     client.open(&doc, "");
-    save(&mut client, &doc, 2, "before: gerenuk\n");
+    client.save(&doc, 2, "before: gerenuk\n");
     indexed(&mut client, "gerenuk");
 
     let filler = fill(&data);
     let big = format!("during: gerenuk and saola {}\n", "words ".repeat(4000));
-    save(&mut client, &doc, 3, &big);
+    client.save(&doc, 3, &big);
     let message = warning(&mut client, "could not record this save");
     assert!(message.contains("kept in memory"), "{message}");
     assert!(file_with(&sandbox, "saola").is_none());
@@ -238,10 +237,10 @@ fn a_restart_during_the_fault_writes_the_file_from_the_index() {
     let mut client = start(&sandbox);
     let doc = uri(&sandbox.workspace().join("restart.prompt.md"));
     client.open(&doc, "");
-    save(&mut client, &doc, 2, "first: dikdik\n");
+    client.save(&doc, 2, "first: dikdik\n");
     indexed(&mut client, "dikdik");
     mount.remount("ro");
-    save(&mut client, &doc, 3, "second: dikdik and markhor\n");
+    client.save(&doc, 3, "second: dikdik and markhor\n");
     warning(&mut client, "could not write the history file");
     indexed(&mut client, "markhor");
     client.shutdown();
@@ -259,9 +258,7 @@ fn a_restart_during_the_fault_writes_the_file_from_the_index() {
         "a repaired history needs no message: {:#?}",
         client.seen
     );
-    let results = support::history::command(
-        &mut client,
-        "promptstack.history.search",
+    let results = client.history_command("promptstack.history.search",
         json!({ "query": "markhor" }),
     )
     .unwrap();

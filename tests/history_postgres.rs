@@ -258,14 +258,14 @@ fn a_newer_team_schema_is_refused_untouched() {
     client.initialize(serde_json::Value::Null, false);
     let doc = uri(&home.workspace().join("n.prompt.md"));
     client.open(&doc, "");
-    support::history::save(&mut client, &doc, 2, "still kept\n");
+    client.save(&doc, 2, "still kept\n");
     client.wait_notification("window/showMessage", |p| {
         p["message"]
             .as_str()
             .is_some_and(|m| m.contains("schema version 99"))
     });
     client.shutdown();
-    assert!(support::history::history_files(&home).iter().any(|f| {
+    assert!(support::history_files(&home).iter().any(|f| {
         std::fs::read_to_string(f)
             .unwrap()
             .ends_with("still kept\n")

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use promptstack::history::CompositionRepository;
 use promptstack::history::sqlite::SqliteRepository;
 use serde_json::{Value, json};
-use support::history::{command, history_files, save, search_until};
-use support::{Client, Incoming, Sandbox, TIMEOUT, uri};
+use support::{Client, Incoming, Sandbox, TIMEOUT, uri, history_files};
 
 fn start(sandbox: &Sandbox) -> Client {
     let mut client = Client::start(sandbox, &[]);
@@ -24,14 +23,13 @@ fn a_saved_composition_is_in_files_database_symbols_and_cli() {
     let path = sandbox.workspace().join("launch.prompt.md");
     let uri = uri(&path);
     client.open(&uri, "");
-    save(
-        &mut client,
+    client.save(
         &uri,
         2,
         "# Launch plan\nDraft the zebra-crossing launch email.\n",
     );
 
-    let results = search_until(&mut client, "zebra", |r| !r.is_empty());
+    let results = client.history_search_until("zebra", |r| !r.is_empty());
     assert_eq!(results.len(), 1);
     assert_eq!(results[0]["title"], "Launch plan");
     assert!(
@@ -50,13 +48,12 @@ fn a_saved_composition_is_in_files_database_symbols_and_cli() {
     assert_eq!(results[0]["uri"], support::uri(&files[0]));
 
     // A second save updates the same file and adds a version.
-    save(
-        &mut client,
+    client.save(
         &uri,
         3,
         "# Launch plan\nDraft the zebra-crossing launch email and a tweet.\n",
     );
-    search_until(&mut client, "tweet", |r| r.len() == 1);
+    client.history_search_until("tweet", |r| r.len() == 1);
     assert_eq!(history_files(&sandbox).len(), 1);
     let id = results[0]["id"].as_str().unwrap().to_string();
     let repo = SqliteRepository::open(&sandbox.home().join("data/history.db"), Default::default())
@@ -81,7 +78,9 @@ fn a_saved_composition_is_in_files_database_symbols_and_cli() {
     );
 
     // history.open asks the editor to show the history file.
-    let opened = command(&mut client, "promptstack.history.open", json!({ "id": id })).unwrap();
+    let opened = client
+        .history_command("promptstack.history.open", json!({ "id": id }))
+        .unwrap();
     assert_eq!(opened["uri"], support::uri(&files[0]));
     assert!(client.seen.iter().any(|m| matches!(m,
         Incoming::Request { method, params } if method == "window/showDocument" && params["uri"] == opened["uri"])));
@@ -100,20 +99,12 @@ fn cleanup_needs_the_dry_runs_token() {
     for (i, name) in ["a", "b", "c"].iter().enumerate() {
         let uri = uri(&sandbox.workspace().join(format!("{name}.prompt.md")));
         client.open(&uri, "");
-        save(
-            &mut client,
-            &uri,
-            2,
-            &format!("composition {name} number {i} walrus\n"),
-        );
+        client.save(&uri, 2, &format!("composition {name} number {i} walrus\n"));
     }
-    search_until(&mut client, "walrus", |r| r.len() == 3);
-    let dry = command(
-        &mut client,
-        "promptstack.history.cleanup",
-        json!({ "keep_last": 1 }),
-    )
-    .unwrap();
+    client.history_search_until("walrus", |r| r.len() == 3);
+    let dry = client
+        .history_command("promptstack.history.cleanup", json!({ "keep_last": 1 }))
+        .unwrap();
     assert_eq!(dry["count"], 2, "{dry:#}");
     assert_eq!(dry["files"].as_array().unwrap().len(), 2);
     assert!(dry["bytes"].as_u64().unwrap() > 0);
@@ -123,12 +114,12 @@ fn cleanup_needs_the_dry_runs_token() {
         "a dry run deletes nothing"
     );
 
-    let wrong = command(
-        &mut client,
-        "promptstack.history.cleanup",
-        json!({ "keep_last": 1, "confirm": "nope" }),
-    )
-    .unwrap_err();
+    let wrong = client
+        .history_command(
+            "promptstack.history.cleanup",
+            json!({ "keep_last": 1, "confirm": "nope" }),
+        )
+        .unwrap_err();
     assert!(
         wrong["message"]
             .as_str()
@@ -139,20 +130,20 @@ fn cleanup_needs_the_dry_runs_token() {
     );
     // A token the user got wrong is a bad argument, not a server failure.
     assert_eq!(wrong["code"], -32602, "{wrong}");
-    let bad = command(
-        &mut client,
-        "promptstack.history.cleanup",
-        json!({ "keep_last": 1, "all": true }),
-    )
-    .unwrap_err();
+    let bad = client
+        .history_command(
+            "promptstack.history.cleanup",
+            json!({ "keep_last": 1, "all": true }),
+        )
+        .unwrap_err();
     assert!(bad["message"].as_str().unwrap().contains("exactly one"));
 
-    let done = command(
-        &mut client,
-        "promptstack.history.cleanup",
-        json!({ "keep_last": 1, "confirm": dry["token"] }),
-    )
-    .unwrap();
+    let done = client
+        .history_command(
+            "promptstack.history.cleanup",
+            json!({ "keep_last": 1, "confirm": dry["token"] }),
+        )
+        .unwrap();
     assert_eq!(done["deleted"], 2);
     assert!(
         done["message"]
@@ -161,25 +152,22 @@ fn cleanup_needs_the_dry_runs_token() {
             .starts_with("Deleted 2 files, freed")
     );
     assert_eq!(history_files(&sandbox).len(), 1);
-    search_until(&mut client, "walrus", |r| r.len() == 1);
+    client.history_search_until("walrus", |r| r.len() == 1);
 
     // A token gone stale because the history changed after the dry run: invalid params too.
-    let dry = command(
-        &mut client,
-        "promptstack.history.cleanup",
-        json!({ "all": true }),
-    )
-    .unwrap();
+    let dry = client
+        .history_command("promptstack.history.cleanup", json!({ "all": true }))
+        .unwrap();
     let uri = uri(&sandbox.workspace().join("late.prompt.md"));
     client.open(&uri, "");
-    save(&mut client, &uri, 2, "a late walrus\n");
-    search_until(&mut client, "walrus", |r| r.len() == 2);
-    let stale = command(
-        &mut client,
-        "promptstack.history.cleanup",
-        json!({ "all": true, "confirm": dry["token"] }),
-    )
-    .unwrap_err();
+    client.save(&uri, 2, "a late walrus\n");
+    client.history_search_until("walrus", |r| r.len() == 2);
+    let stale = client
+        .history_command(
+            "promptstack.history.cleanup",
+            json!({ "all": true, "confirm": dry["token"] }),
+        )
+        .unwrap_err();
     assert_eq!(stale["code"], -32602, "{stale}");
     assert!(
         stale["message"].as_str().unwrap().contains("dry run again"),
@@ -195,17 +183,19 @@ fn a_deleted_database_is_rebuilt_on_start() {
     let mut client = start(&sandbox);
     let uri = uri(&sandbox.workspace().join("keep.prompt.md"));
     client.open(&uri, "");
-    save(&mut client, &uri, 2, "remember the narwhal\n");
-    search_until(&mut client, "narwhal", |r| r.len() == 1);
+    client.save(&uri, 2, "remember the narwhal\n");
+    client.history_search_until("narwhal", |r| r.len() == 1);
     client.shutdown();
 
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(sandbox.home().join(format!("data/history.db{suffix}")));
     }
     let mut client = start(&sandbox);
-    let results = search_until(&mut client, "narwhal", |r| r.len() == 1);
+    let results = client.history_search_until("narwhal", |r| r.len() == 1);
     assert!(results[0]["snippet"].as_str().unwrap().contains("narwhal"));
-    let rebuilt = command(&mut client, "promptstack.history.rebuild", Value::Null).unwrap();
+    let rebuilt = client
+        .history_command("promptstack.history.rebuild", Value::Null)
+        .unwrap();
     assert_eq!(rebuilt["compositions"], 1, "{rebuilt}");
     client.shutdown();
 }
@@ -217,14 +207,14 @@ fn references_and_placeholder_values_come_from_history() {
     let uri = uri(&sandbox.workspace().join("uses.prompt.md"));
     client.open(&uri, "");
     // The editor runs the completion item's command when a prompt is inserted.
-    command(
-        &mut client,
-        "promptstack.promptUsed",
-        json!({ "id": "commands/code-review", "uri": uri }),
-    )
-    .unwrap();
-    save(&mut client, &uri, 2, "Review this: {{text:language}}\n");
-    search_until(&mut client, "Review", |r| r.len() == 1);
+    client
+        .history_command(
+            "promptstack.promptUsed",
+            json!({ "id": "commands/code-review", "uri": uri }),
+        )
+        .unwrap();
+    client.save(&uri, 2, "Review this: {{text:language}}\n");
+    client.history_search_until("Review", |r| r.len() == 1);
 
     let prompt = sandbox.library().join("commands/code-review.md");
     let prompt_uri = support::uri(&prompt);
@@ -246,12 +236,12 @@ fn references_and_placeholder_values_come_from_history() {
     assert_eq!(refs[0]["uri"], support::uri(&history[0]), "{refs:#}");
 
     // Values filled in with render are offered inside that placeholder next time.
-    command(
-        &mut client,
-        "promptstack.render",
-        json!({ "uri": uri, "values": { "language": "Rust" } }),
-    )
-    .unwrap();
+    client
+        .history_command(
+            "promptstack.render",
+            json!({ "uri": uri, "values": { "language": "Rust" } }),
+        )
+        .unwrap();
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let items = client

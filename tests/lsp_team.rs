@@ -8,9 +8,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::history::{command, history_files, save, search_until};
 use support::pg::{Cluster, fresh_database, skip};
-use support::{Client, Incoming, Sandbox, TIMEOUT, uri};
+use support::{Client, Incoming, Sandbox, TIMEOUT, uri, history_files};
 
 /// A server on `sandbox` saving to the team database at `url` as `author`.
 fn team_server(sandbox: &Sandbox, url: &str, author: &str) -> Client {
@@ -53,22 +52,18 @@ fn two_servers_share_one_team_history() {
     let b_doc = uri(&home_b.workspace().join("review.prompt.md"));
     alice.open(&a_doc, "");
     bob.open(&b_doc, "");
-    save(
-        &mut alice,
-        &a_doc,
+    alice.save(&a_doc,
         2,
         "# Launch\nAlice drafts the aardvark launch.\n",
     );
-    save(
-        &mut bob,
-        &b_doc,
+    bob.save(&b_doc,
         2,
         "# Review\nBob reviews the aardvark pricing.\n",
     );
 
     // Each sees both, each naming its author.
     for client in [&mut alice, &mut bob] {
-        let results = search_until(client, "aardvark", |r| r.len() == 2);
+        let results = client.history_search_until("aardvark", |r| r.len() == 2);
         let mut authors: Vec<&str> = results
             .iter()
             .filter_map(|r| r["author"].as_str())
@@ -76,7 +71,7 @@ fn two_servers_share_one_team_history() {
         authors.sort();
         assert_eq!(authors, ["alice", "bob"], "{results:#?}");
     }
-    let results = search_until(&mut alice, "pricing", |r| r.len() == 1);
+    let results = alice.history_search_until("pricing", |r| r.len() == 1);
     assert_eq!(results[0]["author"], "bob");
     assert_eq!(results[0]["title"], "Review");
     // Bob's composition opens on Alice's machine: a local copy of it.
@@ -91,26 +86,20 @@ fn two_servers_share_one_team_history() {
         text.ends_with("Bob reviews the aardvark pricing.\n"),
         "{text}"
     );
-    let opened = command(
-        &mut alice,
-        "promptstack.history.open",
+    let opened = alice.history_command("promptstack.history.open",
         json!({ "id": results[0]["id"] }),
     )
     .unwrap();
     assert_eq!(opened["uri"], results[0]["uri"]);
 
     // Filters by author: "me", a name.
-    let mine = command(
-        &mut alice,
-        "promptstack.history.search",
+    let mine = alice.history_command("promptstack.history.search",
         json!({ "query": "aardvark", "author": "me" }),
     )
     .unwrap();
     assert_eq!(mine["results"].as_array().unwrap().len(), 1);
     assert_eq!(mine["results"][0]["author"], "alice");
-    let bobs = command(
-        &mut alice,
-        "promptstack.history.search",
+    let bobs = alice.history_command("promptstack.history.search",
         json!({ "query": "aardvark", "author": "bob" }),
     )
     .unwrap();
@@ -136,20 +125,16 @@ fn two_servers_share_one_team_history() {
     assert_eq!(history_files(&home_a).len(), 1);
     assert_eq!(history_files(&home_b).len(), 1);
     // Cleanup removes only the caller's own compositions.
-    let dry = command(
-        &mut bob,
-        "promptstack.history.cleanup",
+    let dry = bob.history_command("promptstack.history.cleanup",
         json!({ "all": true }),
     )
     .unwrap();
     assert_eq!(dry["count"], 1, "{dry}");
-    command(
-        &mut bob,
-        "promptstack.history.cleanup",
+    bob.history_command("promptstack.history.cleanup",
         json!({ "all": true, "confirm": dry["token"] }),
     )
     .unwrap();
-    search_until(&mut bob, "aardvark", |r| {
+    bob.history_search_until("aardvark", |r| {
         r.len() == 1 && r[0]["author"] == "alice"
     });
     alice.shutdown();
@@ -167,14 +152,12 @@ fn the_database_stopped_mid_session_loses_no_save() {
     let mut client = team_server(&home, &url, "alice");
     let doc = uri(&home.workspace().join("outage.prompt.md"));
     client.open(&doc, "");
-    save(&mut client, &doc, 2, "first draft of the quokka plan\n");
-    search_until(&mut client, "quokka", |r| r.len() == 1);
+    client.save(&doc, 2, "first draft of the quokka plan\n");
+    client.history_search_until("quokka", |r| r.len() == 1);
 
     cluster.stop();
-    save(&mut client, &doc, 3, "second draft of the quokka plan\n");
-    save(
-        &mut client,
-        &doc,
+    client.save(&doc, 3, "second draft of the quokka plan\n");
+    client.save(&doc,
         4,
         "third draft of the quokka plan, final\n",
     );
@@ -197,9 +180,7 @@ fn the_database_stopped_mid_session_loses_no_save() {
             .contains("nothing is lost"),
         "{warning}"
     );
-    let err = command(
-        &mut client,
-        "promptstack.history.search",
+    let err = client.history_command("promptstack.history.search",
         json!({ "query": "quokka" }),
     )
     .unwrap_err();
@@ -218,9 +199,7 @@ fn the_database_stopped_mid_session_loses_no_save() {
     // No restart of ours: the waiting saves are pushed, in order, and search answers again.
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        let found = command(
-            &mut client,
-            "promptstack.history.search",
+        let found = client.history_command("promptstack.history.search",
             json!({ "query": "final" }),
         );
         if found.is_ok_and(|f| f["results"].as_array().is_some_and(|r| r.len() == 1)) {
@@ -278,25 +257,19 @@ fn storage_copy_is_idempotent_both_ways() {
     client.initialize(Value::Null, false);
     let doc = uri(&home.workspace().join("a.prompt.md"));
     client.open(&doc, "");
-    save(
-        &mut client,
-        &doc,
+    client.save(&doc,
         2,
         "Use {{text:lang}} for the yak parser\n",
     );
-    save(
-        &mut client,
-        &doc,
+    client.save(&doc,
         3,
         "Use {{text:lang}} for the yak parser, faster\n",
     );
     let other = uri(&home.workspace().join("b.prompt.md"));
     client.open(&other, "");
-    save(&mut client, &other, 2, "another yak\n");
-    search_until(&mut client, "yak", |r| r.len() == 2);
-    command(
-        &mut client,
-        "promptstack.render",
+    client.save(&other, 2, "another yak\n");
+    client.history_search_until("yak", |r| r.len() == 2);
+    client.history_command("promptstack.render",
         json!({ "uri": doc, "values": { "lang": "Rust" } }),
     )
     .unwrap();
@@ -393,7 +366,7 @@ fn an_unsupported_backend_is_refused_and_files_are_still_written() {
     );
     let doc = uri(&home.workspace().join("kept.prompt.md"));
     client.open(&doc, "");
-    save(&mut client, &doc, 2, "kept even without an index\n");
+    client.save(&doc, 2, "kept even without an index\n");
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let files = history_files(&home);
@@ -407,9 +380,7 @@ fn an_unsupported_backend_is_refused_and_files_are_still_written() {
         assert!(Instant::now() < deadline, "history file never written");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let err = command(
-        &mut client,
-        "promptstack.history.search",
+    let err = client.history_command("promptstack.history.search",
         json!({ "query": "kept" }),
     )
     .unwrap_err();
@@ -471,15 +442,13 @@ fn the_database_password_never_shows() {
     client.initialize(Value::Null, false);
     let doc = uri(&home.workspace().join("p.prompt.md"));
     client.open(&doc, "");
-    save(&mut client, &doc, 2, "text\n");
+    client.save(&doc, 2, "text\n");
     client.wait_notification("window/showMessage", |p| {
         p["message"]
             .as_str()
             .is_some_and(|m| m.contains("unreachable"))
     });
-    let err = command(
-        &mut client,
-        "promptstack.history.search",
+    let err = client.history_command("promptstack.history.search",
         json!({ "query": "text" }),
     )
     .unwrap_err();

@@ -156,12 +156,14 @@ fn provider_message(endpoint: &Endpoint<'_>, body: &str) -> String {
     }
 }
 
-/// Some providers echo the key back in error messages; never pass it on.
+/// Some providers echo the key back in error messages; never pass it on (nor any other
+/// configured secret, such as a password in a base URL).
 fn scrub(endpoint: &Endpoint<'_>, message: &str) -> String {
-    match endpoint.key.map(Secret::expose).filter(|k| !k.is_empty()) {
-        Some(key) => message.replace(key, "****"),
+    let message = match endpoint.key.map(Secret::expose).filter(|k| !k.is_empty()) {
+        Some(key) => message.replace(key, crate::logging::secrets::REDACTED),
         None => message.to_string(),
-    }
+    };
+    crate::logging::secrets::redact(&message).into_owned()
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by the AI providers).

@@ -87,7 +87,7 @@ async fn start(python: &str, model: &str) -> LlamaServer {
         url: format!("http://127.0.0.1:{port}"),
         log,
     };
-    let client = reqwest::Client::new();
+    let client = http::client("llama").expect("an HTTP client");
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let ready = client

@@ -40,7 +40,7 @@ impl TokenCounter {
     /// Tokens in `text`.
     pub fn count(&self, text: &str) -> usize {
         match self {
-            TokenCounter::Bpe(bpe, _) => bpe.encode_ordinary(text).len(),
+            TokenCounter::Bpe(bpe, _) => count_bounded(bpe, text),
             TokenCounter::Estimate => text.chars().count().div_ceil(4),
         }
     }
@@ -49,6 +49,36 @@ impl TokenCounter {
     pub fn is_exact(&self) -> bool {
         matches!(self, TokenCounter::Bpe(..))
     }
+}
+
+/// Runs of one kind (whitespace or not) longer than this are estimated rather than encoded.
+const LONG_RUN: usize = 256;
+
+/// BPE cost grows with the square of one pre-token's length, and a pre-token never spans a
+/// change between whitespace and non-whitespace: encoding only runs up to [`LONG_RUN`] bytes
+/// bounds the work on pasted minified JSON, base64 or a 10 MB line. Longer runs (rare in prose)
+/// count ~4 characters per token.
+fn count_bounded(bpe: &CoreBPE, text: &str) -> usize {
+    let mut tokens = 0;
+    let mut encoded_from = 0;
+    let mut run_start = 0;
+    let mut run_is_space = None;
+    let ends = text
+        .char_indices()
+        .map(|(i, c)| (i, Some(c.is_whitespace())))
+        .chain([(text.len(), None)]);
+    for (at, is_space) in ends {
+        if run_is_space == is_space {
+            continue;
+        }
+        if at - run_start > LONG_RUN {
+            tokens += bpe.encode_ordinary(&text[encoded_from..run_start]).len();
+            tokens += text[run_start..at].chars().count().div_ceil(4);
+            encoded_from = at;
+        }
+        (run_start, run_is_space) = (at, is_space);
+    }
+    tokens + bpe.encode_ordinary(&text[encoded_from..]).len()
 }
 
 /// The model's context window in tokens; unknown local models get a conservative 8192.
@@ -81,6 +111,26 @@ mod tests {
         assert!(!other.is_exact());
         assert_eq!(other.count("abcdefghi"), 3);
         assert_eq!(TokenCounter::for_model("smollm2").count(""), 0);
+    }
+
+    #[test]
+    fn long_runs_are_estimated_so_counting_stays_bounded() {
+        let gpt = TokenCounter::for_model("gpt-4o");
+        let prose = "Review the code and list every risk. ".repeat(50);
+        assert_eq!(gpt.count(&prose), gpt_exact(&prose));
+        // A 1 MB run without whitespace (minified JSON, base64) counts ~4 characters a token.
+        let blob = "x".repeat(1_000_000);
+        assert_eq!(
+            gpt.count(&format!("{prose}{blob}")),
+            gpt_exact(&prose) + 250_000
+        );
+        assert_eq!(gpt.count(&" ".repeat(1_000)), 250);
+    }
+
+    fn gpt_exact(text: &str) -> usize {
+        tiktoken_rs::o200k_base_singleton()
+            .encode_ordinary(text)
+            .len()
     }
 
     #[test]

@@ -14,7 +14,8 @@ use crate::config::Loaded;
 use crate::history::cleanup::{self, CleanupSelection, megabytes, parse_date};
 use crate::history::sync::{self, SyncMode, SyncReport};
 use crate::history::{
-    CompositionRepository, CompositionSummary, ListOptions, Page, SortOrder, files, open_repository,
+    CompositionRepository, CompositionSummary, IndexReplaced, ListOptions, Page, SortOrder, files,
+    open_repository,
 };
 use crate::home::DataPaths;
 
@@ -143,12 +144,35 @@ pub fn run(args: HistoryArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     if !matches!(args.command, HistoryCommand::Rebuild) {
         catch_up(repo.as_ref(), &paths)?;
     }
+    let result = run_command(args, repo.clone(), &paths, &me);
+    // A query that ran into a damaged page had the index replaced: refill it now, so the next
+    // command finds everything.
+    if let Some(replaced) = repo.take_replaced() {
+        note_replaced(&replaced);
+        let report = sync::sync(
+            repo.as_ref(),
+            &paths.history_dir,
+            SyncMode::Check,
+            &mut progress_bar("Rebuilding history index"),
+        )?;
+        note_rebuilt(&report);
+        eprintln!("note: the answer above may be incomplete; run the command again");
+    }
+    result
+}
+
+fn run_command(
+    args: HistoryArgs,
+    repo: Arc<dyn CompositionRepository>,
+    paths: &DataPaths,
+    me: &str,
+) -> anyhow::Result<ExitCode> {
     match args.command {
-        HistoryCommand::Rebuild => rebuild(repo.as_ref(), &paths),
-        HistoryCommand::List { filters, sort } => list(repo, &filters, sort, &me),
-        HistoryCommand::Search { query, filters } => search(repo, &query.join(" "), &filters, &me),
+        HistoryCommand::Rebuild => rebuild(repo.as_ref(), paths),
+        HistoryCommand::List { filters, sort } => list(repo, &filters, sort, me),
+        HistoryCommand::Search { query, filters } => search(repo, &query.join(" "), &filters, me),
         HistoryCommand::Show { id } => show(repo, &id),
-        HistoryCommand::Stats => stats(repo, &paths),
+        HistoryCommand::Stats => stats(repo, paths),
         HistoryCommand::Cleanup {
             all,
             older_than,
@@ -166,7 +190,7 @@ pub fn run(args: HistoryArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
                     "choose what to clean up: --all, --older-than, --keep-last or --from/--to"
                 ),
             };
-            clean(repo.as_ref(), &paths, selection, yes)
+            clean(repo.as_ref(), paths, selection, yes)
         }
     }
 }
@@ -175,7 +199,10 @@ pub fn run(args: HistoryArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
 /// moved aside as corrupt). Counting is cheap; a full comparison runs only on a mismatch.
 fn catch_up(repo: &dyn CompositionRepository, paths: &DataPaths) -> anyhow::Result<()> {
     let on_disk = files::list(&paths.history_dir)?.len();
-    if on_disk == repo.stats()?.compositions {
+    let indexed = repo.stats()?.compositions;
+    if let Some(replaced) = repo.take_replaced() {
+        note_replaced(&replaced);
+    } else if on_disk == indexed {
         return Ok(());
     }
     let report = sync::sync(
@@ -186,7 +213,24 @@ fn catch_up(repo: &dyn CompositionRepository, paths: &DataPaths) -> anyhow::Resu
     )?;
     report_problems(&report);
     eprintln!("{}", report.summary());
+    note_rebuilt(&report);
     Ok(())
+}
+
+/// The index was corrupt and replaced by an empty one (refilled next).
+fn note_replaced(replaced: &IndexReplaced) {
+    eprintln!(
+        "note: the history database was corrupt ({}); it was moved aside to {} and the index is rebuilt from the history files",
+        replaced.reason,
+        replaced.moved_to.display()
+    );
+}
+
+/// Versions a refill could not bring back, if any.
+fn note_rebuilt(report: &SyncReport) {
+    if let Some(lost) = report.lost_versions_notice() {
+        eprintln!("note: {lost}");
+    }
 }
 
 /// A progress line on stderr, redrawn in place on a terminal, that ends with a newline.
@@ -229,6 +273,11 @@ fn report_problems(report: &SyncReport) {
 }
 
 fn rebuild(repo: &dyn CompositionRepository, paths: &DataPaths) -> anyhow::Result<ExitCode> {
+    // Damage an open does not notice (interior pages) would fail the rebuild half-way.
+    repo.verify()?;
+    if let Some(replaced) = repo.take_replaced() {
+        note_replaced(&replaced);
+    }
     let report = sync::sync(
         repo,
         &paths.history_dir,
@@ -237,6 +286,7 @@ fn rebuild(repo: &dyn CompositionRepository, paths: &DataPaths) -> anyhow::Resul
     )?;
     report_problems(&report);
     println!("{}", report.summary());
+    note_rebuilt(&report);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -86,7 +86,8 @@ pub fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let message = format!("{e:#}");
+            eprintln!("error: {}", crate::logging::secrets::redact(&message));
             ExitCode::from(2)
         }
     }

@@ -30,7 +30,7 @@ pub fn run(args: ValidateArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     if let Some(missing) = paths.iter().find(|p| !p.exists()) {
         anyhow::bail!("{} does not exist", missing.display());
     }
-    let report = validation::validate_paths(&paths);
+    let report = validation::validate_paths(&paths, loaded.config().follow_external_symlinks);
     match args.format {
         Format::Json => {
             let mut value = serde_json::to_value(&report)?;

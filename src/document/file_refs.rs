@@ -39,7 +39,8 @@ fn is_path_char(c: char) -> bool {
 
 /// Whether the cursor at `offset` asks for a file reference.
 pub fn context(text: &str, offset: usize) -> Option<FileRefContext> {
-    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |n| n + 1);
+    text.get(..offset)?;
+    let line_start = super::line_index::line_start(text, offset);
     let prefix = &text[line_start..offset];
     // The typed path runs back from the cursor over path characters.
     let query_start = prefix

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use super::line_index::{self, line_ranges};
+
 /// Frontmatter split from a document, with byte ranges into the original text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrontmatterBlock<'a> {
@@ -33,32 +35,26 @@ fn fence_line(line: &str) -> bool {
 /// Splits YAML frontmatter fenced by `---` lines at the very start of `text` (a BOM is allowed).
 pub fn split(text: &str) -> Split<'_> {
     let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let rest = &text[start..];
-    let Some(first_nl) = rest.find('\n') else {
+    let mut lines = line_ranges(text).peekable();
+    let Some(first) = lines.next() else {
         return Split::None;
     };
-    if !fence_line(&rest[..first_nl]) {
+    let Some(yaml_start) = lines.peek().map(|l| l.start) else {
+        return Split::None;
+    };
+    if !fence_line(&text[start..first.end]) {
         return Split::None;
     }
-    let yaml_start = start + first_nl + 1;
-    let mut line_start = yaml_start;
-    while line_start <= text.len() {
-        let line_end = text[line_start..]
-            .find('\n')
-            .map_or(text.len(), |n| line_start + n);
-        if fence_line(&text[line_start..line_end]) {
-            let block_end = (line_end + 1).min(text.len());
+    while let Some(line) = lines.next() {
+        if fence_line(&text[line.clone()]) {
+            let block_end = lines.peek().map_or(text.len(), |next| next.start);
             return Split::Found(FrontmatterBlock {
-                yaml: &text[yaml_start..line_start],
-                yaml_range: yaml_start..line_start,
+                yaml: &text[yaml_start..line.start],
+                yaml_range: yaml_start..line.start,
                 block_range: start..block_end,
                 first_yaml_line: 1,
             });
         }
-        if line_end == text.len() {
-            break;
-        }
-        line_start = line_end + 1;
     }
     Split::Unterminated
 }
@@ -90,7 +86,7 @@ pub fn spot(text: &str, offset: usize) -> Spot {
     if offset < block.yaml_range.start || offset > block.yaml_range.end || offset > text.len() {
         return Spot::None;
     }
-    let line_start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+    let line_start = line_index::line_start(text, offset);
     let prefix = &text[line_start..offset];
     if prefix
         .bytes()
@@ -116,8 +112,9 @@ pub fn spot(text: &str, offset: usize) -> Spot {
     if let Some(item) = trimmed.strip_prefix("- ") {
         // A block list item: it is a tag when the closest key line above is `tags:`.
         let above = &text[block.yaml_range.start..line_start];
-        let owner = above
-            .lines()
+        let lines: Vec<&str> = line_ranges(above).map(|l| &above[l]).collect();
+        let owner = lines
+            .into_iter()
             .rev()
             .find(|l| !l.trim_start().starts_with('-') && !l.trim().is_empty());
         if owner.is_some_and(|l| l.trim_end() == "tags:") {
@@ -261,6 +258,9 @@ mod tests {
         assert_eq!(body(text), "body\n");
         assert_eq!(found("---\r\ntitle: A\r\n---\r\nx").yaml, "title: A\r\n");
         assert_eq!(found("\u{feff}---\n---").yaml, "");
+        let text = "---\rtitle: A\r---\rbody";
+        assert_eq!(found(text).yaml, "title: A\r");
+        assert_eq!(body(text), "body");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use super::frontmatter;
+use super::line_index::line_ranges;
 
 /// One `#` heading and the section it opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,16 +24,6 @@ struct HeadingLine {
     line: Range<usize>,
 }
 
-/// Line byte ranges (without `\n`) of `text`.
-fn lines(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
-    let mut start = 0;
-    text.split_inclusive('\n').map(move |l| {
-        let r = start..start + l.trim_end_matches(['\n', '\r']).len();
-        start += l.len();
-        r
-    })
-}
-
 /// ATX headings outside the frontmatter and fenced code blocks.
 fn heading_lines(text: &str) -> Vec<HeadingLine> {
     let body_start = match frontmatter::split(text) {
@@ -41,7 +32,7 @@ fn heading_lines(text: &str) -> Vec<HeadingLine> {
     };
     let mut fence: Option<&str> = None;
     let mut out = Vec::new();
-    for line in lines(text).filter(|l| l.start >= body_start) {
+    for line in line_ranges(text).filter(|l| l.start >= body_start) {
         let content = &text[line.clone()];
         let trimmed = content.trim_start();
         if let Some(marker) = ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m)) {
@@ -165,6 +156,11 @@ mod tests {
             "---\ntitle: x\n# not a heading\n---\n```\n# code\n```\n#nospace\n    # indented\n## Real ##\n",
             "Real 72..83\n",
         );
+    }
+
+    #[test]
+    fn lone_cr_ends_heading_lines() {
+        check("# A\r{{text:x}}\r## B\r", "A 0..20\n  B 15..20\n");
     }
 
     #[test]

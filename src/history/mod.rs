@@ -11,6 +11,7 @@ pub mod identity;
 pub mod migrations;
 pub mod postgres;
 pub mod recorder;
+pub mod recovering;
 pub mod sqlite;
 pub mod sync;
 pub mod team_files;
@@ -28,6 +29,7 @@ pub use files::HistoryFile;
 pub use identity::Identity;
 pub use postgres::PostgresRepository;
 pub use recorder::{HistoryRecorder, SaveOutcome, SaveRequest};
+pub use recovering::RecoveringSqlite;
 pub use sqlite::SqliteRepository;
 pub use sync::{SyncMode, SyncReport};
 
@@ -51,6 +53,10 @@ pub enum HistoryError {
     Locked,
     #[error("the history database is corrupt or not a database: {message}")]
     Corrupt { message: String },
+    #[error(
+        "the history database cannot be written (read-only); saves are kept in the history files and indexed once it can be"
+    )]
+    ReadOnly,
     #[error(
         "the history database has schema version {found}, newer than this promptstack knows ({known}); upgrade promptstack (the database was not modified)"
     )]
@@ -101,6 +107,7 @@ impl From<rusqlite::Error> for HistoryError {
             Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => HistoryError::Corrupt {
                 message: e.to_string(),
             },
+            Some(ErrorCode::ReadOnly) => HistoryError::ReadOnly,
             _ => HistoryError::Database(e.to_string()),
         }
     }
@@ -466,7 +473,28 @@ pub trait CompositionRepository: Send + Sync {
     /// Merges placeholder values in (the later use wins); returns how many were new.
     fn import_placeholder_values(&self, values: &[PlaceholderValue])
     -> Result<usize, HistoryError>;
+    /// Looks for damage an ordinary open does not notice, replacing an index that cannot be
+    /// trusted (then [`take_replaced`](Self::take_replaced) says so). Can take seconds on a
+    /// large index: run it in the background.
+    fn verify(&self) -> Result<(), HistoryError> {
+        Ok(())
+    }
+    /// Whether the index was found corrupt and replaced by an empty one since the last call; the
+    /// caller refills it from the history files ([`sync::sync`]) and tells the user.
+    fn take_replaced(&self) -> Option<IndexReplaced> {
+        None
+    }
 }
+
+/// The index was corrupt: it was moved aside and replaced by an empty one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexReplaced {
+    /// Where the corrupt database went.
+    pub moved_to: PathBuf,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
 
 /// Whether the configured backend can be used: `sqlite`, or `postgres` with a valid URL. Other
 /// backends are refused (`config check`, `init`, server start) with a message that says so.
@@ -481,8 +509,9 @@ pub fn check_backend(config: &Config) -> Result<(), HistoryError> {
 }
 
 /// Opens the repository the config selects. A corrupt SQLite file is moved aside and a fresh one
-/// created (run [`sync::sync`] afterwards to fill it from the history files). PostgreSQL is
-/// connected to on first use, so an unreachable server does not stop the history from opening.
+/// created (see [`CompositionRepository::take_replaced`]; run [`sync::sync`] afterwards to fill
+/// it from the history files). PostgreSQL is connected to on first use, so an unreachable server
+/// does not stop the history from opening.
 pub fn open_repository(
     config: &Config,
     paths: &DataPaths,
@@ -494,17 +523,10 @@ pub fn open_repository(
             let identity = Identity::load(&paths.history_dir, config)?;
             Ok(Arc::new(PostgresRepository::new(settings, identity)))
         }
-        _ => {
-            let (repo, moved_aside) =
-                SqliteRepository::open_or_recover(&paths.database_path, Default::default())?;
-            if let Some(aside) = moved_aside {
-                tracing::warn!(
-                    moved_to = %aside.display(),
-                    "history database was corrupt; moved aside, rebuilding from history files"
-                );
-            }
-            Ok(Arc::new(repo.with_author(config.author())))
-        }
+        _ => Ok(Arc::new(
+            RecoveringSqlite::open(&paths.database_path, Default::default())?
+                .with_author(config.author()),
+        )),
     }
 }
 

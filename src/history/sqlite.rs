@@ -142,6 +142,27 @@ impl SqliteRepository {
         }
     }
 
+    /// Runs SQLite's `PRAGMA quick_check` on its own read-only connection (so searches and saves
+    /// go on meanwhile): a database whose interior pages are damaged opens fine, and only this,
+    /// or a query that happens to touch the damage, finds out. Linear in the database's size.
+    pub fn quick_check(&self) -> Result<(), HistoryError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let mut stmt = conn.prepare("PRAGMA quick_check(5)")?;
+        let problems = stmt
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        match problems.as_slice() {
+            [ok] if ok == "ok" => Ok(()),
+            _ => Err(HistoryError::Corrupt {
+                message: problems.join("; "),
+            }),
+        }
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -262,11 +283,20 @@ impl SqliteRepository {
 }
 
 /// Renames a bad database file (and its WAL/SHM companions) out of the way.
-fn move_aside(path: &Path) -> Result<PathBuf, HistoryError> {
+pub(super) fn move_aside(path: &Path) -> Result<PathBuf, HistoryError> {
     let stamp = OffsetDateTime::now_utc().unix_timestamp();
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".corrupt-{stamp}"));
-    let aside = path.with_file_name(name);
+    // Never over an earlier copy (two repairs within one second).
+    let aside = (0..)
+        .map(|n| {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(format!(".corrupt-{stamp}"));
+            if n > 0 {
+                name.push(format!("-{n}"));
+            }
+            path.with_file_name(name)
+        })
+        .find(|candidate| !candidate.exists())
+        .unwrap_or_else(|| path.with_extension("corrupt"));
     std::fs::rename(path, &aside)
         .map_err(|e| HistoryError::io("cannot move the corrupt database aside", path, e))?;
     for suffix in ["-wal", "-shm"] {

@@ -39,10 +39,24 @@ pub struct SyncReport {
     pub restored: usize,
     /// Temp files of writers killed mid-write, deleted.
     pub temp_files_removed: usize,
+    /// Compositions the index did not know although their file shows more than one save: their
+    /// earlier versions lived only in the database (deleted, truncated or replaced since), and
+    /// only the latest, in the file, is back.
+    pub earlier_versions_lost: usize,
     pub problems: Vec<SyncProblem>,
 }
 
 impl SyncReport {
+    /// What the user should be told about versions the index no longer has, if anything.
+    pub fn lost_versions_notice(&self) -> Option<String> {
+        (self.earlier_versions_lost > 0).then(|| {
+            format!(
+                "{} composition(s) in the history files were missing from the index and were saved more than once; their earlier versions were only in the database (deleted, truncated or replaced?) and are gone — the latest version of each is back",
+                self.earlier_versions_lost
+            )
+        })
+    }
+
     /// One line for logs and the terminal.
     pub fn summary(&self) -> String {
         let restored = if self.restored > 0 {
@@ -238,9 +252,12 @@ fn flush(
     if batch.is_empty() {
         return Ok(());
     }
-    for stored in repo.save_many(batch)? {
+    for (stored, record) in repo.save_many(batch)?.iter().zip(batch.iter()) {
         if stored.created {
             report.added += 1;
+            if record.updated_at > record.created_at {
+                report.earlier_versions_lost += 1;
+            }
         } else if stored.changed {
             report.updated += 1;
         }
@@ -398,6 +415,26 @@ mod tests {
         let (report, _) = run(&repo, &dir, SyncMode::Rebuild);
         assert_eq!(report.updated, 1);
         assert_eq!(repo.load("a").unwrap().unwrap().content, "OVERRIDE");
+    }
+
+    #[test]
+    fn files_saved_more_than_once_but_missing_from_the_index_count_as_lost_versions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".history");
+        let repo =
+            SqliteRepository::open(&tmp.path().join("history.db"), Default::default()).unwrap();
+        write(&dir, "twice.md", "saved at 10:00 and 11:00");
+        let mut once = file("once.md", "saved once");
+        once.updated = once.created;
+        files::write(&dir, "once.md", &once).unwrap();
+        let (report, _) = run(&repo, &dir, SyncMode::Check);
+        assert_eq!((report.added, report.earlier_versions_lost), (2, 1));
+        let notice = report.lost_versions_notice().unwrap();
+        assert!(notice.starts_with("1 composition(s)"), "{notice}");
+        // Known to the index: nothing lost, nothing to say.
+        let (report, _) = run(&repo, &dir, SyncMode::Rebuild);
+        assert_eq!(report.earlier_versions_lost, 0);
+        assert_eq!(report.lost_versions_notice(), None);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum CreateError {
     InvalidTitle(&'static str),
     #[error("{} already exists; PromptStack never overwrites a file (choose another name)", .0.display())]
     Exists(PathBuf),
+    #[error("{} is outside {} once `..` and symbolic links are resolved; PromptStack writes only there", .0.display(), .1.display())]
+    Outside(PathBuf, PathBuf),
     #[error("could not write {path}: {err}", path = .0.display(), err = .1)]
     Io(PathBuf, std::io::Error),
 }
@@ -140,15 +142,24 @@ const BODY_SKELETON: &str = "Describe the task here. Write {{text:subject}} wher
      filled in when the prompt is used, and a list placeholder on its own line for items:\n\n\
      {{list:points}}\n";
 
-/// Creates the prompt file under `library_dir/<category>/<slug>.md` and returns its path.
+/// Creates the prompt file under `library_dir/<category>/<slug>.md` and returns its path. A
+/// category that is a symbolic link leading out of the library is refused unless
+/// `follow_external_symlinks` (the library then includes what such links point to).
 /// Blocking (file system).
-pub fn create(library_dir: &Path, prompt: &NewPrompt) -> Result<PathBuf, CreateError> {
+pub fn create(
+    library_dir: &Path,
+    prompt: &NewPrompt,
+    follow_external_symlinks: bool,
+) -> Result<PathBuf, CreateError> {
     check_plain_name(&prompt.category)
         .map_err(|why| CreateError::InvalidCategory(prompt.category.clone(), why))?;
     if prompt.title.trim().is_empty() {
         return Err(CreateError::InvalidTitle("the title is empty"));
     }
     let dir = library_dir.join(&prompt.category);
+    if !follow_external_symlinks && !crate::confine::is_within(&dir, &[library_dir.to_path_buf()]) {
+        return Err(CreateError::Outside(dir, library_dir.to_path_buf()));
+    }
     std::fs::create_dir_all(&dir).map_err(|e| CreateError::Io(dir.clone(), e))?;
     let contents = render(prompt);
     let slug = slug(&prompt.title);
@@ -290,7 +301,7 @@ mod tests {
             tags: vec!["a".into()],
             category: "misc".into(),
         };
-        let path = create(dir.path(), &prompt).unwrap();
+        let path = create(dir.path(), &prompt, false).unwrap();
         assert_eq!(path, dir.path().join("misc/say-hi-now.md"));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
@@ -299,9 +310,31 @@ mod tests {
         );
         std::fs::write(&path, "mine").unwrap();
         assert!(matches!(
-            create(dir.path(), &prompt),
+            create(dir.path(), &prompt, false),
             Err(CreateError::Exists(_))
         ));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_category_linked_outside_the_library_is_refused_unless_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().join("library");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&library).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, library.join("linked")).unwrap();
+        let prompt = NewPrompt {
+            title: "Escape".into(),
+            category: "linked".into(),
+            ..NewPrompt::default()
+        };
+        let err = create(&library, &prompt, false).unwrap_err();
+        assert!(matches!(err, CreateError::Outside(..)), "{err}");
+        assert!(err.to_string().contains("is outside"), "{err}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        let path = create(&library, &prompt, true).unwrap();
+        assert!(outside.join("escape.md").is_file(), "{}", path.display());
     }
 }

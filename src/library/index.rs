@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{
@@ -155,24 +155,63 @@ pub struct IndexHit {
 
 /// The library's search index.
 pub struct PromptIndex {
-    reader: IndexReader,
     fields: Fields,
-    /// `None` once dropping: closing the channel stops the writer thread.
-    commands: Mutex<Option<mpsc::Sender<Command>>>,
-    writer_thread: Option<std::thread::JoinHandle<()>>,
+    /// Where the index lives; `None` for one in memory.
+    dir: Option<PathBuf>,
+    /// Replaced as a whole when the directory has to be created again.
+    live: RwLock<Live>,
     fresh: Option<Fresh>,
 }
 
-impl Drop for PromptIndex {
-    fn drop(&mut self) {
-        self.commands
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+/// The reader and the writer thread of one index.
+struct Live {
+    reader: IndexReader,
+    /// `None` once stopped: closing the channel stops the writer thread.
+    commands: Option<mpsc::Sender<Command>>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Live {
+    /// A reader and a writer thread over `index`.
+    fn start(index: Index, fields: Fields) -> Result<Live, IndexError> {
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+        let writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_MEMORY)?;
+        let (tx, rx) = mpsc::channel();
+        let thread_reader = reader.clone();
+        let writer_thread = std::thread::Builder::new()
+            .name("library-index-writer".into())
+            .spawn(move || run_writer(writer, fields, &thread_reader, &rx))
+            .map_err(|e| IndexError::Io {
+                path: PathBuf::from("<index writer thread>"),
+                source: e,
+            })?;
+        Ok(Live {
+            reader,
+            commands: Some(tx),
+            writer_thread: Some(writer_thread),
+        })
+    }
+
+    fn stop(&mut self) {
+        self.commands.take();
         // Waiting releases the writer lock before a new index is opened on the same directory.
         if let Some(thread) = self.writer_thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+impl Drop for PromptIndex {
+    fn drop(&mut self) {
+        self.live
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .stop();
     }
 }
 
@@ -181,6 +220,19 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> IndexError + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Creates an empty index in `dir`, wiping what is there.
+fn create_in(dir: &Path, schema: Schema) -> Result<Index, IndexError> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(io_err(dir))?;
+    }
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let index = Index::create_in_dir(dir, schema)?;
+    let version_file = dir.join(VERSION_FILE);
+    crate::home::write_atomic(&version_file, SCHEMA_VERSION.to_string().as_bytes())
+        .map_err(io_err(&version_file))?;
+    Ok(index)
 }
 
 impl PromptIndex {
@@ -216,18 +268,16 @@ impl PromptIndex {
                 if let Some(reason) = &fresh {
                     tracing::info!("creating the search index at {}: {reason:?}", dir.display());
                 }
-                if dir.exists() {
-                    std::fs::remove_dir_all(dir).map_err(io_err(dir))?;
-                }
-                std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-                let index = Index::create_in_dir(dir, schema.clone())?;
-                crate::home::write_atomic(&version_file, SCHEMA_VERSION.to_string().as_bytes())
-                    .map_err(io_err(&version_file))?;
-                index
+                create_in(dir, schema)?
             }
         };
-        match Self::start(index, fields, fresh) {
-            Ok(me) => Ok(me),
+        match Live::start(index, fields) {
+            Ok(live) => Ok(PromptIndex {
+                fields,
+                dir: Some(dir.to_path_buf()),
+                live: RwLock::new(live),
+                fresh,
+            }),
             Err(IndexError::Tantivy(tantivy::TantivyError::LockFailure(..))) => {
                 tracing::warn!(
                     "the search index at {} is in use by another process; keeping one in memory",
@@ -246,37 +296,47 @@ impl PromptIndex {
 
     fn in_memory_because(reason: Fresh) -> Result<PromptIndex, IndexError> {
         let (schema, fields) = schema();
-        Self::start(Index::create_in_ram(schema), fields, Some(reason))
+        Ok(PromptIndex {
+            fields,
+            dir: None,
+            live: RwLock::new(Live::start(Index::create_in_ram(schema), fields)?),
+            fresh: Some(reason),
+        })
     }
 
-    fn start(
-        index: Index,
-        fields: Fields,
-        fresh: Option<Fresh>,
-    ) -> Result<PromptIndex, IndexError> {
-        index.tokenizers().register(TOKENIZER, analyzer());
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-        let writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_MEMORY)?;
-        let (tx, rx) = mpsc::channel();
-        let thread_reader = reader.clone();
-        let writer_thread = std::thread::Builder::new()
-            .name("library-index-writer".into())
-            .spawn(move || run_writer(writer, fields, &thread_reader, &rx))
-            .map_err(|e| IndexError::Io {
-                path: PathBuf::from("<index writer thread>"),
-                source: e,
-            })?;
-        Ok(PromptIndex {
-            reader,
-            fields,
-            commands: Mutex::new(Some(tx)),
-            writer_thread: Some(writer_thread),
-            fresh,
-        })
+    /// Whether the index's directory was deleted (or emptied) under it: writes then fail until
+    /// [`PromptIndex::recreate`], while searches still answer from the files already open.
+    pub fn is_lost(&self) -> bool {
+        self.dir
+            .as_ref()
+            .is_some_and(|dir| !dir.join("meta.json").is_file())
+    }
+
+    /// Creates the index again, empty, in its directory; the caller adds every prompt back.
+    pub fn recreate(&self) -> Result<(), IndexError> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let mut live = self.live.write().unwrap_or_else(|p| p.into_inner());
+        // The old writer goes first: it must not release its lock file in the new directory.
+        live.stop();
+        let (schema, fields) = schema();
+        *live = Live::start(create_in(dir, schema)?, fields)?;
+        tracing::warn!("recreated the search index at {}", dir.display());
+        Ok(())
+    }
+
+    /// The index's directory (`None` in memory).
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    fn reader(&self) -> IndexReader {
+        self.live
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .reader
+            .clone()
     }
 
     /// Why the index was created empty on open, if it was (it then needs a full build).
@@ -286,7 +346,7 @@ impl PromptIndex {
 
     /// Number of indexed prompts.
     pub fn len(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.reader().searcher().num_docs()
     }
 
     /// Whether the index holds no prompts.
@@ -304,9 +364,10 @@ impl PromptIndex {
         progress: Option<Progress>,
     ) -> Result<(), IndexError> {
         let (done, wait) = mpsc::channel();
-        self.commands
-            .lock()
+        self.live
+            .read()
             .unwrap_or_else(|p| p.into_inner())
+            .commands
             .as_ref()
             .ok_or(IndexError::WriterGone)?
             .send(Command::Update {
@@ -323,7 +384,7 @@ impl PromptIndex {
     /// Every indexed prompt, rebuilt from the stored fields (for reconciling without reading
     /// unchanged files). Blocking.
     pub fn stored_prompts(&self) -> Result<HashMap<String, Prompt>, IndexError> {
-        let searcher = self.reader.searcher();
+        let searcher = self.reader().searcher();
         let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
         for segment in searcher.segment_readers() {
             let store = segment
@@ -340,7 +401,7 @@ impl PromptIndex {
 
     /// The stored prompts with these ids (missing ones are left out), from one searcher.
     pub fn prompts(&self, ids: &[&str]) -> Result<Vec<Prompt>, IndexError> {
-        let searcher = self.reader.searcher();
+        let searcher = self.reader().searcher();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let term = Term::from_field_text(self.fields.id, id);
@@ -431,7 +492,7 @@ impl PromptIndex {
     /// latency budget, and body-only matches rank below metadata matches anyway (title ×4,
     /// tags ×3, body ×1); typing another word narrows the list.
     pub fn search(&self, query: &str, limit: usize) -> Result<SearchHits, IndexError> {
-        let searcher = self.reader.searcher();
+        let searcher = self.reader().searcher();
         let words = self.tokens(query);
         if words.is_empty() {
             return Ok(SearchHits {
@@ -680,12 +741,21 @@ fn run_writer(
                     }
                     Ok(())
                 })();
+                let mut broken = false;
                 if let Err(e) = &result {
                     tracing::error!("search index update failed: {e}");
                     // Drop the half-applied batch so the next one starts from the last commit.
-                    let _ = writer.rollback();
+                    // A failed rollback (the directory is gone) leaves the writer without its
+                    // lock, and another rollback would panic: this writer is done.
+                    if let Err(e) = writer.rollback() {
+                        tracing::error!("search index writer stopped: {e}");
+                        broken = true;
+                    }
                 }
                 let _ = done.send(result);
+                if broken {
+                    return;
+                }
             }
         }
     }
@@ -695,6 +765,7 @@ fn run_writer(
 mod tests {
     use super::*;
     use crate::library::prompt::FileStamp;
+    use std::sync::Mutex;
 
     fn prompt(id: &str, text: &str) -> Arc<Prompt> {
         Arc::new(Prompt::from_text(
@@ -794,6 +865,33 @@ mod tests {
         let index = PromptIndex::open(&path).unwrap();
         assert!(matches!(index.fresh(), Some(Fresh::Corrupt(_))));
         assert_eq!(index.len(), 0);
+    }
+
+    #[test]
+    fn a_deleted_directory_fails_updates_without_a_panic_until_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        let index = PromptIndex::open(&path).unwrap();
+        index.update(true, sample(), vec![], None).unwrap();
+        assert!(!index.is_lost());
+        std::fs::remove_dir_all(&path).unwrap();
+        assert!(index.is_lost());
+        // Twice: tantivy's writer panicked on the second failed rollback.
+        for _ in 0..2 {
+            assert!(index.update(false, sample(), vec![], None).is_err());
+        }
+        assert_eq!(
+            ids(&index, "reveiw")[0],
+            "commands/code-review",
+            "still searchable"
+        );
+        index.recreate().unwrap();
+        assert!(!index.is_lost() && index.is_empty());
+        index.update(true, sample(), vec![], None).unwrap();
+        assert_eq!(index.len(), 3);
+        drop(index);
+        let reopened = PromptIndex::open(&path).unwrap();
+        assert_eq!((reopened.fresh(), reopened.len()), (None, 3));
     }
 
     #[test]

@@ -69,6 +69,8 @@ struct Inner {
     usage: Arc<UsageStats>,
     bus: EventBus,
     changes: broadcast::Sender<Arc<Vec<LibraryChange>>>,
+    /// Problems the library recovered from that the user should hear about.
+    notices: broadcast::Sender<String>,
     skipped: RwLock<HashMap<PathBuf, SkipReason>>,
     ready: (Mutex<bool>, Condvar),
     ready_flag: AtomicBool,
@@ -137,6 +139,7 @@ impl Library {
             usage,
             bus,
             changes: broadcast::channel(64).0,
+            notices: broadcast::channel(16).0,
             skipped: RwLock::new(HashMap::new()),
             ready: (Mutex::new(false), Condvar::new()),
             ready_flag: AtomicBool::new(false),
@@ -331,6 +334,12 @@ impl Library {
         self.inner.changes.subscribe()
     }
 
+    /// Problems the library recovered from (its index directory deleted while running, ...),
+    /// one message each, for the user.
+    pub fn notices(&self) -> broadcast::Receiver<String> {
+        self.inner.notices.subscribe()
+    }
+
     fn send(&self, job: Job) -> Result<(), LibraryError> {
         if self.worker.is_none() {
             return Err(LibraryError::WorkerGone);
@@ -496,9 +505,9 @@ fn load(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
         "library loaded"
     );
     if !upserts.is_empty() || !deletes.is_empty() {
-        inner
-            .index
-            .update(false, upserts, deletes, tracker.indexing())?;
+        update_index(inner, false, upserts, deletes, tracker.indexing(), || {
+            prompts.clone()
+        })?;
     } else if let Some(mut p) = tracker.indexing() {
         p(1, 1);
     }
@@ -614,9 +623,14 @@ fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError
             Err(s) => skipped.push(s),
         }
     }
-    inner
-        .index
-        .update(true, prompts.clone(), Vec::new(), tracker.indexing())?;
+    update_index(
+        inner,
+        true,
+        prompts.clone(),
+        Vec::new(),
+        tracker.indexing(),
+        || prompts.clone(),
+    )?;
     *inner.skipped.write().unwrap_or_else(|p| p.into_inner()) =
         skipped.into_iter().map(|s| (s.path, s.reason)).collect();
     let changes = inner
@@ -661,10 +675,39 @@ fn apply(inner: &Inner, changes: Vec<SourceChange>) {
             LibraryChange::Removed(id) => deletes.push(id.clone()),
         }
     }
-    if let Err(e) = inner.index.update(false, upserts, deletes, None) {
+    if let Err(e) = update_index(inner, false, upserts, deletes, None, || inner.cache.all()) {
         tracing::error!("updating the search index failed: {e}");
     }
     notify(inner, library_changes);
+}
+
+/// Updates the index. When its directory was deleted under it (writes fail, and tantivy's
+/// writer would not survive a second failure), creates it again, adds back `everything` (every
+/// prompt once this change is applied) and tells the user.
+fn update_index(
+    inner: &Inner,
+    clear: bool,
+    upserts: Vec<Arc<Prompt>>,
+    deletes: Vec<String>,
+    progress: Option<Progress>,
+    everything: impl FnOnce() -> Vec<Arc<Prompt>>,
+) -> Result<(), LibraryError> {
+    match inner.index.update(clear, upserts, deletes, progress) {
+        Err(e) if inner.index.is_lost() => {
+            tracing::warn!("the search index directory is gone ({e}); creating it again");
+            inner.index.recreate()?;
+            let prompts = everything();
+            let count = prompts.len();
+            inner.index.update(true, prompts, Vec::new(), None)?;
+            let dir = inner.index.dir().unwrap_or(Path::new("")).display();
+            // Nobody listening (the CLI) is fine: the log line above says it.
+            let _ = inner.notices.send(format!(
+                "the prompt search index at {dir} was deleted while PromptStack was running; it was created again and all {count} prompts were reindexed"
+            ));
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }
 
 fn notify(inner: &Inner, changes: Vec<LibraryChange>) {
@@ -852,6 +895,48 @@ mod tests {
         );
         let stats = library.reindex(None).unwrap();
         assert_eq!((stats.prompts, stats.indexed), (1, 1));
+    }
+
+    #[test]
+    fn a_deleted_index_directory_is_recreated_and_refilled_once() {
+        let fx = Fixture::new();
+        fx.write("commands/a.md", &prompt_text("Alpha", "x", "one"));
+        fx.write("commands/b.md", &prompt_text("Bravo", "y", "two"));
+        let library = fx.open(false);
+        let mut notices = library.notices();
+        std::fs::remove_dir_all(&fx.paths.index_dir).unwrap();
+        // Searches still answer from the files the index has open.
+        assert_eq!(ids(&library, "alpha"), ["commands/a"]);
+        for (n, title) in ["Charlie", "Delta", "Echo"].iter().enumerate() {
+            fx.write(
+                &format!("commands/new{n}.md"),
+                &prompt_text(title, "z", "three"),
+            );
+            library.apply_changes(vec![
+                fx.paths.library_dir.join(format!("commands/new{n}.md")),
+            ]);
+            library.flush().unwrap();
+            assert_eq!(ids(&library, title), [format!("commands/new{n}")]);
+        }
+        assert_eq!(
+            ids(&library, "bravo"),
+            ["commands/b"],
+            "old prompts are back"
+        );
+        assert!(fx.paths.index_dir.join("meta.json").is_file());
+        let notice = notices.try_recv().expect("told");
+        assert!(
+            notice.contains("deleted while PromptStack was running"),
+            "{notice}"
+        );
+        assert!(notices.try_recv().is_err(), "told once");
+        let stats = library.reindex(None).unwrap();
+        assert_eq!((stats.prompts, stats.indexed), (5, 5));
+        // And a restart finds the recreated index as it should.
+        drop(library);
+        let library = fx.open(false);
+        assert_eq!(library.stats().index_rebuilt, None);
+        assert_eq!(ids(&library, "echo"), ["commands/new2"]);
     }
 
     #[test]

@@ -28,6 +28,11 @@ pub enum SkipReason {
     TooLarge { size: u64 },
     #[error("symbolic link loop")]
     SymlinkLoop,
+    #[error(
+        "a symbolic link to {}, outside the library (set `library.follow_external_symlinks` to follow it)",
+        .target.display()
+    )]
+    OutsideLibrary { target: PathBuf },
 }
 
 /// A file the source skipped, with the reason.
@@ -137,7 +142,10 @@ pub trait PromptSource: Send + Sync {
 /// `library.sources` entries when there are any (types not supported yet are left out; config
 /// validation reports them).
 pub fn open_source(config: &Config, paths: &DataPaths) -> Arc<dyn PromptSource> {
-    let local: Arc<dyn PromptSource> = Arc::new(FilesystemSource::new(paths.library_dir.clone()));
+    let local: Arc<dyn PromptSource> = Arc::new(
+        FilesystemSource::new(paths.library_dir.clone())
+            .following_external_symlinks(config.follow_external_symlinks),
+    );
     let named: Vec<NamedSource> = config
         .library_sources
         .iter()
@@ -171,6 +179,8 @@ pub fn open_source(config: &Config, paths: &DataPaths) -> Arc<dyn PromptSource> 
 #[derive(Debug, Clone)]
 pub struct FilesystemSource {
     root: PathBuf,
+    /// Whether symbolic links leading out of the root are followed (else skipped, reported).
+    follow_external: bool,
 }
 
 /// How long the watcher waits for more events before publishing a batch: editors save in
@@ -188,7 +198,28 @@ impl FilesystemSource {
     pub fn new(root: PathBuf) -> Self {
         // Ids are relative to the root as the walker reports paths, so keep one canonical form.
         let root = std::fs::canonicalize(&root).unwrap_or(root);
-        FilesystemSource { root }
+        FilesystemSource {
+            root,
+            follow_external: false,
+        }
+    }
+
+    /// Also follows symbolic links that lead out of the library (`/etc/passwd` would then be
+    /// read as a prompt: only for links the user made on purpose).
+    pub fn following_external_symlinks(mut self, follow: bool) -> Self {
+        self.follow_external = follow;
+        self
+    }
+
+    /// Where `path` really leads, when that is outside the library and such links are not
+    /// followed.
+    fn leads_outside(&self, path: &Path) -> Option<PathBuf> {
+        if self.follow_external {
+            return None;
+        }
+        std::fs::canonicalize(path)
+            .ok()
+            .filter(|real| !real.starts_with(&self.root))
     }
 
     /// The library directory.
@@ -214,11 +245,11 @@ impl FilesystemSource {
     }
 
     fn walk(&self, dir: &Path, scan: &mut Scan) {
-        let walker = walkdir::WalkDir::new(dir)
+        let mut walker = walkdir::WalkDir::new(dir)
             .follow_links(true)
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
-        for entry in walker {
+        while let Some(entry) = walker.next() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -235,6 +266,19 @@ impl FilesystemSource {
                     continue;
                 }
             };
+            // Only links can lead out: everything else below the root stays below it.
+            if entry.path_is_symlink()
+                && let Some(target) = self.leads_outside(entry.path())
+            {
+                if entry.file_type().is_dir() {
+                    walker.skip_current_dir();
+                }
+                scan.skipped.push(SkippedFile {
+                    path: entry.into_path(),
+                    reason: SkipReason::OutsideLibrary { target },
+                });
+                continue;
+            }
             if !entry.file_type().is_file() {
                 continue;
             }
@@ -315,6 +359,14 @@ impl FilesystemSource {
     }
 
     fn push_read(&self, id: String, path: PathBuf, out: &mut Vec<SourceChange>) {
+        if let Some(target) = self.leads_outside(&path) {
+            out.push(SourceChange::Removed { id });
+            out.push(SourceChange::Skipped(SkippedFile {
+                path,
+                reason: SkipReason::OutsideLibrary { target },
+            }));
+            return;
+        }
         match self.read_path(id.clone(), path) {
             Ok(p) => out.push(SourceChange::Upserted(Box::new(p))),
             Err(skipped) => {
@@ -346,6 +398,12 @@ impl PromptSource for FilesystemSource {
         let path = self.root.join(format!("{id}.md"));
         if !path.is_file() {
             return Ok(None);
+        }
+        if let Some(target) = self.leads_outside(&path) {
+            return Err(SkippedFile {
+                path,
+                reason: SkipReason::OutsideLibrary { target },
+            });
         }
         self.read_path(id.to_string(), path).map(Some)
     }
@@ -509,18 +567,59 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn symlink_loops_terminate_and_links_are_followed() {
+    fn symlink_loops_terminate_and_links_out_of_the_library_are_skipped_unless_followed() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("lib");
         write(&root, "commands/a.md", b"a");
         let outside = tempfile::tempdir().unwrap();
         write(outside.path(), "shared.md", b"shared");
+        let secret = write(outside.path(), "passwd", b"root:x:0:0");
         std::os::unix::fs::symlink(&root, root.join("commands/loop")).unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("linked")).unwrap();
-        let report = FilesystemSource::new(root.clone()).load_all();
-        assert_eq!(ids(&report), ["commands/a", "linked/shared"]);
-        assert_eq!(report.skipped.len(), 1);
-        assert_eq!(report.skipped[0].reason, SkipReason::SymlinkLoop);
+        std::os::unix::fs::symlink(&secret, root.join("commands/passwd.md")).unwrap();
+        std::os::unix::fs::symlink(root.join("commands/a.md"), root.join("alias.md")).unwrap();
+
+        let source = FilesystemSource::new(root.clone());
+        let report = source.load_all();
+        assert_eq!(
+            ids(&report),
+            ["alias", "commands/a"],
+            "links inside are followed"
+        );
+        let mut reasons: Vec<String> = report
+            .skipped
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: {}",
+                    s.path.file_name().unwrap().to_string_lossy(),
+                    s.reason
+                )
+            })
+            .collect();
+        reasons.sort();
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert_eq!(reasons[0], "linked: a symbolic link to {}, outside the library (set `library.follow_external_symlinks` to follow it)".replace("{}", &std::fs::canonicalize(outside.path()).unwrap().display().to_string()));
+        assert_eq!(reasons[1], "loop: symbolic link loop");
+        assert!(
+            reasons[2].starts_with("passwd.md: a symbolic link to "),
+            "{reasons:?}"
+        );
+        // Reported by the editor or the watcher, or asked for by id: still not read.
+        let passwd = root.join("commands/passwd.md");
+        assert!(matches!(
+            source.resolve(&[passwd]).as_slice(),
+            [SourceChange::Removed { .. }, SourceChange::Skipped(s)]
+                if matches!(s.reason, SkipReason::OutsideLibrary { .. })
+        ));
+        assert!(source.get("commands/passwd").is_err());
+
+        let following = FilesystemSource::new(root.clone()).following_external_symlinks(true);
+        let report = following.load_all();
+        assert_eq!(
+            ids(&report),
+            ["alias", "commands/a", "commands/passwd", "linked/shared"]
+        );
     }
 
     #[test]

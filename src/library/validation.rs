@@ -262,8 +262,10 @@ pub fn validate_file(path: &Path) -> Vec<Finding> {
     }
 }
 
-/// Validates the Markdown files at `paths` (files, or directories walked recursively).
-pub fn validate_paths(paths: &[PathBuf]) -> Report {
+/// Validates the Markdown files at `paths` (files, or directories walked recursively). Inside a
+/// directory, symbolic links leading out of it are reported and not read, unless
+/// `follow_external_symlinks`.
+pub fn validate_paths(paths: &[PathBuf], follow_external_symlinks: bool) -> Report {
     let mut report = Report::default();
     for root in paths {
         if root.is_file() {
@@ -274,14 +276,40 @@ pub fn validate_paths(paths: &[PathBuf]) -> Report {
             });
             continue;
         }
+        let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+        let mut outside = Vec::new();
         let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
             .follow_links(true)
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+            .filter_entry(|e| {
+                if e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.') {
+                    return false;
+                }
+                let leads_out = !follow_external_symlinks
+                    && e.path_is_symlink()
+                    && std::fs::canonicalize(e.path()).is_ok_and(|t| !t.starts_with(&real_root));
+                if leads_out {
+                    outside.push(e.path().to_path_buf());
+                }
+                !leads_out
+            })
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "md"))
             .map(|e| e.into_path())
             .collect();
+        for link in outside {
+            report.push(FileReport {
+                path: link.strip_prefix(root).unwrap_or(&link).to_path_buf(),
+                findings: vec![Finding {
+                    severity: Severity::Warning,
+                    code: "link-outside-library",
+                    message: "a symbolic link leading out of the library; not read (set `library.follow_external_symlinks` to follow it)".into(),
+                    range: 0..0,
+                    line: 1,
+                }],
+                absolute: link,
+            });
+        }
         files.sort();
         for file in files {
             let relative = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
@@ -356,7 +384,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("commands/bin.md"), [0xff, 0xfe, b'a']).unwrap();
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
-        let report = validate_paths(&[dir.path().to_path_buf()]);
+        let report = validate_paths(&[dir.path().to_path_buf()], false);
         assert_eq!(report.files.len(), 2);
         assert_eq!(report.errors, 1);
         assert_eq!(report.files[0].path, PathBuf::from("commands/bin.md"));

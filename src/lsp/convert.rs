@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::{
@@ -17,15 +18,20 @@ use crate::document::{ColumnEncoding, LineCol, LineIndex};
 /// A document's text with its line index, for converting many positions at once.
 pub struct IndexedText<'a> {
     pub text: &'a str,
-    pub index: LineIndex,
+    pub index: Arc<LineIndex>,
     pub encoding: ColumnEncoding,
 }
 
 impl<'a> IndexedText<'a> {
     pub fn new(text: &'a str, encoding: ColumnEncoding) -> Self {
+        Self::with_index(text, Arc::new(LineIndex::new(text)), encoding)
+    }
+
+    /// With an index already built for `text`.
+    pub fn with_index(text: &'a str, index: Arc<LineIndex>, encoding: ColumnEncoding) -> Self {
         IndexedText {
             text,
-            index: LineIndex::new(text),
+            index,
             encoding,
         }
     }

@@ -5,8 +5,11 @@ mod ai_session;
 mod convert;
 mod framing;
 mod handlers;
+mod message;
 mod progress;
 mod server;
 mod state;
+mod transport;
+mod work;
 
 pub use server::serve_stdio;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
-use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+use tower_lsp_server::{Client, LanguageServer, LspService};
 
 use super::handlers;
 use super::state::{ClientFeatures, ServerState};
@@ -13,8 +13,8 @@ use crate::document::ColumnEncoding;
 use crate::events::{AuditLog, EventBus};
 
 /// How many requests may run at once (tower-lsp's default of 4 lets one slow request stall
-/// completion).
-const CONCURRENCY: usize = 64;
+/// completion); document-sized work runs on the blocking pool, so this bounds tasks, not CPU.
+const CONCURRENCY: usize = 256;
 
 /// Runs the language server over stdin/stdout until the client exits.
 pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
@@ -35,13 +35,13 @@ pub async fn serve_stdio(loaded: Loaded) -> anyhow::Result<()> {
         startup_problems,
         migration_note,
     });
-    Server::new(
-        super::framing::guard(tokio::io::stdin()),
+    super::transport::serve(
+        tokio::io::stdin(),
         tokio::io::stdout(),
+        service,
         socket,
+        CONCURRENCY,
     )
-    .concurrency_level(CONCURRENCY)
-    .serve(service)
     .await;
     // Let queued events (audit log, usage) reach disk before the process ends.
     tokio::task::spawn_blocking(move || events.drain()).await?;
@@ -271,28 +271,28 @@ impl LanguageServer for Backend {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        handlers::semantic_tokens::full(&self.state, params)
+        handlers::semantic_tokens::full(&self.state, params).await
     }
 
     async fn semantic_tokens_range(
         &self,
         params: SemanticTokensRangeParams,
     ) -> Result<Option<SemanticTokensRangeResult>> {
-        handlers::semantic_tokens::range(&self.state, params)
+        handlers::semantic_tokens::range(&self.state, params).await
     }
 
     async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        handlers::document_symbols::document_symbol(&self.state, params)
+        handlers::document_symbols::document_symbol(&self.state, params).await
     }
 
     async fn prepare_rename(
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
-        handlers::rename::prepare(&self.state, params)
+        handlers::rename::prepare(&self.state, params).await
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
@@ -300,15 +300,15 @@ impl LanguageServer for Backend {
     }
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
-        handlers::rename::rename(&self.state, params)
+        handlers::rename::rename(&self.state, params).await
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        handlers::code_lens::code_lens(&self.state, params)
+        handlers::code_lens::code_lens(&self.state, params).await
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        handlers::code_actions::code_action(&self.state, params)
+        handlers::code_actions::code_action(&self.state, params).await
     }
 
     async fn code_action_resolve(&self, action: CodeAction) -> Result<CodeAction> {
@@ -316,7 +316,7 @@ impl LanguageServer for Backend {
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        handlers::folding::folding_range(&self.state, params)
+        handlers::folding::folding_range(&self.state, params).await
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {

@@ -261,16 +261,7 @@ impl ServerState {
     }
 }
 
-/// Whether `path` is inside `dir`, comparing canonical paths when they exist (symlinked homes).
+/// Whether `path` is inside `dir`, comparing real paths when they differ (symlinked homes).
 fn is_under(path: &Path, dir: &Path) -> bool {
-    if path.starts_with(dir) {
-        return true;
-    }
-    let canonical_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let canonical_path = path
-        .parent()
-        .and_then(|p| std::fs::canonicalize(p).ok())
-        .map(|p| p.join(path.file_name().unwrap_or_default()))
-        .unwrap_or_else(|| PathBuf::from(path));
-    canonical_path.starts_with(&canonical_dir)
+    path.starts_with(dir) || crate::confine::is_within(path, &[dir.to_path_buf()])
 }

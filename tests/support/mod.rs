@@ -3,7 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
 pub mod ai;
-pub mod history;
+pub mod fuzz;
 pub mod mcp_peer;
 pub mod pg;
 pub mod wire_server;
@@ -325,6 +325,90 @@ impl Client {
         result
     }
 
+    /// `initialize` + `initialized` with `workspace` as the only workspace folder, and
+    /// `init_options` as `initializationOptions`.
+    pub fn initialize_in(&mut self, workspace: &Path, init_options: Value) -> Value {
+        let result = self
+            .request(
+                "initialize",
+                json!({
+                    "processId": null,
+                    "rootUri": uri(workspace),
+                    "workspaceFolders": [{ "uri": uri(workspace), "name": "workspace" }],
+                    "capabilities": {
+                        "general": { "positionEncodings": ["utf-16"] },
+                        "workspace": { "workspaceFolders": true },
+                        "window": { "showDocument": { "support": true } },
+                        "textDocument": {
+                            "completion": { "completionItem": { "snippetSupport": true } }
+                        }
+                    },
+                    "initializationOptions": init_options
+                }),
+            )
+            .expect("initialize succeeds");
+        self.notify("initialized", json!({}));
+        result
+    }
+
+    /// Runs `workspace/executeCommand`, retrying while the history is still opening (it opens
+    /// in the background after start).
+    pub fn history_command(&mut self, name: &str, args: Value) -> Result<Value, Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let result = self.request(
+                "workspace/executeCommand",
+                json!({ "command": name, "arguments": [args.clone()] }),
+            );
+            match &result {
+                Err(e)
+                    if e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("still opening")) =>
+                {
+                    assert!(Instant::now() < deadline, "history never opened");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    /// Polls `promptstack.history.search` until `pred` holds for its results.
+    pub fn history_search_until(
+        &mut self,
+        query: &str,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let found = self
+                .history_command("promptstack.history.search", json!({ "query": query }))
+                .expect("history search answers");
+            let results = found["results"].as_array().cloned().unwrap_or_default();
+            if pred(&results) {
+                return results;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "search for {query:?} never matched: {found}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Replaces a document's text and saves it, as an editor does.
+    pub fn save(&mut self, uri: &str, version: i64, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+        self.notify(
+            "textDocument/didSave",
+            json!({"textDocument": {"uri": uri}, "text": text}),
+        );
+}
+
     /// The params of the requests the server made with `method`, oldest first (among the
     /// messages kept in `seen`).
     pub fn server_requests(&self, method: &str) -> Vec<Value> {
@@ -416,6 +500,12 @@ impl Client {
         }
     }
 
+    /// The next message from the server within `wait`, if any (for clients juggling many
+    /// requests at once).
+    pub fn poll(&mut self, wait: Duration) -> Option<Incoming> {
+        self.incoming.recv_timeout(wait).ok()
+    }
+
     fn next(&mut self, deadline: Instant) -> Option<Incoming> {
         let left = deadline.saturating_duration_since(Instant::now());
         self.incoming.recv_timeout(left).ok()
@@ -440,6 +530,21 @@ impl Client {
                 Some(other) => self.seen.push(other),
                 None => panic!(
                     "no {method} notification within {TIMEOUT:?}; seen: {:#?}\nstderr:\n{}",
+                    self.seen,
+                    self.stderr.lock().expect("stderr")
+                ),
+            }
+        }
+    }
+
+    /// Reads messages into `seen` until `done(&seen)` holds; panics after [`TIMEOUT`] naming `what`.
+    pub fn wait_until(&mut self, what: &str, done: impl Fn(&[Incoming]) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        while !done(&self.seen) {
+            match self.next(deadline) {
+                Some(message) => self.seen.push(message),
+                None => panic!(
+                    "{what} did not happen within {TIMEOUT:?}; seen: {:#?}\nstderr:\n{}",
                     self.seen,
                     self.stderr.lock().expect("stderr")
                 ),
@@ -522,29 +627,23 @@ impl Drop for Client {
     }
 }
 
+/// The texts of the `window/showMessage` notifications among `seen`.
+pub fn shown_messages(seen: &[Incoming]) -> Vec<String> {
+    seen.iter()
+        .filter_map(|m| match m {
+            Incoming::Notification { method, params } if method == "window/showMessage" => {
+                params["message"].as_str().map(str::to_string)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Starts the server and initializes it with `workspace` as the only workspace folder (and
 /// otherwise few capabilities: UTF-16, snippets, `window/showDocument`).
 pub fn start_in(sandbox: &Sandbox, workspace: &Path) -> Client {
     let mut client = Client::start(sandbox, &[]);
-    client
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(workspace),
-                "workspaceFolders": [{ "uri": uri(workspace), "name": "workspace" }],
-                "capabilities": {
-                    "general": { "positionEncodings": ["utf-16"] },
-                    "workspace": { "workspaceFolders": true },
-                    "window": { "showDocument": { "support": true } },
-                    "textDocument": {
-                        "completion": { "completionItem": { "snippetSupport": true } }
-                    }
-                }
-            }),
-        )
-        .expect("initialize succeeds");
-    client.notify("initialized", json!({}));
+    client.initialize_in(workspace, Value::Null);
     client
 }
 
@@ -601,4 +700,49 @@ pub fn completion_labels(answer: &Value) -> Vec<String> {
         .iter()
         .map(|i| i["label"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// Saves compositions the way the server does (a recorder over the SQLite index in `data`),
+/// without a server; `(source path, content)` in order. Returns the composition ids.
+pub fn save_through_recorder(
+    data: &promptstack::home::DataPaths,
+    saves: &[(&str, &str)],
+) -> Vec<String> {
+    use promptstack::history::{HistoryRecorder, SaveRequest, SqliteRepository};
+    let repo = Arc::new(SqliteRepository::open(&data.database_path, Default::default()).unwrap());
+    let recorder = HistoryRecorder::start(
+        Some(repo),
+        data.history_dir.clone(),
+        promptstack::events::EventBus::new(),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    saves
+        .iter()
+        .map(|(source, content)| {
+            let outcome = runtime
+                .block_on(recorder.save(SaveRequest {
+                    source_path: PathBuf::from(source),
+                    working_dir: Some("/work/project".into()),
+                    content: content.to_string(),
+                    prompts_used: Vec::new(),
+                }))
+                .unwrap();
+            assert!(!outcome.needs_repair(), "{:?}", outcome.index_error);
+            outcome.composition_id
+        })
+        .collect()
+}
+
+/// The Markdown history files under the sandbox's data directory, sorted.
+pub fn history_files(sandbox: &Sandbox) -> Vec<PathBuf> {
+    let dir = sandbox.home().join("data/.history");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "md"));
+    files.sort();
+    files
 }

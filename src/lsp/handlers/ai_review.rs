@@ -48,9 +48,16 @@ pub fn rpc_error(error: &AiError) -> Error {
             AiError::Cancelled => ErrorCode::RequestCancelled,
             _ => ErrorCode::ServerError(REQUEST_FAILED),
         },
-        message: format!("PromptStack AI: {error}").into(),
+        message: redacted_message(error).into(),
         data: None,
     }
+}
+
+/// What the user is told about an AI error. Provider messages are already scrubbed; this also
+/// catches a secret echoed anywhere else.
+fn redacted_message(error: &AiError) -> String {
+    let message = format!("PromptStack AI: {error}");
+    crate::logging::secrets::redact(&message).into_owned()
 }
 
 /// A `RequestFailed` error with `message`.
@@ -196,7 +203,7 @@ fn report(state: &Arc<ServerState>, args: &Value, error: &AiError) {
     }
     let state = state.clone();
     let args = args.clone();
-    let message = format!("PromptStack AI: {error}");
+    let message = redacted_message(error);
     let transient = error.is_transient();
     // Off the handler: the user may take their time answering.
     tokio::spawn(async move {

@@ -25,6 +25,7 @@ use crate::events::DomainEvent;
 use crate::library::snippet::to_plain_text;
 use crate::lsp::convert::{IndexedText, not_open, uri_to_path, workspace_edit};
 use crate::lsp::state::ServerState;
+use crate::lsp::work::{Snapshot, on_document};
 
 /// Produces a suggestion's edit and sends it with `workspace/applyEdit` (clients that cannot
 /// resolve code actions).
@@ -61,26 +62,35 @@ pub fn wanted(only: Option<&Vec<CodeActionKind>>, kind: &CodeActionKind) -> bool
     })
 }
 
-pub fn code_action(
-    state: &ServerState,
+pub async fn code_action(
+    state: &Arc<ServerState>,
     params: CodeActionParams,
 ) -> Result<Option<CodeActionResponse>> {
-    let uri = params.text_document.uri;
-    let (text, version, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    if kind != DocumentKind::Composition {
+    let uri = params.text_document.uri.clone();
+    let session = state.clone();
+    on_document(state, &uri, move |doc, _| actions(&session, doc, params)).await
+}
+
+fn actions(
+    state: &ServerState,
+    doc: &Snapshot<'_>,
+    params: CodeActionParams,
+) -> Result<Option<CodeActionResponse>> {
+    if doc.kind != DocumentKind::Composition {
         return Ok(None);
     }
-    let indexed = IndexedText::new(&text, state.encoding());
+    let (uri, version) = (&params.text_document.uri, doc.version);
+    let (indexed, text) = (&doc.indexed, doc.text());
     let range = indexed.byte_range(params.range)?;
     let only = params.context.only.as_ref();
     let lazy = state.features().resolve_code_action_edit;
     let mut actions = Vec::new();
-    for suggestion in state.ai.current(&uri, version) {
-        let span = line_span(&text, &suggestion);
+    for suggestion in state.ai.current(uri, version) {
+        let span = line_span(text, &suggestion);
         if !intersects(&span, &range) || !wanted(only, &CodeActionKind::QUICKFIX) {
             continue;
         }
-        let diagnostic = ai_review::to_diagnostic(&indexed, &suggestion);
+        let diagnostic = ai_review::to_diagnostic(indexed, &suggestion);
         let target = ApplyData {
             uri: uri.as_str().to_string(),
             id: suggestion.id.clone(),
@@ -126,7 +136,7 @@ pub fn code_action(
         }));
     }
     actions.extend(placeholder_actions::actions(
-        state, &uri, &indexed, version, &range, only,
+        state, uri, indexed, version, &range, only,
     ));
     if wanted(only, &CodeActionKind::REFACTOR) {
         // Listing is cheap: the network is used only when the command runs.

@@ -6,24 +6,32 @@ use tower_lsp_server::ls_types::*;
 
 use crate::ai::TokenCounter;
 use crate::document::{DocumentKind, TextStats};
-use crate::lsp::convert::not_open;
-use crate::lsp::state::ServerState;
+use std::sync::Arc;
 
-pub fn code_lens(state: &ServerState, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-    let uri = params.text_document.uri;
-    let (text, _, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    if kind != DocumentKind::Composition {
-        return Ok(None);
-    }
-    let stats = TextStats::of(&text);
-    let counter = TokenCounter::for_model(&model_name(&state.config().config));
-    let tokens = counter.count(&text);
+use crate::lsp::state::ServerState;
+use crate::lsp::work::on_document;
+
+pub async fn code_lens(
+    state: &Arc<ServerState>,
+    params: CodeLensParams,
+) -> Result<Option<Vec<CodeLens>>> {
+    let model = model_name(&state.config().config);
+    on_document(state, &params.text_document.uri, move |doc, _| {
+        Ok((doc.kind == DocumentKind::Composition).then(|| size_lens(doc.text(), &model)))
+    })
+    .await
+}
+
+fn size_lens(text: &str, model: &str) -> Vec<CodeLens> {
+    let stats = TextStats::of(text);
+    let counter = TokenCounter::for_model(model);
+    let tokens = counter.count(text);
     let approx = if counter.is_exact() { "" } else { "~" };
     let title = format!(
         "{} characters · {} lines · {approx}{tokens} tokens",
         stats.characters, stats.lines
     );
-    Ok(Some(vec![CodeLens {
+    vec![CodeLens {
         range: Range::default(),
         // An empty command id makes the lens a label: there is nothing to run.
         command: Some(Command {
@@ -32,7 +40,7 @@ pub fn code_lens(state: &ServerState, params: CodeLensParams) -> Result<Option<V
             arguments: None,
         }),
         data: None,
-    }]))
+    }]
 }
 
 /// The model the configured provider asks (its default when none is set).

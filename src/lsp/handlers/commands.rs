@@ -127,11 +127,12 @@ pub fn record_prompt_use(state: &ServerState, prompt_id: &str, composition: Opti
 /// ones already have live diagnostics), and returns the report.
 async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
     let library_dir = state.data_paths().library_dir;
+    let follow_links = state.config().config.follow_external_symlinks;
     let encoding = state.encoding();
     let root = library_dir.clone();
     // Validation and the re-reads that turn findings into ranges are file I/O: off the loop.
     let (report, published) = tokio::task::spawn_blocking(move || {
-        let report = validation::validate_paths(&[root]);
+        let report = validation::validate_paths(&[root], follow_links);
         let published: Vec<(Uri, Vec<Diagnostic>)> = report
             .files
             .iter()

@@ -5,11 +5,15 @@ use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
-use crate::document::{DocumentKind, placeholders};
+use std::sync::Arc;
+
+use crate::document::DocumentKind;
+use crate::document::file_refs::{self, FileRefContext};
+use crate::document::placeholders;
 use crate::library::snippet;
-use crate::lsp::convert::{IndexedText, not_open};
 use crate::lsp::handlers::commands::PROMPT_USED;
 use crate::lsp::state::ServerState;
+use crate::lsp::work::{Snapshot, on_document};
 
 /// Most prompts offered per request; the list is incomplete, so typing refines it. Each item
 /// carries its whole body, so this bounds the response size (~25 × 1.5 KB).
@@ -52,7 +56,7 @@ enum Context {
 }
 
 fn context(text: &str, offset: usize) -> Context {
-    let line_start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+    let line_start = crate::document::line_index::line_start(text, offset);
     let prefix = &text[line_start..offset];
     let indent = prefix.len() - prefix.trim_start().len();
     if let Some(query) = prefix.trim_start().strip_prefix('/') {
@@ -80,29 +84,60 @@ fn context(text: &str, offset: usize) -> Context {
     Context::None
 }
 
+/// What a completion request asks for, read from the document off the protocol loop.
+enum Asked {
+    Prompt {
+        query: String,
+        range: Range,
+    },
+    PlaceholderKind {
+        range: Range,
+    },
+    PlaceholderName {
+        range: Range,
+        /// `}}` already follows the cursor.
+        closed: bool,
+        /// The complete placeholder around the cursor, if any.
+        inside: Option<InsidePlaceholder>,
+        /// Placeholder names in this document, first use first, without the one being typed.
+        document_names: Vec<(String, placeholders::PlaceholderKind)>,
+    },
+    File {
+        context: FileRefContext,
+        range: Range,
+        typed: String,
+    },
+    Items(Vec<CompletionItem>),
+    Nothing,
+}
+
+/// The placeholder the cursor is inside: its values from history replace it whole.
+struct InsidePlaceholder {
+    name: String,
+    /// Its text before the cursor.
+    typed: String,
+    span: Range,
+}
+
 pub async fn completion(
-    state: &ServerState,
+    state: &Arc<ServerState>,
     params: CompletionParams,
 ) -> Result<Option<CompletionResponse>> {
     let position = params.text_document_position;
     let uri = position.text_document.uri;
-    let (text, _, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    // Editors such as Helix start the server for every Markdown file: only compositions and
-    // library prompts get completion, as the README promises.
-    if kind == DocumentKind::Other {
-        return Ok(None);
-    }
-    let indexed = IndexedText::new(&text, state.encoding());
-    let offset = indexed.offset(position.position)?;
-    let replace = |start: usize| indexed.range(&(start..offset));
-    let items = match context(&text, offset) {
-        Context::Prompt { start, query } => {
+    let reader = state.clone();
+    let asked = on_document(state, &uri, move |doc, _| {
+        read_request(&reader, doc, position.position)
+    })
+    .await?;
+    let items = match asked {
+        Asked::Prompt { query, range } => {
             return Ok(Some(CompletionResponse::List(CompletionList {
                 is_incomplete: true,
-                items: prompt_items(state, &uri, &query, replace(start)),
+                items: prompt_items(state, &uri, &query, range),
             })));
         }
-        Context::PlaceholderKind { start } => ["text", "list"]
+        Asked::PlaceholderKind { range } => ["text", "list"]
             .into_iter()
             .map(|kind| CompletionItem {
                 label: format!("{kind}:"),
@@ -113,57 +148,117 @@ pub async fn completion(
                     "bulleted list placeholder".into()
                 }),
                 text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(
-                    replace(start),
+                    range,
                     format!("{kind}:"),
                 ))),
                 ..Default::default()
             })
             .collect(),
-        Context::PlaceholderName { start } => {
-            let closed = text[offset..].starts_with("}}");
-            let parsed = placeholders::parse(&text);
-            let editing = parsed.at(offset).filter(|p| offset < p.span.end);
+        Asked::PlaceholderName {
+            range,
+            closed,
+            inside,
+            document_names,
+        } => {
             // Inside a complete placeholder, values filled in before come first.
-            let mut items = match editing {
+            let mut items = match inside {
                 Some(p) => {
                     let values = super::history::placeholder_values(state, p.name.clone()).await;
-                    value_items(
-                        &text[p.span.start..offset],
-                        values,
-                        indexed.range(&p.span),
-                        &p.name,
-                    )
+                    value_items(&p.typed, values, p.span, &p.name)
                 }
                 None => Vec::new(),
             };
-            let names = placeholder_names(state, &parsed, editing.map(|p| &p.span));
-            items.extend(names.into_iter().enumerate().map(|(rank, (name, detail))| {
-                CompletionItem {
-                    label: name.clone(),
-                    kind: Some(CompletionItemKind::VARIABLE),
-                    detail: Some(detail),
-                    sort_text: Some(format!("1{rank:05}")),
-                    text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(
-                        replace(start),
-                        if closed { name } else { format!("{name}}}}}") },
-                    ))),
-                    ..Default::default()
-                }
-            }));
+            items.extend(
+                placeholder_names(state, document_names)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(rank, (name, detail))| CompletionItem {
+                        label: name.clone(),
+                        kind: Some(CompletionItemKind::VARIABLE),
+                        detail: Some(detail),
+                        sort_text: Some(format!("1{rank:05}")),
+                        text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(
+                            range,
+                            if closed { name } else { format!("{name}}}}}") },
+                        ))),
+                        ..Default::default()
+                    }),
+            );
             items
         }
-        Context::None if kind == DocumentKind::Composition => {
-            return super::file_completion::complete(state, &uri, &indexed, offset).await;
+        Asked::File {
+            context,
+            range,
+            typed,
+        } => {
+            return super::file_completion::complete(state, &uri, context, range, typed).await;
         }
-        Context::None if kind == DocumentKind::LibraryPrompt => {
-            return Ok(
-                super::frontmatter_completion::complete(state, &indexed, offset)
-                    .map(CompletionResponse::Array),
-            );
-        }
-        Context::None => return Ok(None),
+        Asked::Items(items) => items,
+        Asked::Nothing => return Ok(None),
     };
     Ok(Some(CompletionResponse::Array(items)))
+}
+
+/// Reads what the cursor asks for; the document-sized part of completion.
+fn read_request(state: &ServerState, doc: &Snapshot<'_>, position: Position) -> Result<Asked> {
+    // Editors such as Helix start the server for every Markdown file: only compositions and
+    // library prompts get completion, as the README promises.
+    if doc.kind == DocumentKind::Other {
+        return Ok(Asked::Nothing);
+    }
+    let indexed = &doc.indexed;
+    let text = indexed.text;
+    let offset = indexed.offset(position)?;
+    let replace = |start: usize| indexed.range(&(start..offset));
+    Ok(match context(text, offset) {
+        Context::Prompt { start, query } => Asked::Prompt {
+            query,
+            range: replace(start),
+        },
+        Context::PlaceholderKind { start } => Asked::PlaceholderKind {
+            range: replace(start),
+        },
+        Context::PlaceholderName { start } => {
+            let parsed = placeholders::parse(text);
+            let editing = parsed.at(offset).filter(|p| offset < p.span.end);
+            let inside = editing.map(|p| InsidePlaceholder {
+                name: p.name.clone(),
+                typed: text[p.span.start..offset].to_string(),
+                span: indexed.range(&p.span),
+            });
+            // The placeholder being typed does not count: `{{text:au` must not offer `au`
+            // because of itself.
+            let document_names = parsed
+                .placeholders
+                .iter()
+                .filter(|p| Some(&p.span) != editing.map(|e| &e.span))
+                .map(|p| (p.name.clone(), p.kind))
+                .collect();
+            Asked::PlaceholderName {
+                range: replace(start),
+                closed: text[offset..].starts_with("}}"),
+                inside,
+                document_names,
+            }
+        }
+        Context::None if doc.kind == DocumentKind::Composition => {
+            match file_refs::context(text, offset) {
+                Some(context) => Asked::File {
+                    range: replace(context.start()),
+                    typed: text[context.start()..offset].to_string(),
+                    context,
+                },
+                None => Asked::Nothing,
+            }
+        }
+        Context::None if doc.kind == DocumentKind::LibraryPrompt => {
+            match super::frontmatter_completion::complete(state, indexed, offset) {
+                Some(items) => Asked::Items(items),
+                None => Asked::Nothing,
+            }
+        }
+        Context::None => Asked::Nothing,
+    })
 }
 
 /// Ranked prompts as items. The client must not re-filter them (the ranking is typo-tolerant),
@@ -246,25 +341,18 @@ fn value_items(typed: &str, values: Vec<String>, span: Range, name: &str) -> Vec
         .collect()
 }
 
-/// Names used in this document first, then the library's by how many prompts use them. The
-/// placeholder being typed (`editing`) does not count: `{{text:au` must not offer `au` because
-/// of itself.
+/// Names used in this document first, then the library's by how many prompts use them.
 fn placeholder_names(
     state: &ServerState,
-    parsed: &placeholders::ParsedPlaceholders,
-    editing: Option<&std::ops::Range<usize>>,
+    document_names: Vec<(String, placeholders::PlaceholderKind)>,
 ) -> Vec<(String, String)> {
     let mut seen = std::collections::HashSet::new();
-    let mut out: Vec<(String, String)> = parsed
-        .placeholders
-        .iter()
-        .filter(|p| Some(&p.span) != editing)
-        .filter(|p| seen.insert(p.name.clone()))
-        .map(|p| {
-            (
-                p.name.clone(),
-                format!("{} placeholder in this document", p.kind.keyword()),
-            )
+    let mut out: Vec<(String, String)> = document_names
+        .into_iter()
+        .filter(|(name, _)| seen.insert(name.clone()))
+        .map(|(name, kind)| {
+            let detail = format!("{} placeholder in this document", kind.keyword());
+            (name, detail)
         })
         .collect();
     if let Some(library) = state.library() {

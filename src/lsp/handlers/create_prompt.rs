@@ -17,10 +17,11 @@ pub async fn execute(state: &Arc<ServerState>, args: Value) -> Result<Value> {
     let prompt = parse(&args)?;
     refuse_read_only_source(state, &args)?;
     let library_dir = state.data_paths().library_dir;
+    let follow_links = state.config().config.follow_external_symlinks;
     let library = state.library();
     let dir = library_dir.clone();
     let path = tokio::task::spawn_blocking(move || {
-        let path = create::create(&dir, &prompt)?;
+        let path = create::create(&dir, &prompt, follow_links)?;
         // Index it before answering, so `/` completion offers it right away.
         if let Some(library) = library {
             library.apply_changes(vec![path.clone()]);

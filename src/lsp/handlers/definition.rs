@@ -4,22 +4,27 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::document::links;
-use crate::lsp::convert::{IndexedText, not_open, path_to_uri, uri_to_path};
+use std::sync::Arc;
+
+use crate::lsp::convert::{path_to_uri, uri_to_path};
 use crate::lsp::state::ServerState;
+use crate::lsp::work::on_document;
 
 pub async fn goto_definition(
-    state: &ServerState,
+    state: &Arc<ServerState>,
     params: GotoDefinitionParams,
 ) -> Result<Option<GotoDefinitionResponse>> {
     let position = params.text_document_position_params;
     let uri = position.text_document.uri;
-    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    let indexed = IndexedText::new(&text, state.encoding());
-    let offset = indexed.offset(position.position)?;
     let Some(dir) = uri_to_path(&uri).and_then(|p| p.parent().map(|d| d.to_path_buf())) else {
         return Ok(None);
     };
-    let Some(path) = links::at(&text, offset).and_then(|l| l.file_path(&dir)) else {
+    let link = on_document(state, &uri, move |doc, _| {
+        let offset = doc.indexed.offset(position.position)?;
+        Ok(links::at(doc.text(), offset))
+    })
+    .await?;
+    let Some(path) = link.and_then(|l| l.file_path(&dir)) else {
         return Ok(None);
     };
     // A stat is file-system work: off the protocol loop.

@@ -5,39 +5,43 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::document::{DocumentKind, links};
-use crate::lsp::convert::{IndexedText, not_open, path_to_uri, uri_to_path};
+use std::sync::Arc;
+
+use crate::lsp::convert::{IndexedText, path_to_uri, uri_to_path};
 use crate::lsp::state::ServerState;
+use crate::lsp::work::on_document;
 
 pub async fn document_link(
-    state: &ServerState,
+    state: &Arc<ServerState>,
     params: DocumentLinkParams,
 ) -> Result<Option<Vec<DocumentLink>>> {
     let uri = params.text_document.uri;
-    let (text, _, kind) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
     let Some(dir) = uri_to_path(&uri).and_then(|p| p.parent().map(|d| d.to_path_buf())) else {
         return Ok(None);
     };
-    if kind != DocumentKind::Composition {
-        return Ok(None);
-    }
-    let encoding = state.encoding();
-    // Checking that targets exist is file-system work: off the protocol loop.
-    let found = tokio::task::spawn_blocking(move || {
-        let indexed = IndexedText::new(&text, encoding);
-        links::find(&text)
-            .into_iter()
-            .filter_map(|link| {
-                let path = link.file_path(&dir).filter(|p| p.exists())?;
-                Some(DocumentLink {
-                    range: indexed.range(&link.target_range),
-                    target: Some(path_to_uri(&path)?),
-                    tooltip: Some(format!("Open {}", link.target)),
-                    data: None,
-                })
-            })
-            .collect()
+    on_document(state, &uri, move |doc, _| {
+        Ok((doc.kind == DocumentKind::Composition).then(|| clickable(&doc.indexed, &dir)))
     })
     .await
-    .unwrap_or_default();
-    Ok(Some(found))
+}
+
+/// Links returned at most, so a generated document cannot make an answer of megabytes.
+const MAX_LINKS: usize = 2_000;
+
+/// Links whose file exists; on the blocking pool, so checking them does not hold the loop.
+fn clickable(indexed: &IndexedText<'_>, dir: &std::path::Path) -> Vec<DocumentLink> {
+    links::find(indexed.text)
+        .into_iter()
+        .filter_map(|link| {
+            let path = link.file_path(dir).filter(|p| p.exists())?;
+            let target = path_to_uri(&path)?;
+            Some(DocumentLink {
+                range: indexed.range(&link.target_range),
+                target: Some(target),
+                tooltip: Some(format!("Open {}", link.target)),
+                data: None,
+            })
+        })
+        .take(MAX_LINKS)
+        .collect()
 }

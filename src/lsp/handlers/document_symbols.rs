@@ -5,32 +5,59 @@ use tower_lsp_server::ls_types::*;
 
 use crate::document::outline::{self, Section};
 use crate::document::placeholders::{self, Placeholder};
-use crate::lsp::convert::{IndexedText, not_open};
-use crate::lsp::state::ServerState;
+use std::sync::Arc;
 
-pub fn document_symbol(
-    state: &ServerState,
+use crate::lsp::convert::IndexedText;
+use crate::lsp::state::ServerState;
+use crate::lsp::work::on_document;
+
+/// Placeholders listed in the outline at most: a generated document with tens of thousands
+/// would make an answer of megabytes that no outline view can show.
+const MAX_PLACEHOLDER_SYMBOLS: usize = 2_000;
+
+pub async fn document_symbol(
+    state: &Arc<ServerState>,
     params: DocumentSymbolParams,
 ) -> Result<Option<DocumentSymbolResponse>> {
-    let uri = params.text_document.uri;
-    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    let indexed = IndexedText::new(&text, state.encoding());
-    let parsed = placeholders::parse(&text);
-    let sections = outline::sections(&text);
-    // Placeholders before the first heading (or in a file without headings) sit at the top.
-    let mut symbols: Vec<DocumentSymbol> = parsed
-        .placeholders
-        .iter()
-        .filter(|p| !sections.iter().any(|s| s.range.contains(&p.span.start)))
-        .map(|p| placeholder_symbol(&indexed, p))
-        .collect();
-    symbols.extend(
-        sections
-            .iter()
-            .map(|s| section_symbol(&indexed, s, &parsed.placeholders)),
-    );
-    symbols.sort_by_key(|s| (s.range.start.line, s.range.start.character));
-    Ok(Some(DocumentSymbolResponse::Nested(symbols)))
+    on_document(state, &params.text_document.uri, |doc, interrupt| {
+        let parsed = placeholders::parse(doc.text());
+        interrupt.check()?;
+        let sections = outline::sections(doc.text());
+        interrupt.check()?;
+        let shown = parsed.placeholders.len().min(MAX_PLACEHOLDER_SYMBOLS);
+        Ok(Some(DocumentSymbolResponse::Nested(symbols_within(
+            &doc.indexed,
+            &sections,
+            &parsed.placeholders[..shown],
+        ))))
+    })
+    .await
+}
+
+/// The symbols of `sections` (siblings, in document order) and of the `placeholders` (sorted,
+/// all within the parent) outside them, in document order. Each placeholder is handed down to
+/// the section holding it by binary search, so this is linear in the number of symbols.
+fn symbols_within(
+    indexed: &IndexedText<'_>,
+    sections: &[Section],
+    placeholders: &[Placeholder],
+) -> Vec<DocumentSymbol> {
+    let mut out = Vec::new();
+    let mut rest = placeholders;
+    for section in sections {
+        let before = rest.partition_point(|p| p.span.start < section.range.start);
+        out.extend(
+            rest[..before]
+                .iter()
+                .map(|p| placeholder_symbol(indexed, p)),
+        );
+        rest = &rest[before..];
+        let inside = rest.partition_point(|p| p.span.start < section.range.end);
+        out.push(section_symbol(indexed, section, &rest[..inside]));
+        rest = &rest[inside..];
+    }
+    out.extend(rest.iter().map(|p| placeholder_symbol(indexed, p)));
+    out
 }
 
 #[allow(deprecated)] // `deprecated` is a required field of the struct, itself deprecated.
@@ -53,25 +80,8 @@ fn section_symbol(
     section: &Section,
     placeholders: &[Placeholder],
 ) -> DocumentSymbol {
-    let mut children: Vec<DocumentSymbol> = section
-        .children
-        .iter()
-        .map(|c| section_symbol(indexed, c, placeholders))
-        .collect();
     // A placeholder belongs to the innermost section: this one, unless a child section has it.
-    children.extend(
-        placeholders
-            .iter()
-            .filter(|p| section.range.contains(&p.span.start))
-            .filter(|p| {
-                !section
-                    .children
-                    .iter()
-                    .any(|c| c.range.contains(&p.span.start))
-            })
-            .map(|p| placeholder_symbol(indexed, p)),
-    );
-    children.sort_by_key(|s| (s.range.start.line, s.range.start.character));
+    let children = symbols_within(indexed, &section.children, placeholders);
     let title = if section.title.is_empty() {
         "(untitled)".to_string()
     } else {

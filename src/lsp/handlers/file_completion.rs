@@ -10,7 +10,7 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::document::file_refs::{self, FileRefContext};
-use crate::lsp::convert::{IndexedText, uri_to_path};
+use crate::lsp::convert::uri_to_path;
 use crate::lsp::state::{FileWalk, ServerState};
 
 /// Most files offered per request; the list is incomplete, so typing refines it.
@@ -45,16 +45,15 @@ pub fn did_change_workspace_folders(state: &ServerState, params: DidChangeWorksp
     }
 }
 
-/// Items for a file reference at `offset`, or `None` when the cursor does not ask for one.
+/// Items for the file reference `ctx` the cursor asks for: `range` is what they replace, and
+/// `typed` the text in it.
 pub async fn complete(
     state: &ServerState,
     uri: &Uri,
-    indexed: &IndexedText<'_>,
-    offset: usize,
+    ctx: FileRefContext,
+    range: Range,
+    typed: String,
 ) -> Result<Option<CompletionResponse>> {
-    let Some(ctx) = file_refs::context(indexed.text, offset) else {
-        return Ok(None);
-    };
     let doc_dir = uri_to_path(uri).and_then(|p| p.parent().map(|d| d.to_path_buf()));
     let mut roots = state.workspace_folders();
     if roots.is_empty() {
@@ -88,8 +87,6 @@ pub async fn complete(
             files,
         });
     }
-    let range = indexed.range(&(ctx.start()..offset));
-    let typed = indexed.text[ctx.start()..offset].to_string();
     let items = ranked
         .into_iter()
         .enumerate()

@@ -4,17 +4,24 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::document::outline::{self, Fold};
-use crate::lsp::convert::{IndexedText, not_open};
-use crate::lsp::state::ServerState;
+use std::sync::Arc;
 
-pub fn folding_range(
-    state: &ServerState,
+use crate::lsp::convert::IndexedText;
+use crate::lsp::state::ServerState;
+use crate::lsp::work::on_document;
+
+pub async fn folding_range(
+    state: &Arc<ServerState>,
     params: FoldingRangeParams,
 ) -> Result<Option<Vec<FoldingRange>>> {
-    let uri = params.text_document.uri;
-    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    let indexed = IndexedText::new(&text, state.encoding());
-    let ranges = outline::folds(&text)
+    on_document(state, &params.text_document.uri, |doc, _| {
+        Ok(Some(fold_ranges(&doc.indexed)))
+    })
+    .await
+}
+
+fn fold_ranges(indexed: &IndexedText<'_>) -> Vec<FoldingRange> {
+    outline::folds(indexed.text)
         .into_iter()
         .filter_map(|fold| {
             let (range, kind) = match fold {
@@ -35,6 +42,5 @@ pub fn folding_range(
                 collapsed_text: None,
             })
         })
-        .collect();
-    Ok(Some(ranges))
+        .collect()
 }

@@ -49,7 +49,7 @@ pub fn complete(
             let library = state.library()?;
             let range = indexed.range(&(start..offset));
             // Tags already written on this line are not offered again.
-            let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
+            let line_start = crate::document::line_index::line_start(text, start);
             let written: Vec<&str> = text[line_start..start]
                 .split([',', '[', ' ', ':'])
                 .map(str::trim)

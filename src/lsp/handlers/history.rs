@@ -16,10 +16,11 @@ use tower_lsp_server::ls_types::*;
 use crate::document::{DocumentKind, MAX_FILE_BYTES};
 use crate::history::cleanup::{self, CleanupSelection, parse_date};
 use crate::history::recorder::{HistoryRecorder, Pending, SaveOutcome, SaveRequest};
-use crate::history::sync::SyncMode;
+use crate::history::sync::{SyncMode, SyncReport};
 use crate::history::team_files::TeamFiles;
 use crate::history::{
-    CompositionRepository, CompositionSummary, HistoryError, ListOptions, open_repository,
+    CompositionRepository, CompositionSummary, HistoryError, IndexReplaced, ListOptions,
+    open_repository,
 };
 use crate::lsp::convert::{internal_error, invalid_request, not_ready, path_to_uri, uri_to_path};
 use crate::lsp::progress;
@@ -59,6 +60,90 @@ impl History {
         summaries: &[CompositionSummary],
     ) -> Vec<PathBuf> {
         self.team.materialize(repo, &self.dir, summaries)
+    }
+
+    /// Runs a blocking repository call off the protocol loop; if the call found the index
+    /// corrupt (it was replaced by an empty one), refills it from the files.
+    async fn query<T: Send + 'static>(
+        self: &Arc<Self>,
+        state: &ServerState,
+        work: impl FnOnce(&dyn CompositionRepository) -> std::result::Result<T, HistoryError>
+        + Send
+        + 'static,
+    ) -> Result<T> {
+        let repo = self.repo()?;
+        let result = blocking(move || work(repo.as_ref())).await;
+        self.refill_if_replaced(state);
+        result
+    }
+
+    /// Whether the index was found corrupt and replaced since the last look.
+    fn take_replaced(&self) -> Option<IndexReplaced> {
+        self.repo.as_ref().and_then(|repo| repo.take_replaced())
+    }
+
+    /// When the index was replaced because it was corrupt: queues a sync that refills it from the
+    /// history files (in order with saves) and tells the user once it is done. Returns whether it
+    /// was.
+    fn refill_if_replaced(self: &Arc<Self>, state: &ServerState) -> bool {
+        let Some(replaced) = self.take_replaced() else {
+            return false;
+        };
+        let refill = self.recorder.sync(
+            SyncMode::Check,
+            progress::reporter(state, "Rebuilding history"),
+        );
+        let (history, client) = (self.clone(), state.client.clone());
+        tokio::spawn(async move {
+            let message = match history
+                .sync_until_sound(refill, Some(replaced.clone()))
+                .await
+            {
+                Ok((report, replaced)) => rebuilt_message(replaced.as_ref(), &report),
+                Err(e) => Some(format!(
+                    "PromptStack history: the database was corrupt and was moved aside to {}, but rebuilding the index failed: {e}",
+                    replaced.moved_to.display()
+                )),
+            };
+            if let Some(message) = message {
+                client.show_message(MessageType::WARNING, message).await;
+            }
+        });
+        true
+    }
+
+    /// Awaits `first`, a queued sync, and syncs again while a sync ran into a corrupt database
+    /// (it was then working from the old database's view); at most three rounds. Returns the
+    /// last report with the versions lost over all rounds, and the replacement, if any.
+    async fn sync_until_sound(
+        &self,
+        first: Pending<SyncReport>,
+        mut replaced: Option<IndexReplaced>,
+    ) -> std::result::Result<(SyncReport, Option<IndexReplaced>), HistoryError> {
+        let mut report = first.await?;
+        let mut lost = report.earlier_versions_lost;
+        for _ in 0..2 {
+            let Some(again) = self.take_replaced() else {
+                break;
+            };
+            replaced = Some(again);
+            report = self.recorder.sync(SyncMode::Check, |_, _| {}).await?;
+            lost += report.earlier_versions_lost;
+        }
+        report.earlier_versions_lost = lost;
+        Ok((report, replaced))
+    }
+
+    /// Tells the user about a history problem, once until a save succeeds again.
+    async fn report_once(&self, state: &ServerState, message: String) {
+        if !self.failure_reported.swap(true, Ordering::Relaxed) {
+            state
+                .client
+                .show_message(MessageType::WARNING, message)
+                .await;
+        } else {
+            tracing::warn!("{message}");
+        }
     }
 }
 
@@ -170,6 +255,8 @@ pub async fn open(state: &Arc<ServerState>) {
             )
             .await;
     }
+    // A corrupt database already moved aside by the open: the check below refills the index.
+    let replaced_at_open = history.take_replaced();
     let check = history.repo.is_some().then(|| {
         history.recorder.sync(
             SyncMode::Check,
@@ -188,8 +275,8 @@ pub async fn open(state: &Arc<ServerState>) {
     let Some(check) = check else {
         return;
     };
-    match check.await {
-        Ok(report) => {
+    match history.sync_until_sound(check, replaced_at_open).await {
+        Ok((report, replaced)) => {
             tracing::info!("history check: {}", report.summary());
             for problem in &report.problems {
                 tracing::warn!(
@@ -197,6 +284,12 @@ pub async fn open(state: &Arc<ServerState>) {
                     problem.path.display(),
                     problem.message
                 );
+            }
+            if let Some(message) = rebuilt_message(replaced.as_ref(), &report) {
+                state
+                    .client
+                    .show_message(MessageType::WARNING, message)
+                    .await;
             }
         }
         Err(e) => {
@@ -208,14 +301,42 @@ pub async fn open(state: &Arc<ServerState>) {
                     "PromptStack could not check the history index: {e}. It is checked again when the index is back."
                 ),
             };
-            if !history.failure_reported.swap(true, Ordering::Relaxed) {
-                state
-                    .client
-                    .show_message(MessageType::WARNING, message)
-                    .await;
-            }
+            history.report_once(state, message).await;
         }
     }
+    // Damaged interior pages open fine; SQLite's own check finds them. In the background: it
+    // reads the whole database (seconds for a large history) while saves and searches go on.
+    let Ok(repo) = history.repo() else {
+        return;
+    };
+    match tokio::task::spawn_blocking(move || repo.verify()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("history database check: {e}"),
+        Err(e) => tracing::error!("history database check panicked: {e}"),
+    }
+    history.refill_if_replaced(state);
+}
+
+/// What to tell the user after the index was refilled from the files, if anything: that the
+/// database was corrupt and replaced, and whether earlier versions are gone.
+fn rebuilt_message(replaced: Option<&IndexReplaced>, report: &SyncReport) -> Option<String> {
+    let lost = report.lost_versions_notice();
+    let mut message = match replaced {
+        Some(r) => format!(
+            "PromptStack history: the database was corrupt ({}); it was moved aside to {} and the index was rebuilt from {} history files.",
+            r.reason,
+            r.moved_to.display(),
+            report.files
+        ),
+        None if lost.is_some() => "PromptStack history:".to_string(),
+        None => return None,
+    };
+    if let Some(lost) = lost {
+        message.push(' ');
+        message.push_str(&lost);
+        message.push('.');
+    }
+    Some(message)
 }
 
 /// Records a saved composition. Queued at once (so saves of one file apply in order); the
@@ -268,23 +389,19 @@ fn save_problem(outcome: &SaveOutcome) -> Option<String> {
 fn follow(state: &Arc<ServerState>, history: &Arc<History>, outcome: Pending<SaveOutcome>) {
     let (state, history) = (state.clone(), history.clone());
     tokio::spawn(async move {
-        let problem = match outcome.await {
+        let outcome = outcome.await;
+        if history.refill_if_replaced(&state) {
+            // The save found the index corrupt: the rebuild message says what happened.
+            return;
+        }
+        let problem = match outcome {
             Ok(outcome) => save_problem(&outcome),
             Err(e) => Some(format!(
                 "PromptStack could not record this save in history: {e}"
             )),
         };
         match problem {
-            Some(message) => {
-                if !history.failure_reported.swap(true, Ordering::Relaxed) {
-                    state
-                        .client
-                        .show_message(MessageType::WARNING, message)
-                        .await;
-                } else {
-                    tracing::warn!("{message}");
-                }
-            }
+            Some(message) => history.report_once(&state, message).await,
             None => history.failure_reported.store(false, Ordering::Relaxed),
         }
     });
@@ -386,9 +503,8 @@ pub async fn search(state: &ServerState, args: Value) -> Result<Value> {
         offset: count_arg(&args, "offset")?.unwrap_or(0),
         ..ListOptions::default()
     };
-    let repo = history.repo()?;
     let shared = history.clone();
-    let results: Vec<(CompositionSummary, String, PathBuf)> = blocking(move || {
+    let results: Vec<(CompositionSummary, String, PathBuf)> = history.query(state, move |repo| {
         let found: Vec<(CompositionSummary, String)> = if query.is_empty() {
             let page = repo.list(&options)?;
             page.items.into_iter().map(|s| (s, String::new())).collect()
@@ -400,7 +516,7 @@ pub async fn search(state: &ServerState, args: Value) -> Result<Value> {
                 .collect()
         };
         let summaries: Vec<CompositionSummary> = found.iter().map(|(s, _)| s.clone()).collect();
-        let files = shared.files_of(repo.as_ref(), &summaries);
+        let files = shared.files_of(repo, &summaries);
         Ok(found
             .into_iter()
             .zip(files)
@@ -434,13 +550,12 @@ pub async fn open_entry(state: &ServerState, args: Value) -> Result<Value> {
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid_params("expected `{ \"id\": \"<composition id>\" }`"))?
         .to_string();
-    let repo = history.repo()?;
     let lookup = id.clone();
     let shared = history.clone();
-    let file = blocking(move || {
+    let file = history.query(state, move |repo| {
         Ok(repo
             .load(&lookup)?
-            .map(|c| shared.files_of(repo.as_ref(), &[c.summary]).remove(0)))
+            .map(|c| shared.files_of(repo, &[c.summary]).remove(0)))
     })
     .await?
     .ok_or_else(|| Error::invalid_params(format!("no composition `{id}` in history")))?;
@@ -491,12 +606,13 @@ pub async fn cleanup(state: &ServerState, args: Value) -> Result<Value> {
         .get("confirm")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let repo = history.repo()?;
     let dir = history.dir.clone();
     let now = OffsetDateTime::now_utc();
     match confirm {
         None => {
-            let plan = blocking(move || cleanup::plan(repo.as_ref(), &dir, selection, now)).await?;
+            let plan = history
+                .query(state, move |repo| cleanup::plan(repo, &dir, selection, now))
+                .await?;
             Ok(json!({
                 "count": plan.count(),
                 "bytes": plan.bytes,
@@ -507,9 +623,11 @@ pub async fn cleanup(state: &ServerState, args: Value) -> Result<Value> {
             }))
         }
         Some(token) => {
-            let report =
-                blocking(move || cleanup::confirm(repo.as_ref(), &dir, selection, &token, now))
-                    .await?;
+            let report = history
+                .query(state, move |repo| {
+                    cleanup::confirm(repo, &dir, selection, &token, now)
+                })
+                .await?;
             let failures: Vec<Value> = report
                 .failures
                 .iter()
@@ -542,10 +660,11 @@ pub async fn rebuild(state: &ServerState) -> Result<Value> {
 
 /// Values filled into a placeholder name before, most recent first (for completion).
 pub async fn placeholder_values(state: &ServerState, name: String) -> Vec<String> {
-    let Some(repo) = state.history.get().and_then(|h| h.repo().ok()) else {
+    let Some(history) = state.history.get() else {
         return Vec::new();
     };
-    blocking(move || repo.placeholder_values(&name, 20))
+    history
+        .query(state, move |repo| repo.placeholder_values(&name, 20))
         .await
         .unwrap_or_else(|e| {
             tracing::warn!("placeholder values: {}", e.message);
@@ -578,14 +697,12 @@ pub async fn symbols(
     let Some(history) = state.history.get() else {
         return Vec::new();
     };
-    let Ok(repo) = history.repo() else {
-        return Vec::new();
-    };
     let options = ListOptions {
         limit,
         ..ListOptions::default()
     };
-    blocking(move || {
+    let shared = history.clone();
+    history.query(state, move |repo| {
         let found = if query.trim().is_empty() {
             repo.list(&options)?.items
         } else {
@@ -595,7 +712,7 @@ pub async fn symbols(
                 .map(|hit| hit.summary)
                 .collect()
         };
-        let files = history.files_of(repo.as_ref(), &found);
+        let files = shared.files_of(repo, &found);
         Ok(found.into_iter().zip(files).collect())
     })
     .await
@@ -608,11 +725,11 @@ pub async fn symbols(
 /// Compositions that used the library prompt `prompt_id`, as history file paths.
 pub async fn references(state: &ServerState, prompt_id: String) -> Result<Vec<PathBuf>> {
     let history = history(state)?;
-    let repo = history.repo()?;
-    blocking(move || {
+    let shared = history.clone();
+    history.query(state, move |repo| {
         let refs = repo.compositions_using(&prompt_id)?;
         let summaries: Vec<CompositionSummary> = refs.into_iter().map(|r| r.summary).collect();
-        Ok(history.files_of(repo.as_ref(), &summaries))
+        Ok(shared.files_of(repo, &summaries))
     })
     .await
 }

@@ -112,6 +112,7 @@ async fn sync(state: &Arc<ServerState>) {
             return;
         }
     };
+    tell_notices(state, &library);
     *state
         .library
         .current
@@ -154,6 +155,25 @@ fn close(mut library: Arc<Library>) {
             }
         }
     }
+}
+
+/// Shows what the library recovered from (e.g. its index directory deleted), one message each.
+fn tell_notices(state: &ServerState, library: &Library) {
+    let mut notices = library.notices();
+    let client = state.client.clone();
+    tokio::spawn(async move {
+        loop {
+            match notices.recv().await {
+                Ok(notice) => {
+                    client
+                        .show_message(MessageType::WARNING, format!("PromptStack: {notice}"))
+                        .await
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 /// `promptstack.reindexLibrary`: re-reads every file and rebuilds the index, with progress.

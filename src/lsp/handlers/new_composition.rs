@@ -9,6 +9,7 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 
 use super::create_prompt::{show, to_error};
 use crate::document::composition_file;
+use crate::library::create::CreateError;
 use crate::lsp::convert::path_to_uri;
 use crate::lsp::state::ServerState;
 
@@ -25,7 +26,8 @@ pub async fn execute(state: &Arc<ServerState>, args: Value) -> Result<Value> {
         }
     };
     let name = text("name")?;
-    let first_folder = state.workspace_folders().into_iter().next();
+    let folders = state.workspace_folders();
+    let first_folder = folders.first().cloned();
     let dir = match (text("directory")?, first_folder) {
         (Some(d), folder) => {
             let d = PathBuf::from(d);
@@ -48,7 +50,18 @@ pub async fn execute(state: &Arc<ServerState>, args: Value) -> Result<Value> {
     };
     let stamp = timestamp();
     let path = tokio::task::spawn_blocking(move || {
-        composition_file::create(&dir, name.as_deref(), &stamp)
+        // With workspace folders open, compositions are written inside one of them (the real
+        // path: `..` and symbolic links resolved). With none, an absolute directory is the
+        // user's explicit choice.
+        let target = if folders.is_empty() {
+            crate::confine::real_path(&dir)
+        } else {
+            crate::confine::within(&dir, &folders)
+        };
+        let target = target.ok_or_else(|| {
+            CreateError::Outside(dir.clone(), PathBuf::from("every workspace folder"))
+        })?;
+        composition_file::create(&target, name.as_deref(), &stamp)
     })
     .await
     .map_err(|e| Error::invalid_params(format!("creating the composition failed: {e}")))?

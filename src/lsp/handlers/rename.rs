@@ -7,27 +7,34 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
 use crate::document::placeholders;
-use crate::lsp::convert::{IndexedText, not_open};
-use crate::lsp::state::ServerState;
+use std::sync::Arc;
 
-pub fn prepare(
-    state: &ServerState,
+use crate::lsp::state::ServerState;
+use crate::lsp::work::on_document;
+
+pub async fn prepare(
+    state: &Arc<ServerState>,
     params: TextDocumentPositionParams,
 ) -> Result<Option<PrepareRenameResponse>> {
-    let uri = params.text_document.uri;
-    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    let indexed = IndexedText::new(&text, state.encoding());
-    let offset = indexed.offset(params.position)?;
-    // Outside a placeholder there is nothing to rename: null tells the editor so.
-    Ok(placeholders::parse(&text)
-        .at(offset)
-        .map(|p| PrepareRenameResponse::RangeWithPlaceholder {
-            range: indexed.range(&p.name_span),
-            placeholder: p.name.clone(),
+    let position = params.position;
+    on_document(state, &params.text_document.uri, move |doc, _| {
+        let indexed = &doc.indexed;
+        let offset = indexed.offset(position)?;
+        // Outside a placeholder there is nothing to rename: null tells the editor so.
+        Ok(placeholders::parse(indexed.text).at(offset).map(|p| {
+            PrepareRenameResponse::RangeWithPlaceholder {
+                range: indexed.range(&p.name_span),
+                placeholder: p.name.clone(),
+            }
         }))
+    })
+    .await
 }
 
-pub fn rename(state: &ServerState, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+pub async fn rename(
+    state: &Arc<ServerState>,
+    params: RenameParams,
+) -> Result<Option<WorkspaceEdit>> {
     let position = params.text_document_position;
     let uri = position.text_document.uri;
     let new_name = params.new_name.trim();
@@ -40,32 +47,36 @@ pub fn rename(state: &ServerState, params: RenameParams) -> Result<Option<Worksp
             "`{new_name}` is not a valid placeholder name: use letters, digits and `_`"
         )));
     }
-    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    let indexed = IndexedText::new(&text, state.encoding());
-    let offset = indexed.offset(position.position)?;
-    let parsed = placeholders::parse(&text);
-    let target = parsed.at(offset).ok_or_else(|| {
-        Error::invalid_params(
-            "rename works on placeholders: put the cursor on a `{{text:name}}` or `{{list:name}}`",
-        )
-    })?;
-    // Renaming onto a name already in use would silently merge two placeholders (and, in a
-    // library prompt, create a duplicate-placeholder error).
-    if new_name != target.name && parsed.placeholders.iter().any(|p| p.name == new_name) {
-        return Err(Error::invalid_params(format!(
-            "a placeholder named `{new_name}` already exists in this document; renaming `{}` to it would merge the two, so choose another name",
-            target.name
-        )));
-    }
-    let edits: Vec<TextEdit> = parsed
-        .placeholders
-        .iter()
-        .filter(|p| p.name == target.name)
-        .map(|p| TextEdit {
-            range: indexed.range(&p.name_span),
-            new_text: new_name.to_string(),
-        })
-        .collect();
+    let new_name = new_name.to_string();
+    let target = position.position;
+    let edits = on_document(state, &uri, move |doc, _| {
+        let indexed = &doc.indexed;
+        let offset = indexed.offset(target)?;
+        let parsed = placeholders::parse(indexed.text);
+        let target = parsed.at(offset).ok_or_else(|| {
+            Error::invalid_params(
+                "rename works on placeholders: put the cursor on a `{{text:name}}` or `{{list:name}}`",
+            )
+        })?;
+        // Renaming onto a name already in use would silently merge two placeholders (and, in a
+        // library prompt, create a duplicate-placeholder error).
+        if new_name != target.name && parsed.placeholders.iter().any(|p| p.name == new_name) {
+            return Err(Error::invalid_params(format!(
+                "a placeholder named `{new_name}` already exists in this document; renaming `{}` to it would merge the two, so choose another name",
+                target.name
+            )));
+        }
+        Ok(parsed
+            .placeholders
+            .iter()
+            .filter(|p| p.name == target.name)
+            .map(|p| TextEdit {
+                range: indexed.range(&p.name_span),
+                new_text: new_name.clone(),
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
     Ok(Some(WorkspaceEdit {
         changes: Some(HashMap::from([(uri, edits)])),
         ..Default::default()

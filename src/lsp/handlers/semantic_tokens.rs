@@ -5,8 +5,11 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::document::placeholders;
-use crate::lsp::convert::{IndexedText, not_open};
+use std::sync::Arc;
+
+use crate::lsp::convert::IndexedText;
 use crate::lsp::state::ServerState;
+use crate::lsp::work::{CHECK_EVERY, Interrupt, on_document};
 
 const TYPE_TOKEN: u32 = 0;
 const NAME_TOKEN: u32 = 1;
@@ -24,8 +27,13 @@ pub fn capability() -> SemanticTokensServerCapabilities {
 }
 
 /// Encodes the placeholder tokens of `text` that start inside `within` (byte range).
-fn tokens(indexed: &IndexedText<'_>, within: std::ops::Range<usize>) -> Vec<SemanticToken> {
+fn tokens(
+    indexed: &IndexedText<'_>,
+    within: std::ops::Range<usize>,
+    interrupt: &Interrupt,
+) -> Result<Vec<SemanticToken>> {
     let parsed = placeholders::parse(indexed.text);
+    interrupt.check()?;
     let mut out = Vec::new();
     let (mut last_line, mut last_col) = (0, 0);
     for p in parsed
@@ -52,35 +60,39 @@ fn tokens(indexed: &IndexedText<'_>, within: std::ops::Range<usize>) -> Vec<Sema
             });
             (last_line, last_col) = (start.line, start.character);
         }
+        if out.len() % CHECK_EVERY == 0 {
+            interrupt.check()?;
+        }
     }
-    out
+    Ok(out)
 }
 
-pub fn full(
-    state: &ServerState,
+pub async fn full(
+    state: &Arc<ServerState>,
     params: SemanticTokensParams,
 ) -> Result<Option<SemanticTokensResult>> {
-    let uri = params.text_document.uri;
-    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    let indexed = IndexedText::new(&text, state.encoding());
-    let data = tokens(&indexed, 0..text.len());
-    Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
-        result_id: None,
-        data,
-    })))
+    on_document(state, &params.text_document.uri, |doc, interrupt| {
+        let data = tokens(&doc.indexed, 0..doc.text().len(), interrupt)?;
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: None,
+            data,
+        })))
+    })
+    .await
 }
 
-pub fn range(
-    state: &ServerState,
+pub async fn range(
+    state: &Arc<ServerState>,
     params: SemanticTokensRangeParams,
 ) -> Result<Option<SemanticTokensRangeResult>> {
-    let uri = params.text_document.uri;
-    let (text, _, _) = state.snapshot(&uri).ok_or_else(|| not_open(&uri))?;
-    let indexed = IndexedText::new(&text, state.encoding());
-    let within = indexed.byte_range(params.range)?;
-    let data = tokens(&indexed, within);
-    Ok(Some(SemanticTokensRangeResult::Tokens(SemanticTokens {
-        result_id: None,
-        data,
-    })))
+    let range = params.range;
+    on_document(state, &params.text_document.uri, move |doc, interrupt| {
+        let within = doc.indexed.byte_range(range)?;
+        let data = tokens(&doc.indexed, within, interrupt)?;
+        Ok(Some(SemanticTokensRangeResult::Tokens(SemanticTokens {
+            result_id: None,
+            data,
+        })))
+    })
+    .await
 }

@@ -1,0 +1,202 @@
+//! The protocol loop, owned here rather than by tower-lsp-server's `Server`: its reader ends the
+//! stream on the first message it cannot decode, and its framing never resynchronises. This
+//! loop reads frames ([`super::framing`]), validates every body ([`super::message`]), answers
+//! invalid requests itself, and hands only decodable messages to the framework's service. One
+//! writer task owns stdout, so the framework's responses, its requests to the client and the
+//! loop's own error replies never interleave within a frame.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use futures::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Semaphore, mpsc};
+use tower_lsp_server::jsonrpc::{self, Id, Response};
+use tower_lsp_server::{ClientSocket, LanguageServer, LspService};
+use tower_service::Service;
+
+use super::framing::{Frame, FrameReader, write_frame};
+use super::message::{self, Incoming};
+
+/// How long requests still running when the client leaves may take to finish.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// Serves `service` over `input`/`output` until the client sends `exit` or closes its end.
+/// At most `max_in_flight` requests run at once; beyond that the loop waits for one to finish.
+pub async fn serve<S: LanguageServer>(
+    input: impl AsyncRead + Unpin,
+    output: impl AsyncWrite + Unpin + Send + 'static,
+    mut service: LspService<S>,
+    socket: ClientSocket,
+    max_in_flight: usize,
+) {
+    let (server_requests, mut client_responses) = socket.split();
+    let (out, out_rx) = mpsc::channel::<Vec<u8>>(256);
+    let writer = tokio::spawn(write_all(output, out_rx));
+    // The server's own requests and notifications to the client.
+    let (server_requests, stop_server_requests) = futures::stream::abortable(server_requests);
+    let forward = tokio::spawn({
+        let out = out.clone();
+        async move {
+            let mut server_requests = server_requests;
+            while let Some(request) = server_requests.next().await {
+                if send(&out, &request).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let slots = Arc::new(Semaphore::new(max_in_flight));
+    let mut running = tokio::task::JoinSet::new();
+    let mut reader = FrameReader::new(input);
+    while let Some(frame) = reader.next().await {
+        let body = match frame {
+            Frame::Body(body) => {
+                // Before anything can log it: secrets the client sends in settings.
+                crate::logging::secrets::learn_from_message(&body);
+                body
+            }
+            Frame::Broken(reason) => {
+                tracing::warn!(
+                    "skipping bytes from the client that are not a message: {reason}; resynchronising on the next Content-Length header"
+                );
+                continue;
+            }
+        };
+        let incoming = message::classify(&body);
+        drop(body);
+        received(&incoming);
+        match incoming {
+            Incoming::Invalid {
+                reason,
+                reply,
+                not_json,
+            } => {
+                tracing::warn!("ignoring an invalid message from the client: {reason}");
+                if not_json {
+                    reader.rewind();
+                }
+                if let Some(reply) = reply
+                    && send(&out, &reply).await.is_err()
+                {
+                    break;
+                }
+            }
+            Incoming::Response(response) => {
+                if client_responses.send(response).await.is_err() {
+                    tracing::warn!("a response from the client arrived after the server stopped");
+                }
+            }
+            Incoming::Request(request) => {
+                let exit = request.method() == "exit";
+                if std::future::poll_fn(|cx| service.poll_ready(cx))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                let id = request.id().cloned();
+                let method = request.method().to_string();
+                // A handler that panics answers an internal error; the server goes on.
+                let mut call = AssertUnwindSafe(service.call(request)).catch_unwind();
+                // The handler runs up to its first await here, in message order: it takes its
+                // snapshot of the document before any later change applies.
+                match futures::poll!(&mut call) {
+                    Poll::Ready(result) => respond(&out, result, id, &method).await,
+                    Poll::Pending => {
+                        let Ok(slot) = slots.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let out = out.clone();
+                        running.spawn(async move {
+                            respond(&out, call.await, id, &method).await;
+                            drop(slot);
+                        });
+                    }
+                }
+                if exit {
+                    break;
+                }
+            }
+        }
+        // Reap finished requests so the set stays small.
+        while running.try_join_next().is_some() {}
+    }
+    // Let requests still running answer, briefly, then stop what is left.
+    let _ = tokio::time::timeout(GRACE, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    running.abort_all();
+    stop_server_requests.abort();
+    let _ = forward.await;
+    drop(out);
+    let _ = writer.await;
+}
+
+/// The one place every validated message passes before the framework sees it.
+fn received(incoming: &Incoming) {
+    match incoming {
+        Incoming::Request(request) => tracing::trace!(
+            method = request.method(),
+            id = request.id().map(ToString::to_string),
+            "<- request"
+        ),
+        Incoming::Response(response) => {
+            tracing::trace!(id = %response.id(), ok = response.is_ok(), "<- response")
+        }
+        Incoming::Invalid { .. } => {}
+    }
+}
+
+async fn respond(
+    out: &mpsc::Sender<Vec<u8>>,
+    outcome: std::thread::Result<Result<Option<Response>, tower_lsp_server::ExitedError>>,
+    id: Option<Id>,
+    method: &str,
+) {
+    let response = match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(_exited)) => None,
+        Err(_panic) => {
+            tracing::error!("the handler of {method} panicked; answering an internal error");
+            id.map(|id| {
+                let mut error = jsonrpc::Error::internal_error();
+                error.message = format!("PromptStack failed on {method}; see its log").into();
+                Response::from_error(id, error)
+            })
+        }
+    };
+    if let Some(response) = response {
+        let _ = send(out, &response).await;
+    }
+}
+
+async fn send(
+    out: &mpsc::Sender<Vec<u8>>,
+    message: &(impl serde::Serialize + ?Sized),
+) -> Result<(), ()> {
+    let body = serde_json::to_vec(message).map_err(|e| {
+        tracing::error!("cannot serialise a message to the client: {e}");
+    })?;
+    out.send(body).await.map_err(|_| ())
+}
+
+/// The writer: whole frames, one at a time, flushed when the queue runs dry.
+async fn write_all(mut output: impl AsyncWrite + Unpin, mut bodies: mpsc::Receiver<Vec<u8>>) {
+    while let Some(body) = bodies.recv().await {
+        if write_frame(&mut output, &body).await.is_err() {
+            return;
+        }
+        while let Ok(body) = bodies.try_recv() {
+            if write_frame(&mut output, &body).await.is_err() {
+                return;
+            }
+        }
+        if output.flush().await.is_err() {
+            return;
+        }
+    }
+}
