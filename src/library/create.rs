@@ -242,10 +242,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            create(dir.path(), &prompt).unwrap(),
+            create(dir.path(), &prompt, false).unwrap(),
             dir.path().join("misc/untitled.md")
         );
-        let second = create(dir.path(), &prompt).unwrap();
+        let second = create(dir.path(), &prompt, false).unwrap();
         assert_eq!(second, dir.path().join("misc/untitled-2.md"));
         assert!(
             std::fs::read_to_string(second)

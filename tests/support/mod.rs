@@ -407,7 +407,7 @@ impl Client {
             "textDocument/didSave",
             json!({"textDocument": {"uri": uri}, "text": text}),
         );
-}
+    }
 
     /// The params of the requests the server made with `method`, oldest first (among the
     /// messages kept in `seen`).
