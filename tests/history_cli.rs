@@ -6,6 +6,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
+use promptstack::history::{CompositionRepository, SqliteRepository};
 use promptstack::home::DataPaths;
 
 struct Run {

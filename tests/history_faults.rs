@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::pg::skip;
-use support::{Client, Incoming, Sandbox, TIMEOUT, uri, history_files};
+use support::{Client, Incoming, Sandbox, TIMEOUT, history_files, uri};
 
 /// A small tmpfs mounted at a directory; unmounted when dropped.
 struct Mount {
@@ -258,10 +258,9 @@ fn a_restart_during_the_fault_writes_the_file_from_the_index() {
         "a repaired history needs no message: {:#?}",
         client.seen
     );
-    let results = client.history_command("promptstack.history.search",
-        json!({ "query": "markhor" }),
-    )
-    .unwrap();
+    let results = client
+        .history_command("promptstack.history.search", json!({ "query": "markhor" }))
+        .unwrap();
     assert_eq!(results["results"].as_array().unwrap().len(), 1);
     client.shutdown();
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use promptstack::history::CompositionRepository;
 use promptstack::history::sqlite::SqliteRepository;
 use serde_json::{Value, json};
-use support::{Client, Incoming, Sandbox, TIMEOUT, uri, history_files};
+use support::{Client, Incoming, Sandbox, TIMEOUT, history_files, uri};
 
 fn start(sandbox: &Sandbox) -> Client {
     let mut client = Client::start(sandbox, &[]);

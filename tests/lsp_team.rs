@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::pg::{Cluster, fresh_database, skip};
-use support::{Client, Incoming, Sandbox, TIMEOUT, uri, history_files};
+use support::{Client, Incoming, Sandbox, TIMEOUT, history_files, uri};
 
 /// A server on `sandbox` saving to the team database at `url` as `author`.
 fn team_server(sandbox: &Sandbox, url: &str, author: &str) -> Client {
@@ -52,14 +52,8 @@ fn two_servers_share_one_team_history() {
     let b_doc = uri(&home_b.workspace().join("review.prompt.md"));
     alice.open(&a_doc, "");
     bob.open(&b_doc, "");
-    alice.save(&a_doc,
-        2,
-        "# Launch\nAlice drafts the aardvark launch.\n",
-    );
-    bob.save(&b_doc,
-        2,
-        "# Review\nBob reviews the aardvark pricing.\n",
-    );
+    alice.save(&a_doc, 2, "# Launch\nAlice drafts the aardvark launch.\n");
+    bob.save(&b_doc, 2, "# Review\nBob reviews the aardvark pricing.\n");
 
     // Each sees both, each naming its author.
     for client in [&mut alice, &mut bob] {
@@ -86,23 +80,29 @@ fn two_servers_share_one_team_history() {
         text.ends_with("Bob reviews the aardvark pricing.\n"),
         "{text}"
     );
-    let opened = alice.history_command("promptstack.history.open",
-        json!({ "id": results[0]["id"] }),
-    )
-    .unwrap();
+    let opened = alice
+        .history_command(
+            "promptstack.history.open",
+            json!({ "id": results[0]["id"] }),
+        )
+        .unwrap();
     assert_eq!(opened["uri"], results[0]["uri"]);
 
     // Filters by author: "me", a name.
-    let mine = alice.history_command("promptstack.history.search",
-        json!({ "query": "aardvark", "author": "me" }),
-    )
-    .unwrap();
+    let mine = alice
+        .history_command(
+            "promptstack.history.search",
+            json!({ "query": "aardvark", "author": "me" }),
+        )
+        .unwrap();
     assert_eq!(mine["results"].as_array().unwrap().len(), 1);
     assert_eq!(mine["results"][0]["author"], "alice");
-    let bobs = alice.history_command("promptstack.history.search",
-        json!({ "query": "aardvark", "author": "bob" }),
-    )
-    .unwrap();
+    let bobs = alice
+        .history_command(
+            "promptstack.history.search",
+            json!({ "query": "aardvark", "author": "bob" }),
+        )
+        .unwrap();
     assert_eq!(bobs["results"][0]["author"], "bob");
 
     // Workspace symbols: the team's compositions in the picker, named by author.
@@ -125,18 +125,16 @@ fn two_servers_share_one_team_history() {
     assert_eq!(history_files(&home_a).len(), 1);
     assert_eq!(history_files(&home_b).len(), 1);
     // Cleanup removes only the caller's own compositions.
-    let dry = bob.history_command("promptstack.history.cleanup",
-        json!({ "all": true }),
-    )
-    .unwrap();
+    let dry = bob
+        .history_command("promptstack.history.cleanup", json!({ "all": true }))
+        .unwrap();
     assert_eq!(dry["count"], 1, "{dry}");
-    bob.history_command("promptstack.history.cleanup",
+    bob.history_command(
+        "promptstack.history.cleanup",
         json!({ "all": true, "confirm": dry["token"] }),
     )
     .unwrap();
-    bob.history_search_until("aardvark", |r| {
-        r.len() == 1 && r[0]["author"] == "alice"
-    });
+    bob.history_search_until("aardvark", |r| r.len() == 1 && r[0]["author"] == "alice");
     alice.shutdown();
     bob.shutdown();
 }
@@ -157,10 +155,7 @@ fn the_database_stopped_mid_session_loses_no_save() {
 
     cluster.stop();
     client.save(&doc, 3, "second draft of the quokka plan\n");
-    client.save(&doc,
-        4,
-        "third draft of the quokka plan, final\n",
-    );
+    client.save(&doc, 4, "third draft of the quokka plan, final\n");
     // The file is written at once; the editor is told once; search says why it cannot answer.
     let file = history_files(&home).pop().unwrap();
     let deadline = Instant::now() + TIMEOUT;
@@ -180,10 +175,9 @@ fn the_database_stopped_mid_session_loses_no_save() {
             .contains("nothing is lost"),
         "{warning}"
     );
-    let err = client.history_command("promptstack.history.search",
-        json!({ "query": "quokka" }),
-    )
-    .unwrap_err();
+    let err = client
+        .history_command("promptstack.history.search", json!({ "query": "quokka" }))
+        .unwrap_err();
     assert!(
         err["message"]
             .as_str()
@@ -199,9 +193,8 @@ fn the_database_stopped_mid_session_loses_no_save() {
     // No restart of ours: the waiting saves are pushed, in order, and search answers again.
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        let found = client.history_command("promptstack.history.search",
-            json!({ "query": "final" }),
-        );
+        let found =
+            client.history_command("promptstack.history.search", json!({ "query": "final" }));
         if found.is_ok_and(|f| f["results"].as_array().is_some_and(|r| r.len() == 1)) {
             break;
         }
@@ -257,22 +250,18 @@ fn storage_copy_is_idempotent_both_ways() {
     client.initialize(Value::Null, false);
     let doc = uri(&home.workspace().join("a.prompt.md"));
     client.open(&doc, "");
-    client.save(&doc,
-        2,
-        "Use {{text:lang}} for the yak parser\n",
-    );
-    client.save(&doc,
-        3,
-        "Use {{text:lang}} for the yak parser, faster\n",
-    );
+    client.save(&doc, 2, "Use {{text:lang}} for the yak parser\n");
+    client.save(&doc, 3, "Use {{text:lang}} for the yak parser, faster\n");
     let other = uri(&home.workspace().join("b.prompt.md"));
     client.open(&other, "");
     client.save(&other, 2, "another yak\n");
     client.history_search_until("yak", |r| r.len() == 2);
-    client.history_command("promptstack.render",
-        json!({ "uri": doc, "values": { "lang": "Rust" } }),
-    )
-    .unwrap();
+    client
+        .history_command(
+            "promptstack.render",
+            json!({ "uri": doc, "values": { "lang": "Rust" } }),
+        )
+        .unwrap();
     client.shutdown();
 
     let copy = |args: &[&str]| {
@@ -380,10 +369,9 @@ fn an_unsupported_backend_is_refused_and_files_are_still_written() {
         assert!(Instant::now() < deadline, "history file never written");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let err = client.history_command("promptstack.history.search",
-        json!({ "query": "kept" }),
-    )
-    .unwrap_err();
+    let err = client
+        .history_command("promptstack.history.search", json!({ "query": "kept" }))
+        .unwrap_err();
     assert!(
         err["message"]
             .as_str()
@@ -448,10 +436,9 @@ fn the_database_password_never_shows() {
             .as_str()
             .is_some_and(|m| m.contains("unreachable"))
     });
-    let err = client.history_command("promptstack.history.search",
-        json!({ "query": "text" }),
-    )
-    .unwrap_err();
+    let err = client
+        .history_command("promptstack.history.search", json!({ "query": "text" }))
+        .unwrap_err();
     let everything = format!("{err}{:?}{}", client.seen, client.stderr.lock().unwrap());
     assert!(
         !everything.contains("hunter2"),

@@ -14,8 +14,8 @@ use crate::config::Loaded;
 use crate::history::cleanup::{self, CleanupSelection, megabytes, parse_date};
 use crate::history::sync::{self, SyncMode, SyncReport};
 use crate::history::{
-    CompositionRepository, CompositionSummary, IndexReplaced, ListOptions, Page, SortOrder, files,
-    open_repository,
+    CompositionRepository, CompositionSummary, IndexReplaced, ListOptions, Page, SortOrder,
+    author_filter, files, open_repository,
 };
 use crate::home::DataPaths;
 
@@ -125,11 +125,7 @@ impl Filters {
             updated_from: self.since.map(day),
             updated_until: self.until.map(|d| day(d) + time::Duration::days(1)),
             tags: self.tags.clone(),
-            author: match self.author.as_deref().map(str::trim) {
-                None | Some("everyone" | "all" | "") => None,
-                Some("me") => Some(me.to_string()),
-                Some(name) => Some(name.to_string()),
-            },
+            author: author_filter(self.author.as_deref(), me),
             sort,
             limit: self.limit,
             offset: self.offset,

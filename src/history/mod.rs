@@ -236,6 +236,16 @@ pub struct ListOptions {
     pub offset: usize,
 }
 
+/// The author filter a user typed: `"me"` is `me` (`storage.author`); nothing, `""`,
+/// `"everyone"` and `"all"` mean everyone's; anything else is that author.
+pub fn author_filter(typed: Option<&str>, me: &str) -> Option<String> {
+    match typed.map(str::trim) {
+        None | Some("" | "everyone" | "all") => None,
+        Some("me") => Some(me.to_string()),
+        Some(name) => Some(name.to_string()),
+    }
+}
+
 impl Default for ListOptions {
     fn default() -> Self {
         ListOptions {
@@ -494,7 +504,6 @@ pub struct IndexReplaced {
     /// What was wrong with it.
     pub reason: String,
 }
-
 
 /// Whether the configured backend can be used: `sqlite`, or `postgres` with a valid URL. Other
 /// backends are refused (`config check`, `init`, server start) with a message that says so.

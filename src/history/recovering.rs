@@ -305,7 +305,7 @@ mod tests {
         repo.save_many(&records).unwrap();
         drop(repo);
         let conn = Connection::open(&path).unwrap();
-        let (root, page_size): (u64, u64) = conn
+        let (root, page_size): (i64, i64) = conn
             .query_row(
                 "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_master WHERE name = 'compositions'",
                 [],

@@ -20,7 +20,7 @@ use crate::history::sync::{SyncMode, SyncReport};
 use crate::history::team_files::TeamFiles;
 use crate::history::{
     CompositionRepository, CompositionSummary, HistoryError, IndexReplaced, ListOptions,
-    open_repository,
+    author_filter, open_repository,
 };
 use crate::lsp::convert::{internal_error, invalid_request, not_ready, path_to_uri, uri_to_path};
 use crate::lsp::progress;
@@ -436,11 +436,7 @@ fn to_rpc_error(error: HistoryError) -> Error {
 fn author_arg(args: &Value, me: &str) -> Result<Option<String>> {
     match args.get("author") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(a)) => Ok(match a.trim() {
-            "" | "everyone" | "all" => None,
-            "me" => Some(me.to_string()),
-            name => Some(name.to_string()),
-        }),
+        Some(Value::String(a)) => Ok(author_filter(Some(a), me)),
         Some(_) => Err(Error::invalid_params(
             "`author` must be \"me\", a name, or \"everyone\"",
         )),
@@ -504,26 +500,27 @@ pub async fn search(state: &ServerState, args: Value) -> Result<Value> {
         ..ListOptions::default()
     };
     let shared = history.clone();
-    let results: Vec<(CompositionSummary, String, PathBuf)> = history.query(state, move |repo| {
-        let found: Vec<(CompositionSummary, String)> = if query.is_empty() {
-            let page = repo.list(&options)?;
-            page.items.into_iter().map(|s| (s, String::new())).collect()
-        } else {
-            let page = repo.search(&query, &options)?;
-            page.items
+    let results: Vec<(CompositionSummary, String, PathBuf)> = history
+        .query(state, move |repo| {
+            let found: Vec<(CompositionSummary, String)> = if query.is_empty() {
+                let page = repo.list(&options)?;
+                page.items.into_iter().map(|s| (s, String::new())).collect()
+            } else {
+                let page = repo.search(&query, &options)?;
+                page.items
+                    .into_iter()
+                    .map(|hit| (hit.summary, hit.snippet.marked("**", "**")))
+                    .collect()
+            };
+            let summaries: Vec<CompositionSummary> = found.iter().map(|(s, _)| s.clone()).collect();
+            let files = shared.files_of(repo, &summaries);
+            Ok(found
                 .into_iter()
-                .map(|hit| (hit.summary, hit.snippet.marked("**", "**")))
-                .collect()
-        };
-        let summaries: Vec<CompositionSummary> = found.iter().map(|(s, _)| s.clone()).collect();
-        let files = shared.files_of(repo, &summaries);
-        Ok(found
-            .into_iter()
-            .zip(files)
-            .map(|((summary, snippet), file)| (summary, snippet, file))
-            .collect())
-    })
-    .await?;
+                .zip(files)
+                .map(|((summary, snippet), file)| (summary, snippet, file))
+                .collect())
+        })
+        .await?;
     let results: Vec<Value> = results
         .into_iter()
         .map(|(summary, snippet, file)| {
@@ -552,13 +549,14 @@ pub async fn open_entry(state: &ServerState, args: Value) -> Result<Value> {
         .to_string();
     let lookup = id.clone();
     let shared = history.clone();
-    let file = history.query(state, move |repo| {
-        Ok(repo
-            .load(&lookup)?
-            .map(|c| shared.files_of(repo, &[c.summary]).remove(0)))
-    })
-    .await?
-    .ok_or_else(|| Error::invalid_params(format!("no composition `{id}` in history")))?;
+    let file = history
+        .query(state, move |repo| {
+            Ok(repo
+                .load(&lookup)?
+                .map(|c| shared.files_of(repo, &[c.summary]).remove(0)))
+        })
+        .await?
+        .ok_or_else(|| Error::invalid_params(format!("no composition `{id}` in history")))?;
     let uri = path_to_uri(&file)
         .ok_or_else(|| internal_error(format!("{} has no file URI", file.display())))?;
     let shown = state
@@ -702,34 +700,36 @@ pub async fn symbols(
         ..ListOptions::default()
     };
     let shared = history.clone();
-    history.query(state, move |repo| {
-        let found = if query.trim().is_empty() {
-            repo.list(&options)?.items
-        } else {
-            repo.search(&query, &options)?
-                .items
-                .into_iter()
-                .map(|hit| hit.summary)
-                .collect()
-        };
-        let files = shared.files_of(repo, &found);
-        Ok(found.into_iter().zip(files).collect())
-    })
-    .await
-    .unwrap_or_else(|e| {
-        tracing::warn!("history symbols: {}", e.message);
-        Vec::new()
-    })
+    history
+        .query(state, move |repo| {
+            let found = if query.trim().is_empty() {
+                repo.list(&options)?.items
+            } else {
+                repo.search(&query, &options)?
+                    .items
+                    .into_iter()
+                    .map(|hit| hit.summary)
+                    .collect()
+            };
+            let files = shared.files_of(repo, &found);
+            Ok(found.into_iter().zip(files).collect())
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!("history symbols: {}", e.message);
+            Vec::new()
+        })
 }
 
 /// Compositions that used the library prompt `prompt_id`, as history file paths.
 pub async fn references(state: &ServerState, prompt_id: String) -> Result<Vec<PathBuf>> {
     let history = history(state)?;
     let shared = history.clone();
-    history.query(state, move |repo| {
-        let refs = repo.compositions_using(&prompt_id)?;
-        let summaries: Vec<CompositionSummary> = refs.into_iter().map(|r| r.summary).collect();
-        Ok(shared.files_of(repo, &summaries))
-    })
-    .await
+    history
+        .query(state, move |repo| {
+            let refs = repo.compositions_using(&prompt_id)?;
+            let summaries: Vec<CompositionSummary> = refs.into_iter().map(|r| r.summary).collect();
+            Ok(shared.files_of(repo, &summaries))
+        })
+        .await
 }
