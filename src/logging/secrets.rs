@@ -276,7 +276,10 @@ mod tests {
             url_credentials("https://u:p%40ss@h/?access_token=tok"),
             ["p%40ss", "p@ss", "tok"]
         );
-        assert_eq!(url_credentials("postgres://me:p@ss/w@rd@db/x"), ["p@ss/w@rd"]);
+        assert_eq!(
+            url_credentials("postgres://me:p@ss/w@rd@db/x"),
+            ["p@ss/w@rd"]
+        );
     }
 
     #[test]
