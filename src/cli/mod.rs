@@ -18,6 +18,7 @@ mod library;
 mod lsp;
 mod mcp;
 mod migrate;
+mod render;
 mod review;
 mod validate;
 
@@ -35,6 +36,7 @@ Examples:
   promptstack history search \"code review\"  full-text search over saved compositions
   promptstack history cleanup --older-than 90   show what would go; add --yes to delete
   promptstack migrate status          history database schema version
+  promptstack render .claude/commands/fix.md --set ARGUMENTS=\"issue 12\"   fill a prompt's placeholders
   promptstack review draft.prompt.md  print AI suggestions for a composition
   promptstack ai stats                counts, errors, latencies and tokens of AI calls";
 
@@ -63,6 +65,8 @@ enum Command {
     History(history::HistoryArgs),
     /// Show, apply or roll back history database migrations.
     Migrate(migrate::MigrateArgs),
+    /// Print a prompt or agent file with its placeholders (every dialect) filled.
+    Render(render::RenderArgs),
     /// Review a composition with the configured AI provider and print the suggestions.
     Review(review::ReviewArgs),
     /// AI provider statistics.
@@ -106,6 +110,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Config(args) => config_cmd::run(args, home),
         Command::History(args) => history::run(args, &prepare(home)?),
         Command::Migrate(args) => migrate::run(args, &prepare(home)?),
+        Command::Render(args) => render::run(args),
         Command::Review(args) => review::run(args, &prepare(home)?),
         Command::Ai(args) => ai_cmd::run(args, &prepare(home)?),
     }

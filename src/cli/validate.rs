@@ -1,4 +1,5 @@
-//! `promptstack validate [PATH...]`: check library prompt files.
+//! `promptstack validate [PATH...]`: check library prompt files and agent files (skills,
+//! commands, prompt files, rules), each by its format's rules.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,7 +48,11 @@ pub fn run(args: ValidateArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
 }
 
 fn print_text(report: &validation::Report) {
-    for (severity, heading) in [(Severity::Error, "Errors"), (Severity::Warning, "Warnings")] {
+    for (severity, heading) in [
+        (Severity::Error, "Errors"),
+        (Severity::Warning, "Warnings"),
+        (Severity::Hint, "Hints"),
+    ] {
         let lines: Vec<String> = report
             .files
             .iter()
@@ -57,11 +62,12 @@ fn print_text(report: &validation::Report) {
                     .filter(move |f| f.severity == severity)
                     .map(move |f| {
                         format!(
-                            "  {}:{}: {} [{}]",
+                            "  {}:{}: {} [{}, {}]",
                             file.path.display(),
                             f.line,
                             f.message,
-                            f.code
+                            f.code,
+                            file.format
                         )
                     })
             })
@@ -71,6 +77,13 @@ fn print_text(report: &validation::Report) {
             for line in lines {
                 println!("{line}");
             }
+        }
+    }
+    let formats = report.by_format();
+    if formats.len() > 1 || formats.first().is_some_and(|(f, ..)| *f != validation::PROMPTSTACK_FORMAT) {
+        println!("By format:");
+        for (format, files, errors, warnings) in formats {
+            println!("  {format}: {files} files, {errors} errors, {warnings} warnings");
         }
     }
     println!("{}", report.summary());

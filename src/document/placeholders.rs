@@ -1,4 +1,7 @@
-//! The placeholder syntax `{{text:name}}` / `{{list:name}}`.
+//! The placeholder syntax `{{text:name}}` / `{{list:name}}`, and the dialects of the agent files
+//! people keep: VS Code's `${input:name}` (and its context variables such as `${selection}`),
+//! Claude Code / Codex / OpenCode's `$ARGUMENTS`, `$ARGUMENTS[N]`, `$N` and `$name`, and
+//! Mustache/Handlebars `{{name}}`.
 //!
 //! The parser never fails: anything that is not a well-formed placeholder is literal text, and the
 //! reasons are returned as [`PlaceholderProblem`]s so library validation can warn about them.
@@ -34,18 +37,92 @@ impl PlaceholderKind {
     }
 }
 
+/// How a placeholder is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// `{{text:name}}` / `{{list:name}}`.
+    PromptStack,
+    /// VS Code prompt files: `${input:name}` or `${input:name:hint}`.
+    VsCodeInput,
+    /// Claude Code, Codex and OpenCode commands: `$ARGUMENTS`, `$ARGUMENTS[N]`, `$N`, `$name`.
+    Arguments,
+    /// Mustache / Handlebars (dotprompt, Langfuse, GitHub Models): `{{name}}`.
+    Mustache,
+}
+
+/// Which dialects besides PromptStack's and Mustache's (always on) a text is read with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialects {
+    /// `${input:name}` and the context variables (`${selection}`, ...).
+    pub vscode: bool,
+    /// `$ARGUMENTS`, `$ARGUMENTS[N]`, `$N` (off by default: `$5` is a price in most prose).
+    pub arguments: bool,
+    /// Names usable as `$name` (a command's `arguments:` list).
+    pub argument_names: Vec<String>,
+}
+
+impl Default for Dialects {
+    fn default() -> Self {
+        Dialects {
+            vscode: true,
+            arguments: false,
+            argument_names: Vec::new(),
+        }
+    }
+}
+
+impl Dialects {
+    /// Every dialect, `$name` for `argument_names`.
+    pub fn all(argument_names: Vec<String>) -> Self {
+        Dialects {
+            vscode: true,
+            arguments: true,
+            argument_names,
+        }
+    }
+}
+
 /// One well-formed placeholder, with byte ranges into the parsed text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placeholder {
     pub kind: PlaceholderKind,
     pub name: String,
-    /// The whole `{{...}}`.
+    /// The whole `{{...}}` (or `${input:...}`, `$ARGUMENTS`, ...).
     pub span: Range<usize>,
-    /// The type keyword (`text` / `list`).
+    /// The type keyword (`text` / `list`), `input` in `${input:x}`, the `$` of `$1`; empty for
+    /// `{{name}}`.
     pub kind_span: Range<usize>,
     /// The name after the colon.
     pub name_span: Range<usize>,
+    pub dialect: Dialect,
+    /// The hint of `${input:name:hint}`: the text a tabstop starts with.
+    pub default: Option<String>,
 }
+
+/// A VS Code context variable (`${selection}`, `${file}`, ...): filled by VS Code, not a tabstop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextVariable {
+    pub name: String,
+    pub span: Range<usize>,
+}
+
+/// The context variables VS Code fills in prompt files.
+pub const VSCODE_CONTEXT_VARIABLES: &[(&str, &str)] = &[
+    ("selection", "the text selected in the active editor"),
+    ("selectedText", "the text selected in the active editor"),
+    ("file", "the path of the active file"),
+    ("fileBasename", "the file name of the active file"),
+    ("fileDirname", "the folder of the active file"),
+    (
+        "fileBasenameNoExtension",
+        "the file name of the active file without its extension",
+    ),
+    ("workspaceFolder", "the path of the workspace folder"),
+    (
+        "workspaceFolderBasename",
+        "the name of the workspace folder",
+    ),
+];
 
 /// Why a `{{` did not start a placeholder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +133,7 @@ pub enum ProblemKind {
     InvalidType(String),
     /// `{{text:name}}` where the name is not `[A-Za-z0-9_]+`.
     InvalidName(String),
-    /// `{{...}}` without the `type:name` shape.
+    /// `{{}}`: nothing between the braces.
     Malformed,
 }
 
@@ -92,14 +169,17 @@ impl PlaceholderProblem {
 pub struct ParsedPlaceholders {
     pub placeholders: Vec<Placeholder>,
     pub problems: Vec<PlaceholderProblem>,
+    pub context_variables: Vec<ContextVariable>,
 }
 
 impl ParsedPlaceholders {
-    /// Placeholders whose name was already used earlier in the same text (a library error).
+    /// PromptStack placeholders whose name was already used earlier in the same text (a library
+    /// error; the other dialects repeat a variable on purpose).
     pub fn duplicates(&self) -> Vec<&Placeholder> {
         let mut seen = std::collections::HashSet::new();
         self.placeholders
             .iter()
+            .filter(|p| p.dialect == Dialect::PromptStack)
             .filter(|p| !seen.insert(p.name.as_str()))
             .collect()
     }
@@ -127,10 +207,49 @@ fn is_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Scans `text` for placeholders in one pass (linear in its length, even on one long line full
-/// of `{{`). Never fails; spans are always on char boundaries within `text`.
+/// Scans `text` for placeholders with the default dialects; see [`parse_with`].
 pub fn parse(text: &str) -> ParsedPlaceholders {
+    parse_with(text, &Dialects::default())
+}
+
+/// Scans `text` for placeholders of `dialects` (linear in its length, even on one long line full
+/// of `{{` or `$`). Never fails; spans are always on char boundaries within `text`; placeholders
+/// come in text order and never overlap.
+pub fn parse_with(text: &str, dialects: &Dialects) -> ParsedPlaceholders {
     let mut out = ParsedPlaceholders::default();
+    parse_braces(text, &mut out);
+    let mut others = Vec::new();
+    if dialects.vscode {
+        parse_vscode(text, &mut others, &mut out.context_variables);
+    }
+    if dialects.arguments {
+        parse_arguments(text, &dialects.argument_names, &mut others);
+    }
+    if !others.is_empty() {
+        out.placeholders.append(&mut others);
+        out.placeholders.sort_by_key(|p| p.span.start);
+        let mut end = 0;
+        out.placeholders.retain(|p| {
+            let keep = p.span.start >= end;
+            if keep {
+                end = p.span.end;
+            }
+            keep
+        });
+    }
+    out
+}
+
+/// A Mustache variable name: `name`, `user.name`, `first-name`.
+fn is_mustache_name(s: &str) -> bool {
+    s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// `{{text:name}}`, `{{list:name}}` and Mustache `{{name}}`.
+fn parse_braces(text: &str, out: &mut ParsedPlaceholders) {
     let bytes = text.as_bytes();
     let mut openers = scan::next_str("{{");
     let mut closers = scan::next_str("}}");
@@ -175,24 +294,146 @@ pub fn parse(text: &str) -> ParsedPlaceholders {
                     span: span.clone(),
                     kind_span: content_start..content_start + kind.len(),
                     name_span: content_start + kind.len() + 1..content_end,
+                    dialect: Dialect::PromptStack,
+                    default: None,
                 }),
                 Some(_) => out.problems.push(PlaceholderProblem {
                     kind: ProblemKind::InvalidName(name.to_string()),
                     span: span.clone(),
                 }),
+                // `{{#each items}}`, `{{> partial}}`, `{{helper a:b}}`: template syntax, not ours.
+                None if !is_name(kind) => {}
                 None => out.problems.push(PlaceholderProblem {
                     kind: ProblemKind::InvalidType(kind.to_string()),
                     span: span.clone(),
                 }),
             },
-            None => out.problems.push(PlaceholderProblem {
-                kind: ProblemKind::Malformed,
-                span: span.clone(),
-            }),
+            None => {
+                let name = inner.trim();
+                if is_mustache_name(name) {
+                    let name_start = content_start + (inner.len() - inner.trim_start().len());
+                    out.placeholders.push(Placeholder {
+                        kind: PlaceholderKind::Text,
+                        name: name.to_string(),
+                        span: span.clone(),
+                        kind_span: name_start..name_start,
+                        name_span: name_start..name_start + name.len(),
+                        dialect: Dialect::Mustache,
+                        default: None,
+                    });
+                } else if name.is_empty() {
+                    out.problems.push(PlaceholderProblem {
+                        kind: ProblemKind::Malformed,
+                        span: span.clone(),
+                    });
+                }
+                // Anything else (`{{#if x}}`, `{{/if}}`, `{{ a b }}`) is template logic: literal.
+            }
         }
         i = span.end;
     }
-    out
+}
+
+/// VS Code's `${input:name}`, `${input:name:hint}` and context variables such as `${file}`.
+fn parse_vscode(text: &str, out: &mut Vec<Placeholder>, context: &mut Vec<ContextVariable>) {
+    let mut openers = scan::next_str("${");
+    let mut closers = scan::next_str("}");
+    let mut line_breaks = scan::next_byte(b"\n\r");
+    let mut i = 0;
+    while let Some(open) = openers.at_or_after(text, i) {
+        let content_start = open + 2;
+        i = content_start;
+        let line_end = line_breaks
+            .at_or_after(text, content_start)
+            .unwrap_or(text.len());
+        let Some(close) = closers
+            .at_or_after(text, content_start)
+            .filter(|&c| c < line_end)
+        else {
+            continue;
+        };
+        let inner = &text[content_start..close];
+        let span = open..close + 1;
+        if let Some(rest) = inner.strip_prefix("input:") {
+            let (name, hint) = match rest.split_once(':') {
+                Some((name, hint)) => (name, Some(hint)),
+                None => (rest, None),
+            };
+            if is_input_name(name) {
+                let name_start = content_start + "input:".len();
+                out.push(Placeholder {
+                    kind: PlaceholderKind::Text,
+                    name: name.to_string(),
+                    span: span.clone(),
+                    kind_span: content_start..content_start + "input".len(),
+                    name_span: name_start..name_start + name.len(),
+                    dialect: Dialect::VsCodeInput,
+                    default: hint.map(str::to_string),
+                });
+                i = span.end;
+            }
+        } else if VSCODE_CONTEXT_VARIABLES.iter().any(|(v, _)| *v == inner) {
+            context.push(ContextVariable {
+                name: inner.to_string(),
+                span: span.clone(),
+            });
+            i = span.end;
+        }
+    }
+}
+
+fn is_input_name(s: &str) -> bool {
+    !s.is_empty()
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// `$ARGUMENTS`, `$ARGUMENTS[N]`, `$N` and `$name` for the listed names.
+fn parse_arguments(text: &str, names: &[String], out: &mut Vec<Placeholder>) {
+    let bytes = text.as_bytes();
+    let mut dollars = scan::next_str("$");
+    let mut i = 0;
+    while let Some(dollar) = dollars.at_or_after(text, i) {
+        let word_start = dollar + 1;
+        let word_len = bytes[word_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        i = word_start + word_len;
+        let word = &text[word_start..word_start + word_len];
+        let escaped = dollar > 0 && bytes[dollar - 1] == b'\\';
+        if word.is_empty() || escaped {
+            continue;
+        }
+        let mut name_end = word_start + word_len;
+        let digits = word.bytes().all(|b| b.is_ascii_digit());
+        if word == "ARGUMENTS" {
+            // `$ARGUMENTS[N]`: an index at most 9 digits long.
+            let rest = &bytes[name_end..];
+            let index_len = rest
+                .iter()
+                .skip(1)
+                .take(10)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if rest.first() == Some(&b'[') && (1..=9).contains(&index_len) && rest.get(index_len + 1) == Some(&b']') {
+                name_end += index_len + 2;
+            }
+        } else if !digits && !names.iter().any(|n| n == word) {
+            continue;
+        }
+        i = name_end;
+        out.push(Placeholder {
+            kind: PlaceholderKind::Text,
+            name: text[word_start..name_end].to_string(),
+            span: dollar..name_end,
+            kind_span: dollar..word_start,
+            name_span: word_start..name_end,
+            dialect: Dialect::Arguments,
+            default: None,
+        });
+    }
 }
 
 /// A value for one placeholder when rendering.
@@ -202,6 +443,22 @@ pub enum Fill {
     /// Written as list items where the placeholder stands on its own line (see [`replacement`]),
     /// as `a, b` inside a sentence.
     List(Vec<String>),
+}
+
+impl Fill {
+    /// A JSON value as a placeholder value: a string is text, an array is a list's items.
+    pub fn from_json(value: &serde_json::Value) -> Fill {
+        match value {
+            serde_json::Value::String(s) => Fill::Text(s.clone()),
+            serde_json::Value::Array(items) => Fill::List(
+                items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect(),
+            ),
+            other => Fill::Text(other.to_string()),
+        }
+    }
 }
 
 /// The result of [`render`].
@@ -214,7 +471,17 @@ pub struct Rendered {
 
 /// Replaces every placeholder that has a value; the others stay as written and are listed.
 pub fn render(text: &str, values: &std::collections::HashMap<String, Fill>) -> Rendered {
-    let parsed = parse(text);
+    render_with(text, values, &Dialects::default())
+}
+
+/// [`render`] for the placeholders of `dialects`: one `values` map fills `{{text:x}}`,
+/// `${input:x}`, `{{x}}` and `$x` alike.
+pub fn render_with(
+    text: &str,
+    values: &std::collections::HashMap<String, Fill>,
+    dialects: &Dialects,
+) -> Rendered {
+    let parsed = parse_with(text, dialects);
     let mut out = String::with_capacity(text.len());
     let mut missing: Vec<String> = Vec::new();
     let mut last = 0;
@@ -399,11 +666,81 @@ mod tests {
         check("{{Text:a}}", &["!InvalidType(\"Text\")@0..10"]);
         check("{{text:my-name}}", &["!InvalidName(\"my-name\")@0..16"]);
         check("{{text:}}", &["!InvalidName(\"\")@0..9"]);
-        check("{{ name }}", &["!Malformed@0..10"]);
+        check("{{}}", &["!Malformed@0..4"]);
         check("{{text:a\n}}", &["!Unclosed@0..8"]);
         check("{{text:a", &["!Unclosed@0..8"]);
         check("{{text:a\r}}", &["!Unclosed@0..8"]);
         check("# A\r{{text:x}}\r", &["text:x@4..14"]);
+    }
+
+    /// Renders the parse with every dialect as `dialect:name@start..end` lines.
+    fn check_dialects(text: &str, expected: &[&str]) {
+        let parsed = parse_with(text, &Dialects::all(vec!["topic".into()]));
+        let mut got: Vec<String> = parsed
+            .placeholders
+            .iter()
+            .map(|p| {
+                let hint = p.default.as_deref().map(|d| format!("={d}")).unwrap_or_default();
+                format!("{:?}:{}{hint}@{:?}", p.dialect, p.name, p.span)
+            })
+            .collect();
+        got.extend(
+            parsed
+                .context_variables
+                .iter()
+                .map(|v| format!("context:{}@{:?}", v.name, v.span)),
+        );
+        got.extend(parsed.problems.iter().map(|p| format!("!{:?}@{:?}", p.kind, p.span)));
+        assert_eq!(got, expected, "parsing {text:?}");
+    }
+
+    #[test]
+    fn dialects() {
+        check_dialects("{{ name }} {{user.name}}", &["Mustache:name@0..10", "Mustache:user.name@11..24"]);
+        check_dialects("{{#if a}}x{{/if}} {{> p}} {{helper a:b}}", &[]);
+        check_dialects(
+            "${input:file} ${input:goal:what to do} ${selection} ${other}",
+            &["VsCodeInput:file@0..13", "VsCodeInput:goal=what to do@14..38", "context:selection@39..51"],
+        );
+        check_dialects(
+            "$ARGUMENTS, $ARGUMENTS[1] $0 $12 $topic $other \\$1 $",
+            &[
+                "Arguments:ARGUMENTS@0..10",
+                "Arguments:ARGUMENTS[1]@12..25",
+                "Arguments:0@26..28",
+                "Arguments:12@29..32",
+                "Arguments:topic@33..39",
+            ],
+        );
+        check_dialects("{{text:a}} $ARGUMENTSX ${input:}", &["PromptStack:a@0..10"]);
+        // `$5` is prose unless the file's format uses arguments.
+        assert!(parse("costs $5").placeholders.is_empty());
+        assert_eq!(parse("{{a}} {{a}}").duplicates().len(), 0);
+    }
+
+    #[test]
+    fn render_fills_every_dialect_from_one_map() {
+        let values = std::collections::HashMap::from([
+            ("topic".to_string(), Fill::Text("tests".into())),
+            ("ARGUMENTS".to_string(), Fill::Text("all".into())),
+            ("1".to_string(), Fill::Text("one".into())),
+        ]);
+        let rendered = render_with(
+            "{{text:topic}} ${input:topic:x} {{ topic }} $topic $ARGUMENTS $1 ${input:left}",
+            &values,
+            &Dialects::all(vec!["topic".into()]),
+        );
+        assert_eq!(rendered.text, "tests tests tests tests all one ${input:left}");
+        assert_eq!(rendered.missing, vec!["left"]);
+    }
+
+    #[test]
+    fn dialect_long_lines_stay_linear() {
+        let all = Dialects::all(vec!["a".into()]);
+        assert!(parse_with(&"${".repeat(100_000), &all).placeholders.is_empty());
+        assert_eq!(parse_with(&"$1".repeat(100_000), &all).placeholders.len(), 100_000);
+        assert!(parse_with(&"$ARGUMENTS[".repeat(100_000), &all).placeholders.len() == 100_000);
+        assert_eq!(parse_with(&"{{a}}".repeat(100_000), &all).placeholders.len(), 100_000);
     }
 
     #[test]
@@ -509,12 +846,17 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics_and_spans_are_in_bounds(text in "\\PC*") {
-            let parsed = parse(&text);
+            let parsed = parse_with(&text, &Dialects::all(vec!["topic".into()]));
+            let mut end = 0;
             for p in &parsed.placeholders {
+                prop_assert!(p.span.start >= end, "overlapping placeholders");
+                end = p.span.end;
                 prop_assert!(p.span.end <= text.len());
                 prop_assert!(text.is_char_boundary(p.span.start) && text.is_char_boundary(p.span.end));
                 prop_assert_eq!(&text[p.name_span.clone()], p.name.as_str());
-                prop_assert_eq!(&text[p.kind_span.clone()], p.kind.keyword());
+                if p.dialect == Dialect::PromptStack {
+                    prop_assert_eq!(&text[p.kind_span.clone()], p.kind.keyword());
+                }
             }
             for p in &parsed.problems {
                 prop_assert!(p.span.start <= p.span.end && p.span.end <= text.len());
