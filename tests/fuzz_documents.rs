@@ -33,9 +33,18 @@ const AGENT_FILES: &[(formats::Format, &str)] = &[
     (formats::Format::Skill, "/w/.github/skills/a-b/SKILL.md"),
     (formats::Format::ClaudeCommand, "/w/.claude/commands/x.md"),
     (formats::Format::ClaudeAgent, "/w/.claude/agents/x.md"),
-    (formats::Format::VsCodePrompt, "/w/.github/prompts/x.prompt.md"),
-    (formats::Format::VsCodeInstructions, "/w/.github/instructions/x.instructions.md"),
-    (formats::Format::VsCodeAgent, "/w/.github/agents/x.chatmode.md"),
+    (
+        formats::Format::VsCodePrompt,
+        "/w/.github/prompts/x.prompt.md",
+    ),
+    (
+        formats::Format::VsCodeInstructions,
+        "/w/.github/instructions/x.instructions.md",
+    ),
+    (
+        formats::Format::VsCodeAgent,
+        "/w/.github/agents/x.chatmode.md",
+    ),
     (formats::Format::CursorRule, "/w/.cursor/rules/x.mdc"),
     (formats::Format::AgentsMd, "/w/AGENTS.md"),
 ];
@@ -49,7 +58,10 @@ fn parse_everything(text: &str) -> Result<(), TestCaseError> {
             && text.is_char_boundary(r.end)
     };
     let all = placeholders::Dialects::all(vec!["name".into()]);
-    for parsed in [placeholders::parse(text), placeholders::parse_with(text, &all)] {
+    for parsed in [
+        placeholders::parse(text),
+        placeholders::parse_with(text, &all),
+    ] {
         let mut end = 0;
         for p in &parsed.placeholders {
             prop_assert!(in_bounds(&p.span) && in_bounds(&p.name_span) && in_bounds(&p.kind_span));

@@ -70,7 +70,10 @@ fn each_format_accepts_a_correct_file_and_reports_each_mistake() {
             ".cursor/rules/ts.mdc",
             "---\ndescription: TS rules\nglobs: **/*.ts, **/*.tsx\nalwaysApply: false\n---\nPrefer interfaces.\n",
         ),
-        ("AGENTS.md", "# Build\n\nRun `make`.\n\n## Test\n\nRun `make test`.\n"),
+        (
+            "AGENTS.md",
+            "# Build\n\nRun `make`.\n\n## Test\n\nRun `make test`.\n",
+        ),
         ("CLAUDE.md", "# Notes\nKeep answers short.\n"),
     ];
     for (path, text) in correct {
@@ -210,15 +213,22 @@ fn keys_hover_and_complete_and_placeholders_of_every_dialect_are_tokens() {
                 json!({"textDocument": {"uri": skill}, "position": {"line": line, "character": character}}),
             )
             .unwrap();
-        answer["contents"]["value"].as_str().unwrap_or_default().to_string()
+        answer["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     };
     let text = hover(&mut client, 3, 3);
-    assert!(text.contains("`allowed-tools`") && text.contains("Claude Code"), "{text}");
+    assert!(
+        text.contains("`allowed-tools`") && text.contains("Claude Code"),
+        "{text}"
+    );
     let text = hover(&mut client, 4, 2);
     assert!(text.contains("not a key of Agent Skill files"), "{text}");
     let text = hover(&mut client, 6, 6);
     assert!(
-        text.contains("Claude Code counts from 0") && text.contains("Codex and OpenCode count from 1"),
+        text.contains("Claude Code counts from 0")
+            && text.contains("Codex and OpenCode count from 1"),
         "{text}"
     );
     let text = hover(&mut client, 6, 15);
@@ -236,11 +246,17 @@ fn keys_hover_and_complete_and_placeholders_of_every_dialect_are_tokens() {
     let labels = support::completion_labels(&answer);
     assert!(labels.contains(&"permissionMode".to_string()), "{labels:?}");
     assert!(!labels.contains(&"title".to_string()), "{labels:?}");
-    assert!(!labels.contains(&"name".to_string()), "already written: {labels:?}");
+    assert!(
+        !labels.contains(&"name".to_string()),
+        "already written: {labels:?}"
+    );
 
     // `$1` and `${input:x}` are highlighted in the skill: `$`+`1`, `input`+`x`.
     let tokens = client
-        .request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": skill}}))
+        .request(
+            "textDocument/semanticTokens/full",
+            json!({"textDocument": {"uri": skill}}),
+        )
         .unwrap();
     let data: Vec<u64> = tokens["data"]
         .as_array()
@@ -264,10 +280,16 @@ fn keys_hover_and_complete_and_placeholders_of_every_dialect_are_tokens() {
     let agents = uri(&ws.join("AGENTS.md"));
     client.open(&agents, "# Build\nx\n## Test\ny\n");
     let symbols = client
-        .request("textDocument/documentSymbol", json!({"textDocument": {"uri": agents}}))
+        .request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": agents}}),
+        )
         .unwrap();
     let text = symbols.to_string();
-    assert!(text.contains("\"Build\"") && text.contains("\"Test\""), "{symbols:#}");
+    assert!(
+        text.contains("\"Build\"") && text.contains("\"Test\""),
+        "{symbols:#}"
+    );
     client.shutdown();
 }
 
@@ -306,9 +328,12 @@ fn a_skill_folder_source_completes_with_tabstops_from_every_dialect() {
     let skills = sandbox.dir.path().join("team-skills");
     sandbox.write(
         &skills.join("pdf-tools/SKILL.md"),
-        b"---\nname: pdf-tools\ndescription: Fill PDF forms\n---\n# Role\nFill ${input:form:the form} for $ARGUMENTS, signed by {{ name }}; cost $5 stays.\n",
+        b"---\nname: pdf-tools\ndescription: Fill PDF forms\n---\n# Role\nFill ${input:form:the form} for $ARGUMENTS, signed by {{ name }}; step $5.\n",
     );
-    sandbox.write(&skills.join("pdf-tools/references/forms.md"), b"# Forms reference\n");
+    sandbox.write(
+        &skills.join("pdf-tools/references/forms.md"),
+        b"# Forms reference\n",
+    );
     let ws = sandbox.workspace();
     sandbox.write(
         &ws.join(".claude/commands/review.md"),
@@ -327,11 +352,12 @@ fn a_skill_folder_source_completes_with_tabstops_from_every_dialect() {
     assert_eq!(item["insertTextFormat"], 2, "{item:#}");
     assert_eq!(
         item["textEdit"]["newText"],
-        "# Role\nFill ${1:the form} for ${2:ARGUMENTS}, signed by ${3:name}; cost \\$5 stays.\n"
+        "# Role\nFill ${1:the form} for ${2:ARGUMENTS}, signed by ${3:name}; step ${4:5}.\n"
     );
     let detail = item["detail"].as_str().unwrap();
     assert!(
-        detail.starts_with("Agent Skill · from team · ") && detail.ends_with("team-skills/pdf-tools"),
+        detail.starts_with("Agent Skill · from team · ")
+            && detail.ends_with("team-skills/pdf-tools"),
         "{detail}"
     );
     // The skill's resources are not prompts.
@@ -342,12 +368,17 @@ fn a_skill_folder_source_completes_with_tabstops_from_every_dialect() {
         )
         .unwrap();
     assert!(
-        !support::completion_labels(&answer).iter().any(|l| l.contains("Forms")),
+        !support::completion_labels(&answer)
+            .iter()
+            .any(|l| l.contains("Forms")),
         "{answer:#}"
     );
     // The workspace's own command joined the library by itself, with `$name` from `arguments:`.
     let item = completed(&mut client, &doc, 3, "/review", "review");
-    assert_eq!(item["textEdit"]["newText"], "Review ${1:area}, then ${2:1}.\n");
+    assert_eq!(
+        item["textEdit"]["newText"],
+        "Review ${1:area}, then ${2:1}.\n"
+    );
     assert!(
         item["detail"]
             .as_str()
@@ -362,8 +393,14 @@ fn a_skill_folder_source_completes_with_tabstops_from_every_dialect() {
 fn render_fills_every_dialect_from_one_map_and_validate_library_reports_workspace_files() {
     let sandbox = Sandbox::new();
     let ws = sandbox.workspace();
-    sandbox.write(&ws.join(".claude/agents/nameless.md"), b"---\ndescription: d\n---\nx\n");
-    sandbox.write(&ws.join(".github/ISSUE_TEMPLATE/bug.md"), b"# Not an agent file\n");
+    sandbox.write(
+        &ws.join(".claude/agents/nameless.md"),
+        b"---\ndescription: d\n---\nx\n",
+    );
+    sandbox.write(
+        &ws.join(".github/ISSUE_TEMPLATE/bug.md"),
+        b"# Not an agent file\n",
+    );
     let mut client = support::start_in(&sandbox, &ws);
     let rendered = client
         .request(
@@ -389,12 +426,18 @@ fn render_fills_every_dialect_from_one_map_and_validate_library_reports_workspac
     let files = report["files"].as_array().unwrap();
     let agent = files
         .iter()
-        .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with("nameless.md")))
+        .find(|f| {
+            f["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("nameless.md"))
+        })
         .unwrap_or_else(|| panic!("no workspace agent file in {report:#}"));
     assert_eq!(agent["format"], "Claude Code agent");
     assert_eq!(agent["findings"][0]["code"], "missing-key");
     assert!(
-        !files.iter().any(|f| f["path"].as_str().is_some_and(|p| p.ends_with("bug.md"))),
+        !files
+            .iter()
+            .any(|f| f["path"].as_str().is_some_and(|p| p.ends_with("bug.md"))),
         "an issue template is not an agent file: {report:#}"
     );
     client.shutdown();
@@ -428,11 +471,24 @@ fn a_real_world_shaped_collection_validates_like_its_tools_and_its_prompts_compl
         .iter()
         .flat_map(|f| f["findings"].as_array().unwrap())
         .collect();
-    let not_hints: Vec<&&Value> = findings.iter().filter(|f| f["severity"] != "hint").collect();
+    let not_hints: Vec<&&Value> = findings
+        .iter()
+        .filter(|f| f["severity"] != "hint")
+        .collect();
     assert!(not_hints.is_empty(), "{not_hints:#?}");
     assert_eq!(report["errors"], 0);
     assert_eq!(report["warnings"], 0);
     let (_, text, _) = sandbox.cli(&["validate", root.to_str().unwrap()]);
+    // What `promptstack validate` says about the collection (kept in the test log).
+    eprintln!(
+        "{}",
+        text.lines()
+            .filter(|l| !l.starts_with("  .")
+                && !l.starts_with("  repo")
+                && !l.starts_with("  skills"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     assert!(text.contains("By format:\n"), "{text}");
     assert!(text.contains("  Agent Skill: "), "{text}");
 
@@ -451,15 +507,31 @@ fn a_real_world_shaped_collection_validates_like_its_tools_and_its_prompts_compl
     client.open(&doc, "");
     let item = completed(&mut client, &doc, 2, "/pdf forms 3", "pdf-forms-3");
     assert!(
-        item["textEdit"]["newText"].as_str().unwrap().contains("${1:ARGUMENTS}"),
+        item["textEdit"]["newText"]
+            .as_str()
+            .unwrap()
+            .contains("${1:ARGUMENTS}"),
         "{item:#}"
     );
     let item = completed(&mut client, &doc, 3, "/commit message", "commit-message");
-    assert!(item["detail"].as_str().unwrap().starts_with("Claude Code command · from claude"));
-    let item = completed(&mut client, &doc, 4, "/api design", "api-design");
-    assert!(item["detail"].as_str().unwrap().starts_with("VS Code prompt file · from copilot"));
     assert!(
-        item["textEdit"]["newText"].as_str().unwrap().contains("${1:the file or folder}"),
+        item["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Claude Code command · from claude")
+    );
+    let item = completed(&mut client, &doc, 4, "/api design", "api-design");
+    assert!(
+        item["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("VS Code prompt file · from copilot")
+    );
+    assert!(
+        item["textEdit"]["newText"]
+            .as_str()
+            .unwrap()
+            .contains("${1:the file or folder}"),
         "{item:#}"
     );
     client.shutdown();
@@ -485,10 +557,19 @@ fn the_cli_renders_every_dialect_of_a_file_from_one_map() {
     assert_eq!(out, "Fix issue 12 in parser (fast), see T-1 and ok.\n");
     let (code, out, err) = sandbox.cli(&["render", command.to_str().unwrap(), "--set", "area=x"]);
     assert_eq!(code, 1);
-    assert_eq!(out, "Fix $ARGUMENTS in x ($1), see {{ ticket }} and ${input:note:n}.\n");
-    assert!(err.contains("missing values: ARGUMENTS, 1, ticket, note"), "{err}");
+    assert_eq!(
+        out,
+        "Fix $ARGUMENTS in x ($1), see {{ ticket }} and ${input:note:n}.\n"
+    );
+    assert!(
+        err.contains("missing values: ARGUMENTS, 1, ticket, note"),
+        "{err}"
+    );
     // Outside a Claude Code command `$1` is text.
-    let note = sandbox.write(&ws.join("note.composition.md"), b"Pay $1 for {{text:item}}.\n");
+    let note = sandbox.write(
+        &ws.join("note.composition.md"),
+        b"Pay $1 for {{text:item}}.\n",
+    );
     let (code, out, _) = sandbox.cli(&["render", note.to_str().unwrap(), "--set", "item=tea"]);
     assert_eq!((code, out.as_str()), (0, "Pay $1 for tea.\n"));
 }

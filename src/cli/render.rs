@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::document::{MAX_FILE_BYTES, frontmatter, placeholders::{self, Fill}};
+use crate::document::{
+    MAX_FILE_BYTES, frontmatter,
+    placeholders::{self, Fill},
+};
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {

@@ -80,7 +80,11 @@ fn print_text(report: &validation::Report) {
         }
     }
     let formats = report.by_format();
-    if formats.len() > 1 || formats.first().is_some_and(|(f, ..)| *f != validation::PROMPTSTACK_FORMAT) {
+    if formats.len() > 1
+        || formats
+            .first()
+            .is_some_and(|(f, ..)| *f != validation::PROMPTSTACK_FORMAT)
+    {
         println!("By format:");
         for (format, files, errors, warnings) in formats {
             println!("  {format}: {files} files, {errors} errors, {warnings} warnings");

@@ -193,7 +193,9 @@ pub fn key_range(text: &str, block: &FrontmatterBlock<'_>, key: &str) -> Option<
                 .strip_prefix(key)
                 .is_some_and(|rest| rest.trim_start().starts_with(':'))
         })
-        .map(|line| block.yaml_range.start + line.start..block.yaml_range.start + line.start + key.len())
+        .map(|line| {
+            block.yaml_range.start + line.start..block.yaml_range.start + line.start + key.len()
+        })
         .filter(|range| range.end <= text.len())
 }
 

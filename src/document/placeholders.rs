@@ -242,9 +242,10 @@ pub fn parse_with(text: &str, dialects: &Dialects) -> ParsedPlaceholders {
 
 /// A Mustache variable name: `name`, `user.name`, `first-name`.
 fn is_mustache_name(s: &str) -> bool {
-    s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && s
-            .bytes()
+    s.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
@@ -384,8 +385,7 @@ fn parse_vscode(text: &str, out: &mut Vec<Placeholder>, context: &mut Vec<Contex
 
 fn is_input_name(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -417,7 +417,10 @@ fn parse_arguments(text: &str, names: &[String], out: &mut Vec<Placeholder>) {
                 .take(10)
                 .take_while(|b| b.is_ascii_digit())
                 .count();
-            if rest.first() == Some(&b'[') && (1..=9).contains(&index_len) && rest.get(index_len + 1) == Some(&b']') {
+            if rest.first() == Some(&b'[')
+                && (1..=9).contains(&index_len)
+                && rest.get(index_len + 1) == Some(&b']')
+            {
                 name_end += index_len + 2;
             }
         } else if !digits && !names.iter().any(|n| n == word) {
@@ -680,7 +683,11 @@ mod tests {
             .placeholders
             .iter()
             .map(|p| {
-                let hint = p.default.as_deref().map(|d| format!("={d}")).unwrap_or_default();
+                let hint = p
+                    .default
+                    .as_deref()
+                    .map(|d| format!("={d}"))
+                    .unwrap_or_default();
                 format!("{:?}:{}{hint}@{:?}", p.dialect, p.name, p.span)
             })
             .collect();
@@ -690,17 +697,29 @@ mod tests {
                 .iter()
                 .map(|v| format!("context:{}@{:?}", v.name, v.span)),
         );
-        got.extend(parsed.problems.iter().map(|p| format!("!{:?}@{:?}", p.kind, p.span)));
+        got.extend(
+            parsed
+                .problems
+                .iter()
+                .map(|p| format!("!{:?}@{:?}", p.kind, p.span)),
+        );
         assert_eq!(got, expected, "parsing {text:?}");
     }
 
     #[test]
     fn dialects() {
-        check_dialects("{{ name }} {{user.name}}", &["Mustache:name@0..10", "Mustache:user.name@11..24"]);
+        check_dialects(
+            "{{ name }} {{user.name}}",
+            &["Mustache:name@0..10", "Mustache:user.name@11..24"],
+        );
         check_dialects("{{#if a}}x{{/if}} {{> p}} {{helper a:b}}", &[]);
         check_dialects(
             "${input:file} ${input:goal:what to do} ${selection} ${other}",
-            &["VsCodeInput:file@0..13", "VsCodeInput:goal=what to do@14..38", "context:selection@39..51"],
+            &[
+                "VsCodeInput:file@0..13",
+                "VsCodeInput:goal=what to do@14..38",
+                "context:selection@39..51",
+            ],
         );
         check_dialects(
             "$ARGUMENTS, $ARGUMENTS[1] $0 $12 $topic $other \\$1 $",
@@ -730,17 +749,37 @@ mod tests {
             &values,
             &Dialects::all(vec!["topic".into()]),
         );
-        assert_eq!(rendered.text, "tests tests tests tests all one ${input:left}");
+        assert_eq!(
+            rendered.text,
+            "tests tests tests tests all one ${input:left}"
+        );
         assert_eq!(rendered.missing, vec!["left"]);
     }
 
     #[test]
     fn dialect_long_lines_stay_linear() {
         let all = Dialects::all(vec!["a".into()]);
-        assert!(parse_with(&"${".repeat(100_000), &all).placeholders.is_empty());
-        assert_eq!(parse_with(&"$1".repeat(100_000), &all).placeholders.len(), 100_000);
-        assert!(parse_with(&"$ARGUMENTS[".repeat(100_000), &all).placeholders.len() == 100_000);
-        assert_eq!(parse_with(&"{{a}}".repeat(100_000), &all).placeholders.len(), 100_000);
+        assert!(
+            parse_with(&"${".repeat(100_000), &all)
+                .placeholders
+                .is_empty()
+        );
+        assert_eq!(
+            parse_with(&"$1".repeat(100_000), &all).placeholders.len(),
+            100_000
+        );
+        assert!(
+            parse_with(&"$ARGUMENTS[".repeat(100_000), &all)
+                .placeholders
+                .len()
+                == 100_000
+        );
+        assert_eq!(
+            parse_with(&"{{a}}".repeat(100_000), &all)
+                .placeholders
+                .len(),
+            100_000
+        );
     }
 
     #[test]

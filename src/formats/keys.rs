@@ -171,7 +171,10 @@ const VSCODE_INSTRUCTIONS: &[KeyDoc] = &[
         "description",
         "VS Code: a short description, shown on hover and used to pick instructions.",
     ),
-    key("name", "VS Code: the name shown in the UI; the file name when left out."),
+    key(
+        "name",
+        "VS Code: the name shown in the UI; the file name when left out.",
+    ),
     key(
         "excludeAgent",
         "VS Code / GitHub Copilot: the agent that does not read these instructions (`code-review` or `coding-agent`).",
@@ -183,7 +186,10 @@ const VSCODE_AGENT: &[KeyDoc] = &[
         "description",
         "VS Code: a short description, shown as placeholder text in the chat input.",
     ),
-    key("name", "VS Code: the agent's name; the file name when left out."),
+    key(
+        "name",
+        "VS Code: the agent's name; the file name when left out.",
+    ),
     key(
         "argument-hint",
         "VS Code: the hint shown in the chat input when the agent is selected.",

@@ -154,7 +154,9 @@ impl Format {
 }
 
 /// The names of a command's `arguments:` (a list of names, or of `{name: ...}` maps).
-pub fn argument_names(frontmatter: &std::collections::BTreeMap<String, serde_json::Value>) -> Vec<String> {
+pub fn argument_names(
+    frontmatter: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<String> {
     let Some(serde_json::Value::Array(items)) = frontmatter.get("arguments") else {
         return Vec::new();
     };
@@ -205,7 +207,10 @@ pub fn detect(path: &Path) -> Option<Format> {
     if name == "SKILL.md" && !dirs.is_empty() {
         return Some(Format::Skill);
     }
-    if matches!(name, "AGENTS.md" | "CLAUDE.md" | "GEMINI.md" | "AGENTS.override.md") {
+    if matches!(
+        name,
+        "AGENTS.md" | "CLAUDE.md" | "GEMINI.md" | "AGENTS.override.md"
+    ) {
         return Some(Format::AgentsMd);
     }
     if lower.ends_with(".mdc") && under(".cursor", "rules") {
@@ -332,17 +337,29 @@ mod tests {
             (".github/skills/review/SKILL.md", Some(Format::Skill)),
             ("/home/a/.claude/skills/pdf/SKILL.md", Some(Format::Skill)),
             (".claude/commands/review.md", Some(Format::ClaudeCommand)),
-            (".claude/commands/git/commit.md", Some(Format::ClaudeCommand)),
+            (
+                ".claude/commands/git/commit.md",
+                Some(Format::ClaudeCommand),
+            ),
             (".claude/agents/reviewer.md", Some(Format::ClaudeAgent)),
             (".claude/agents/deep/x.md", None),
             (".claude/settings.md", None),
             (".github/prompts/plan.prompt.md", Some(Format::VsCodePrompt)),
             ("notes/plan.prompt.md", None),
-            (".github/copilot-instructions.md", Some(Format::VsCodeInstructions)),
+            (
+                ".github/copilot-instructions.md",
+                Some(Format::VsCodeInstructions),
+            ),
             ("docs/copilot-instructions.md", None),
-            (".github/instructions/rust.instructions.md", Some(Format::VsCodeInstructions)),
+            (
+                ".github/instructions/rust.instructions.md",
+                Some(Format::VsCodeInstructions),
+            ),
             (".github/agents/planner.agent.md", Some(Format::VsCodeAgent)),
-            (".github/chatmodes/old.chatmode.md", Some(Format::VsCodeAgent)),
+            (
+                ".github/chatmodes/old.chatmode.md",
+                Some(Format::VsCodeAgent),
+            ),
             (".cursor/rules/ts.mdc", Some(Format::CursorRule)),
             (".cursor/rules/web/react.mdc", Some(Format::CursorRule)),
             ("rules/ts.mdc", None),
@@ -364,8 +381,16 @@ mod tests {
             ("pdf/references/forms.md", FormatHint::Skills, None),
             ("review.md", FormatHint::Claude, Some(Format::ClaudeCommand)),
             ("agents/x.md", FormatHint::Claude, Some(Format::ClaudeAgent)),
-            ("commands/git/c.md", FormatHint::Claude, Some(Format::ClaudeCommand)),
-            ("plan.prompt.md", FormatHint::VsCode, Some(Format::VsCodePrompt)),
+            (
+                "commands/git/c.md",
+                FormatHint::Claude,
+                Some(Format::ClaudeCommand),
+            ),
+            (
+                "plan.prompt.md",
+                FormatHint::VsCode,
+                Some(Format::VsCodePrompt),
+            ),
             ("README.md", FormatHint::VsCode, None),
             ("ts.mdc", FormatHint::Cursor, Some(Format::CursorRule)),
             ("notes.md", FormatHint::Auto, None),
@@ -384,17 +409,30 @@ mod tests {
                 .collect::<std::collections::BTreeMap<_, _>>()
         };
         let skill = Path::new("/x/.claude/skills/pdf-tools/SKILL.md");
-        assert_eq!(display_name(Format::Skill, skill, &fm(&[]), None), "pdf-tools");
+        assert_eq!(
+            display_name(Format::Skill, skill, &fm(&[]), None),
+            "pdf-tools"
+        );
         assert_eq!(
             display_name(Format::Skill, skill, &fm(&[("name", "pdf")]), None),
             "pdf"
         );
         assert_eq!(
-            display_name(Format::VsCodePrompt, Path::new("a/plan.prompt.md"), &fm(&[]), Some("Plan it")),
+            display_name(
+                Format::VsCodePrompt,
+                Path::new("a/plan.prompt.md"),
+                &fm(&[]),
+                Some("Plan it")
+            ),
             "Plan it"
         );
         assert_eq!(
-            display_name(Format::VsCodePrompt, Path::new("a/plan.prompt.md"), &fm(&[]), None),
+            display_name(
+                Format::VsCodePrompt,
+                Path::new("a/plan.prompt.md"),
+                &fm(&[]),
+                None
+            ),
             "plan"
         );
     }

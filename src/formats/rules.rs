@@ -111,7 +111,12 @@ pub fn validate(format: Format, text: &str, context: &Context<'_>) -> Vec<Findin
                 "{} read AGENTS.md-style files as plain Markdown: this frontmatter is passed on as text",
                 checker.tool()
             );
-            checker.push(Severity::Hint, "frontmatter-ignored", fence(&block), message);
+            checker.push(
+                Severity::Hint,
+                "frontmatter-ignored",
+                fence(&block),
+                message,
+            );
         }
         Split::Found(block) => match frontmatter::parse_map(&block) {
             Ok(map) => keys(&mut checker, &block, &map, context),
@@ -119,7 +124,10 @@ pub fn validate(format: Format, text: &str, context: &Context<'_>) -> Vec<Findin
                 if let Some((map, lines)) = read_unquoted(&block) =>
             {
                 for line in lines {
-                    let range = checker.index.line_range(text, line).unwrap_or(fence(&block));
+                    let range = checker
+                        .index
+                        .line_range(text, line)
+                        .unwrap_or(fence(&block));
                     checker.push(
                         Severity::Hint,
                         "unquoted-value",
@@ -147,7 +155,12 @@ pub fn validate(format: Format, text: &str, context: &Context<'_>) -> Vec<Findin
             }
             Err(e) => {
                 let message = format!("{e}; {} skips {}", checker.tool(), skipped_part(format));
-                checker.push(Severity::Error, "invalid-frontmatter", fence(&block), message);
+                checker.push(
+                    Severity::Error,
+                    "invalid-frontmatter",
+                    fence(&block),
+                    message,
+                );
             }
         },
     }
@@ -182,8 +195,12 @@ fn read_unquoted(block: &FrontmatterBlock<'_>) -> Option<(Map<String, Value>, Ve
         let content = line.trim_end_matches(['\r', '\n']);
         let quoted = content.split_once(": ").filter(|(key, value)| {
             !key.is_empty()
-                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                && value.trim_start().starts_with(['[', '{', '*', '&', '!', '@', '`'])
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && value
+                    .trim_start()
+                    .starts_with(['[', '{', '*', '&', '!', '@', '`'])
                 && frontmatter::parse_yaml::<Value>(content).is_err()
         });
         match quoted {
@@ -238,10 +255,8 @@ fn missing_frontmatter(checker: &mut Checker<'_>, context: &Context<'_>) {
 /// Claude Code falls back to the folder name and the first paragraph for a skill; every other
 /// reader of Agent Skills skips it.
 fn required_severity(format: Format, path: &Path) -> Severity {
-    let claude_skill = format == Format::Skill
-        && path
-            .components()
-            .any(|c| c.as_os_str() == ".claude");
+    let claude_skill =
+        format == Format::Skill && path.components().any(|c| c.as_os_str() == ".claude");
     if claude_skill {
         Severity::Warning
     } else {
@@ -283,7 +298,10 @@ fn keys(
                         .into(),
                 );
             }
-            if map.get("tools").is_some_and(|t| !t.is_array() && !t.is_null()) {
+            if map
+                .get("tools")
+                .is_some_and(|t| !t.is_array() && !t.is_null())
+            {
                 checker.push(
                     Severity::Warning,
                     "tools-not-a-list",
@@ -395,9 +413,12 @@ fn skill(
 fn is_skill_name(name: &str) -> bool {
     name.len() <= MAX_SKILL_NAME
         && !name.is_empty()
-        && name
-            .split('-')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && name.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// `applyTo` is a glob or a comma list of globs relative to the workspace root: one that matches
@@ -415,13 +436,18 @@ fn apply_to(checker: &mut Checker<'_>, pattern: &Value, root: &Path, range: Rang
     };
     let mut globs = Vec::new();
     for glob in pattern.split(',').map(str::trim).filter(|g| !g.is_empty()) {
-        match globset::GlobBuilder::new(glob).literal_separator(true).build() {
+        match globset::GlobBuilder::new(glob)
+            .literal_separator(true)
+            .build()
+        {
             Ok(g) => globs.push((glob, g.compile_matcher())),
             Err(e) => checker.push(
                 Severity::Warning,
                 "invalid-glob",
                 range.clone(),
-                format!("`applyTo` pattern `{glob}` is not a valid glob ({e}); VS Code never applies it"),
+                format!(
+                    "`applyTo` pattern `{glob}` is not a valid glob ({e}); VS Code never applies it"
+                ),
             ),
         }
     }
@@ -476,7 +502,12 @@ fn cursor_rule(checker: &mut Checker<'_>, block: &FrontmatterBlock<'_>) {
             ),
             other => format!("`alwaysApply: {other}`: Cursor expects `true` or `false`"),
         };
-        checker.push(Severity::Warning, "always-apply-not-boolean", range, message);
+        checker.push(
+            Severity::Warning,
+            "always-apply-not-boolean",
+            range,
+            message,
+        );
     }
 }
 
@@ -524,7 +555,10 @@ mod tests {
         check(
             Format::Skill,
             SKILL_PATH,
-            &format!("---\nname: pdf-tools\ndescription: {}\n---\n", "x".repeat(1025)),
+            &format!(
+                "---\nname: pdf-tools\ndescription: {}\n---\n",
+                "x".repeat(1025)
+            ),
             &["3 Error description-too-long"],
         );
         check(
@@ -539,7 +573,12 @@ mod tests {
             "---\nname: pdf-tools\ndescription: \"unclosed\n---\n",
             &["3 Error invalid-yaml"],
         );
-        check(Format::Skill, SKILL_PATH, "# no frontmatter\n", &["1 Error missing-frontmatter"]);
+        check(
+            Format::Skill,
+            SKILL_PATH,
+            "# no frontmatter\n",
+            &["1 Error missing-frontmatter"],
+        );
         // Claude Code falls back to the folder name: a warning there, not an error.
         check(
             Format::Skill,
@@ -548,7 +587,12 @@ mod tests {
             &["1 Warning missing-name"],
         );
         let long = format!("{ok}{}", "line\n".repeat(501));
-        check(Format::Skill, SKILL_PATH, &long, &["1 Hint long-skill-body"]);
+        check(
+            Format::Skill,
+            SKILL_PATH,
+            &long,
+            &["1 Hint long-skill-body"],
+        );
     }
 
     #[test]
@@ -569,7 +613,12 @@ mod tests {
 
     #[test]
     fn claude_commands_and_agents() {
-        check(Format::ClaudeCommand, "/w/.claude/commands/x.md", "Review $ARGUMENTS\n", &[]);
+        check(
+            Format::ClaudeCommand,
+            "/w/.claude/commands/x.md",
+            "Review $ARGUMENTS\n",
+            &[],
+        );
         check(
             Format::ClaudeCommand,
             "/w/.claude/commands/x.md",
@@ -636,7 +685,10 @@ mod tests {
         };
         assert_eq!(codes("---\napplyTo: '**/*.rs'\n---\n"), Vec::<&str>::new());
         assert_eq!(codes("---\napplyTo: '**'\n---\n"), Vec::<&str>::new());
-        assert_eq!(codes("---\napplyTo: 'src/**/*.rs, **/*.ts'\n---\n"), vec!["apply-to-no-match"]);
+        assert_eq!(
+            codes("---\napplyTo: 'src/**/*.rs, **/*.ts'\n---\n"),
+            vec!["apply-to-no-match"]
+        );
     }
 
     #[test]
@@ -658,7 +710,17 @@ mod tests {
 
     #[test]
     fn agents_md() {
-        check(Format::AgentsMd, "/w/AGENTS.md", "# Build\n\nRun `make`.\n", &[]);
-        check(Format::AgentsMd, "/w/AGENTS.md", "\u{feff}# Build\n", &["1 Warning byte-order-mark"]);
+        check(
+            Format::AgentsMd,
+            "/w/AGENTS.md",
+            "# Build\n\nRun `make`.\n",
+            &[],
+        );
+        check(
+            Format::AgentsMd,
+            "/w/AGENTS.md",
+            "\u{feff}# Build\n",
+            &["1 Warning byte-order-mark"],
+        );
     }
 }

@@ -180,7 +180,11 @@ mod tests {
             "---\nname: pdf-tools\ndescription: Fill PDF forms\n---\n# Role\nFill ${input:form} for $ARGUMENTS.\n",
         );
         write(root, "pdf-tools/references/forms.md", "# Forms\n");
-        write(root, "review.md", "---\ndescription: Review\n---\nReview $1\n");
+        write(
+            root,
+            "review.md",
+            "---\ndescription: Review\n---\nReview $1\n",
+        );
         write(root, "README.md", "# About these skills\n");
         let source = FolderSource::new(root.to_path_buf(), FormatHint::Skills, false);
         let report = source.load_all();
@@ -192,7 +196,11 @@ mod tests {
         got.sort();
         assert_eq!(
             got,
-            [("pdf-tools/SKILL".to_string(), "pdf-tools".to_string(), Some(Format::Skill))]
+            [(
+                "pdf-tools/SKILL".to_string(),
+                "pdf-tools".to_string(),
+                Some(Format::Skill)
+            )]
         );
         let names: Vec<&str> = report.prompts[0]
             .placeholders
@@ -202,7 +210,12 @@ mod tests {
         assert_eq!(names, ["form", "ARGUMENTS"]);
 
         let claude = FolderSource::new(root.to_path_buf(), FormatHint::Claude, false);
-        let mut titles: Vec<String> = claude.load_all().prompts.iter().map(|p| p.title.clone()).collect();
+        let mut titles: Vec<String> = claude
+            .load_all()
+            .prompts
+            .iter()
+            .map(|p| p.title.clone())
+            .collect();
         titles.sort();
         assert_eq!(titles, ["pdf-tools", "review"]);
     }

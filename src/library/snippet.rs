@@ -113,9 +113,18 @@ mod tests {
     fn dialects_become_tabstops() {
         let all = Dialects::all(vec!["topic".into()]);
         let cases: &[(&str, &str)] = &[
-            ("Fix ${input:file} for ${input:goal:the goal}", "Fix ${1:file} for ${2:the goal}"),
-            ("Review $ARGUMENTS then $1 and $topic", "Review ${1:ARGUMENTS} then ${2:1} and ${3:topic}"),
-            ("Hi {{ name }}, {{name}} and ${selection}", "Hi ${1:name}, ${1:name} and \\${selection\\}"),
+            (
+                "Fix ${input:file} for ${input:goal:the goal}",
+                "Fix ${1:file} for ${2:the goal}",
+            ),
+            (
+                "Review $ARGUMENTS then $1 and $topic",
+                "Review ${1:ARGUMENTS} then ${2:1} and ${3:topic}",
+            ),
+            (
+                "Hi {{ name }}, {{name}} and ${selection}",
+                "Hi ${1:name}, ${1:name} and \\${selection\\}",
+            ),
             ("${input:x:a $1}b}", "${1:a \\$1}b\\}"),
         ];
         for (body, expected) in cases {

@@ -194,10 +194,14 @@ impl Report {
         self.files.push(file);
     }
 
-    /// "Total: N errors, M warnings in K files".
+    /// "Total: N errors, M warnings in K files" (", H hints" when there are any).
     pub fn summary(&self) -> String {
+        let hints = match self.hints {
+            0 => String::new(),
+            n => format!(", {n} hints"),
+        };
         format!(
-            "Total: {} errors, {} warnings in {} files",
+            "Total: {} errors, {} warnings{hints} in {} files",
             self.errors,
             self.warnings,
             self.files.len()
@@ -217,8 +221,16 @@ impl Report {
             };
             let row = &mut out[index];
             row.1 += 1;
-            row.2 += file.findings.iter().filter(|f| f.severity == Severity::Error).count();
-            row.3 += file.findings.iter().filter(|f| f.severity == Severity::Warning).count();
+            row.2 += file
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count();
+            row.3 += file
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .count();
         }
         out
     }
@@ -350,7 +362,9 @@ fn walk(paths: &[PathBuf], follow_external_symlinks: bool, unclaimed: Unclaimed)
             .filter_map(Result::ok)
             .filter(|e| {
                 e.file_type().is_file()
-                    && e.path().extension().is_some_and(|x| x == "md" || x == "mdc")
+                    && e.path()
+                        .extension()
+                        .is_some_and(|x| x == "md" || x == "mdc")
             })
             .map(|e| e.into_path())
             .collect();
@@ -465,8 +479,14 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         };
-        write(".github/skills/pdf/SKILL.md", "---\nname: pdf\ndescription: PDFs\n---\nx\n");
-        write(".github/skills/pdf/references/forms.md", "# no frontmatter\n");
+        write(
+            ".github/skills/pdf/SKILL.md",
+            "---\nname: pdf\ndescription: PDFs\n---\nx\n",
+        );
+        write(
+            ".github/skills/pdf/references/forms.md",
+            "# no frontmatter\n",
+        );
         write(".claude/agents/r.md", "---\nname: r\n---\nx\n");
         write(".cursor/rules/ts.mdc", "---\nglobs: **/*.ts\n---\nx\n");
         write("README.md", "# Repo\n");
@@ -486,7 +506,11 @@ mod tests {
         assert_eq!(
             got,
             [
-                (".claude/agents/r.md".into(), "Claude Code agent", vec!["missing-key"]),
+                (
+                    ".claude/agents/r.md".into(),
+                    "Claude Code agent",
+                    vec!["missing-key"]
+                ),
                 (".cursor/rules/ts.mdc".into(), "Cursor rule", vec![]),
                 (".github/skills/pdf/SKILL.md".into(), "Agent Skill", vec![]),
             ]

@@ -9,10 +9,26 @@ use std::path::Path;
 
 /// Topics the generated files are about.
 const TOPICS: &[&str] = &[
-    "code-review", "pdf-forms", "release-notes", "sql-tuning", "api-design", "test-writing",
-    "refactoring", "security-audit", "docs-writer", "commit-message", "dependency-update",
-    "accessibility", "performance", "incident-report", "data-migration", "onboarding",
-    "changelog", "i18n", "terraform-plan", "k8s-debug",
+    "code-review",
+    "pdf-forms",
+    "release-notes",
+    "sql-tuning",
+    "api-design",
+    "test-writing",
+    "refactoring",
+    "security-audit",
+    "docs-writer",
+    "commit-message",
+    "dependency-update",
+    "accessibility",
+    "performance",
+    "incident-report",
+    "data-migration",
+    "onboarding",
+    "changelog",
+    "i18n",
+    "terraform-plan",
+    "k8s-debug",
 ];
 
 /// What was written, per format, to compare with the report.
@@ -66,7 +82,9 @@ fn title_case(topic: &str) -> String {
 fn skill(root: &Path, name: &str, n: usize, written: &mut Written) {
     let title = title_case(name);
     let frontmatter = match n % 5 {
-        0 => format!("name: {name}\ndescription: {title} for this repository. Use when the user asks about {title}.\n"),
+        0 => format!(
+            "name: {name}\ndescription: {title} for this repository. Use when the user asks about {title}.\n"
+        ),
         1 => format!(
             "name: {name}\ndescription: >-\n  {title}: a longer, folded description that spans\n  several lines, as many catalog skills do.\nlicense: Apache-2.0\nmetadata:\n  author: platform-team\n  version: \"1.{n}\"\n"
         ),
@@ -84,8 +102,14 @@ fn skill(root: &Path, name: &str, n: usize, written: &mut Written) {
         "# {title}\n\n## Role\n\nYou help with {title}.\n\n## Steps\n\n1. Read the files the user names: $ARGUMENTS\n2. Fill in {{{{ project }}}} details.\n3. Run the script:\n\n```bash\npython scripts/run.py \"$HOME/tmp\" --out ${{OUT_DIR:-out}}\n```\n\nSee [the reference](references/REFERENCE.md).\n\n{{{{#if strict}}}}Be strict.{{{{/if}}}}\n"
     );
     let dir = root.join(name);
-    write(&dir.join("SKILL.md"), &format!("---\n{frontmatter}---\n{body}"));
-    write(&dir.join("references/REFERENCE.md"), "# Reference\n\nDetails without frontmatter.\n");
+    write(
+        &dir.join("SKILL.md"),
+        &format!("---\n{frontmatter}---\n{body}"),
+    );
+    write(
+        &dir.join("references/REFERENCE.md"),
+        "# Reference\n\nDetails without frontmatter.\n",
+    );
     write(&dir.join("scripts/run.py"), "print('ok')\n");
     written.skills += 1;
     written.other_markdown += 1;
@@ -97,8 +121,14 @@ fn repository(root: &Path, r: usize, written: &mut Written) {
     write(&root.join("src/app.ts"), "export const x = 1;\n");
     write(&root.join("src/view.tsx"), "export {}\n");
     write(&root.join("api/server.py"), "pass\n");
-    write(&root.join("docs/guide.md"), "# Guide\n\nPlain docs, not a prompt.\n");
-    write(&root.join("README.md"), "# Repository\n\nNo frontmatter here.\n");
+    write(
+        &root.join("docs/guide.md"),
+        "# Guide\n\nPlain docs, not a prompt.\n",
+    );
+    write(
+        &root.join("README.md"),
+        "# Repository\n\nNo frontmatter here.\n",
+    );
     write(
         &root.join(".github/ISSUE_TEMPLATE/bug.md"),
         "---\nname: Bug report\nabout: Report a bug\n---\nDescribe it.\n",
@@ -119,13 +149,18 @@ fn repository(root: &Path, r: usize, written: &mut Written) {
             ),
             _ => format!("Plain prompt without frontmatter about {title}.\n"),
         };
-        write(&root.join(format!(".github/prompts/{topic}.prompt.md")), &prompt);
+        write(
+            &root.join(format!(".github/prompts/{topic}.prompt.md")),
+            &prompt,
+        );
         written.vscode_prompts += 1;
         // Instructions that apply to files the repository has.
         let apply_to = ["**/*.ts", "**/*.ts,**/*.tsx", "api/**/*.py", "**"][t % 4];
         write(
             &root.join(format!(".github/instructions/{topic}.instructions.md")),
-            &format!("---\napplyTo: '{apply_to}'\ndescription: {title} conventions\n---\n# {title}\n\n- Prefer small functions.\n"),
+            &format!(
+                "---\napplyTo: '{apply_to}'\ndescription: {title} conventions\n---\n# {title}\n\n- Prefer small functions.\n"
+            ),
         );
         written.vscode_instructions += 1;
         // Claude Code commands, some in namespaces, with every argument form.
@@ -163,9 +198,13 @@ fn repository(root: &Path, r: usize, written: &mut Written) {
         }
         // Cursor rules: unquoted globs, every rule type.
         let rule = match t % 4 {
-            0 => "---\ndescription:\nglobs: **/*.ts, **/*.tsx\nalwaysApply: false\n---\n".to_string(),
+            0 => {
+                "---\ndescription:\nglobs: **/*.ts, **/*.tsx\nalwaysApply: false\n---\n".to_string()
+            }
             1 => "---\ndescription: Always on\nglobs:\nalwaysApply: true\n---\n".to_string(),
-            2 => format!("---\ndescription: {title} when relevant\nglobs:\nalwaysApply: false\n---\n"),
+            2 => format!(
+                "---\ndescription: {title} when relevant\nglobs:\nalwaysApply: false\n---\n"
+            ),
             _ => "---\nglobs: src/**/*\n---\n".to_string(),
         };
         write(
@@ -175,11 +214,22 @@ fn repository(root: &Path, r: usize, written: &mut Written) {
         written.cursor_rules += 1;
         if t % 5 == 0 {
             skill(&root.join(".claude/skills"), topic, t + r, written);
-            skill(&root.join(".github/skills"), &format!("{topic}-gh"), t + r + 1, written);
+            skill(
+                &root.join(".github/skills"),
+                &format!("{topic}-gh"),
+                t + r + 1,
+                written,
+            );
         }
     }
-    write(&root.join("AGENTS.md"), "# Agents\n\n## Build\n\n`npm run build`\n\n## Test\n\n`npm test`\n");
-    write(&root.join("api/CLAUDE.md"), "# API notes\n\nUse `$DATABASE_URL`.\n");
+    write(
+        &root.join("AGENTS.md"),
+        "# Agents\n\n## Build\n\n`npm run build`\n\n## Test\n\n`npm test`\n",
+    );
+    write(
+        &root.join("api/CLAUDE.md"),
+        "# API notes\n\nUse `$DATABASE_URL`.\n",
+    );
     written.agents_md += 2;
 }
 
@@ -192,7 +242,12 @@ pub fn write_catalog(root: &Path, repositories: usize) -> Written {
     }
     for (n, topic) in TOPICS.iter().enumerate() {
         for variant in 0..5 {
-            skill(&root.join("skills"), &format!("{topic}-{variant}"), n + variant, &mut written);
+            skill(
+                &root.join("skills"),
+                &format!("{topic}-{variant}"),
+                n + variant,
+                &mut written,
+            );
         }
     }
     write(&root.join("skills/README.md"), "# Skills catalog\n");

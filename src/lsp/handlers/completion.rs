@@ -301,8 +301,15 @@ fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Ve
             let mut detail = match (&p.source, p.format) {
                 // The format and where it lives: "Agent Skill · from team · ~/.claude/skills/pdf".
                 (source, Some(format)) => {
-                    let place = p.path.parent().map(|d| d.display().to_string()).unwrap_or_default();
-                    let from = source.as_deref().map(|s| format!(" · from {s}")).unwrap_or_default();
+                    let place = p
+                        .path
+                        .parent()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_default();
+                    let from = source
+                        .as_deref()
+                        .map(|s| format!(" · from {s}"))
+                        .unwrap_or_default();
                     format!("{}{from} · {place}", format.label())
                 }
                 (Some(source), None) => format!("from {source}"),

@@ -204,4 +204,3 @@ async fn ask(state: &ServerState, name: &str, kind: PlaceholderKind) -> Result<O
         .and_then(|item| values.into_iter().find(|v| *v == item.title))
         .map(Fill::Text))
 }
-

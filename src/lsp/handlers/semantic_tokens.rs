@@ -40,14 +40,21 @@ fn tokens(
     let mut spans: Vec<[(std::ops::Range<usize>, u32); 2]> = parsed
         .placeholders
         .iter()
-        .map(|p| [(p.kind_span.clone(), TYPE_TOKEN), (p.name_span.clone(), NAME_TOKEN)])
-        .chain(
-            parsed
-                .context_variables
-                .iter()
-                .map(|v| [(v.span.clone(), TYPE_TOKEN), (v.span.end..v.span.end, NAME_TOKEN)]),
-        )
-        .filter(|[(kind, _), (name, _)]| kind.start < within.end && name.end.max(kind.end) > within.start)
+        .map(|p| {
+            [
+                (p.kind_span.clone(), TYPE_TOKEN),
+                (p.name_span.clone(), NAME_TOKEN),
+            ]
+        })
+        .chain(parsed.context_variables.iter().map(|v| {
+            [
+                (v.span.clone(), TYPE_TOKEN),
+                (v.span.end..v.span.end, NAME_TOKEN),
+            ]
+        }))
+        .filter(|[(kind, _), (name, _)]| {
+            kind.start < within.end && name.end.max(kind.end) > within.start
+        })
         .collect();
     spans.sort_by_key(|[(kind, _), _]| kind.start);
     let mut out = Vec::new();
