@@ -193,7 +193,7 @@ fn source_entry(index: usize, entry: &Value) -> Result<SourceSpec, EntryProblem>
                         problem(
                             at("format"),
                             value,
-                            &crate::formats::FormatHint::NAMES.join(", "),
+                            crate::formats::FormatHint::NAMES.join(", "),
                         )
                     })?,
             };

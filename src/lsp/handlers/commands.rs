@@ -130,12 +130,11 @@ async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
     let follow_links = state.config().config.follow_external_symlinks;
     let encoding = state.encoding();
     let root = library_dir.clone();
-    let workspace = state
-        .config()
-        .config
-        .workspace_agent_files
-        .then(|| state.workspace_folders())
-        .unwrap_or_default();
+    let workspace = if state.config().config.workspace_agent_files {
+        state.workspace_folders()
+    } else {
+        Vec::new()
+    };
     // Validation and the re-reads that turn findings into ranges are file I/O: off the loop.
     let (report, published) = tokio::task::spawn_blocking(move || {
         let mut report = validation::validate_paths(&[root], follow_links);
