@@ -386,6 +386,22 @@ fn a_skill_folder_source_completes_with_tabstops_from_every_dialect() {
             .starts_with("Claude Code command · from workspace-claude"),
         "{item:#}"
     );
+    // validateLibrary checks the source's skills too (and not their references).
+    let report = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.validateLibrary", "arguments": []}),
+        )
+        .unwrap();
+    let paths: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"pdf-tools/SKILL.md"), "{paths:?}");
+    assert!(paths.contains(&"commands/review.md"), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.ends_with("forms.md")), "{paths:?}");
     client.shutdown();
 }
 

@@ -300,9 +300,10 @@ pub fn validate_paths(paths: &[PathBuf], follow_external_symlinks: bool) -> Repo
     walk(paths, follow_external_symlinks, Unclaimed::Auto)
 }
 
-/// The agent files of workspace folders: those in `.claude/`, `.github/`, `.agents/`,
-/// `.cursor/` and `AGENTS.md`-style files at the top. Nothing else there is checked.
-pub fn validate_workspace_agent_files(workspace_folders: &[PathBuf]) -> Report {
+/// The agent files of workspace folders (those in `.claude/`, `.github/`, `.agents/`,
+/// `.cursor/` and `AGENTS.md`-style files at the top) and of `folders` (`folder` sources).
+/// Nothing else there is checked.
+pub fn validate_agent_files(workspace_folders: &[PathBuf], folders: &[PathBuf]) -> Report {
     let mut roots = Vec::new();
     for folder in workspace_folders {
         for name in AGENT_FOLDERS
@@ -316,6 +317,7 @@ pub fn validate_workspace_agent_files(workspace_folders: &[PathBuf]) -> Report {
             }
         }
     }
+    roots.extend(folders.iter().filter(|f| f.is_dir()).cloned());
     walk(&roots, false, Unclaimed::Skipped)
 }
 

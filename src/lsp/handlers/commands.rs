@@ -130,15 +130,25 @@ async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
     let follow_links = state.config().config.follow_external_symlinks;
     let encoding = state.encoding();
     let root = library_dir.clone();
-    let workspace = if state.config().config.workspace_agent_files {
+    let config = state.config();
+    let workspace = if config.config.workspace_agent_files {
         state.workspace_folders()
     } else {
         Vec::new()
     };
+    let folders: Vec<std::path::PathBuf> = config
+        .config
+        .library_sources
+        .iter()
+        .filter_map(|spec| match &spec.kind {
+            crate::config::SourceKind::Folder { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
     // Validation and the re-reads that turn findings into ranges are file I/O: off the loop.
     let (report, published) = tokio::task::spawn_blocking(move || {
         let mut report = validation::validate_paths(&[root], follow_links);
-        report.extend(validation::validate_workspace_agent_files(&workspace));
+        report.extend(validation::validate_agent_files(&workspace, &folders));
         let published: Vec<(Uri, Vec<Diagnostic>)> = report
             .files
             .iter()
