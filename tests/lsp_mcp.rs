@@ -1,6 +1,6 @@
 //! End-to-end: MCP servers built with the official Python SDK on the other side of the language
 //! server — one's prompts as a `library.sources` entry (completed in the editor with tabstops,
-//! restarted after it is killed), one's tools as the `mcp` AI provider (review → diagnostics →
+//! restarted after it is killed, the outage told once), one's tools as the `mcp` AI provider (review → diagnostics →
 //! apply, and a cancelled review reaching it as `notifications/cancelled`).
 
 mod support;
@@ -146,6 +146,16 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
     assert_eq!(pids(&state).len(), 2);
     // The prompts known before the restart are still offered.
     completed_prompt(&mut client, &doc, "/team review", "Team code review");
+    // The outage was told to the user, once.
+    let outage = |seen: &[support::Incoming]| {
+        support::shown_messages(seen)
+            .into_iter()
+            .filter(|m| m.contains("prompt source `team` is unavailable"))
+            .count()
+    };
+    client.wait_until("the outage message", |seen| outage(seen) > 0);
+    completed_prompt(&mut client, &doc, "/team review", "Team code review");
+    assert_eq!(outage(&client.seen), 1, "{:#?}", client.seen);
     client.shutdown();
 }
 

@@ -181,7 +181,7 @@ impl PromptCache for MemoryCache {
                     .collect();
                 ids.iter().filter_map(|id| state.remove(id)).collect()
             }
-            SourceChange::Skipped(_) => Vec::new(),
+            SourceChange::Skipped(_) | SourceChange::Notice(_) => Vec::new(),
         }
     }
 

@@ -658,6 +658,10 @@ fn apply(inner: &Inner, changes: Vec<SourceChange>) {
                     skipped.remove(&inner.library_dir.join(format!("{id}.md")));
                 }
                 SourceChange::RemovedFolder { .. } => {}
+                SourceChange::Notice(notice) => {
+                    // Nobody listening (the CLI) is fine: the source logged it too.
+                    let _ = inner.notices.send(notice.clone());
+                }
             }
             library_changes.extend(inner.cache.apply(change));
         }

@@ -151,6 +151,7 @@ impl McpSource {
             // The mirror has no folders of its own.
             SourceChange::RemovedFolder { .. } => return None,
             SourceChange::Skipped(s) => SourceChange::Skipped(s),
+            SourceChange::Notice(n) => SourceChange::Notice(n),
         })
     }
 }
@@ -309,12 +310,15 @@ impl Sync {
             return;
         }
         *down = true;
-        tracing::warn!(
+        let notice = format!(
             "prompt source `{}` is unavailable: {e}; its last known prompts stay offered, \
              retrying in {} s and then with back-off",
             self.name,
             retry.as_secs()
         );
+        tracing::warn!("{notice}");
+        // Once per outage, to the user too (the library forwards it to the editor).
+        let _ = self.changes.send(vec![SourceChange::Notice(notice)]);
     }
 
     /// Lists and fetches every prompt, rewrites the mirror where it differs, and returns the

@@ -62,6 +62,7 @@ fn rename_change(source: &str, change: SourceChange) -> SourceChange {
             id_prefix: namespaced(source, &id_prefix),
         },
         SourceChange::Skipped(s) => SourceChange::Skipped(s),
+        SourceChange::Notice(n) => SourceChange::Notice(n),
     }
 }
 

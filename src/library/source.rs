@@ -79,6 +79,9 @@ pub enum SourceChange {
     RemovedFolder { id_prefix: String },
     /// A file that can no longer be loaded (it is also reported as `Removed`).
     Skipped(SkippedFile),
+    /// Something the user should be told once, such as a prompt server that went away; its
+    /// prompts are unchanged.
+    Notice(String),
 }
 
 /// The source failed as a whole (not one file).

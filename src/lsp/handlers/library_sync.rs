@@ -171,6 +171,8 @@ fn tell_notices(state: &ServerState, library: &Library) {
         loop {
             match notices.recv().await {
                 Ok(notice) => {
+                    // A source's error may quote its URL, credentials included.
+                    let notice = crate::logging::secrets::redact(&notice);
                     client
                         .show_message(MessageType::WARNING, format!("PromptStack: {notice}"))
                         .await
