@@ -143,12 +143,16 @@ impl Format {
         }
     }
 
-    /// Whether the file is a prompt a user invokes (offered in completion), not standing
-    /// instructions or rules.
+    /// Whether the file is a prompt a user invokes or picks (skills, commands, prompt files,
+    /// agents: offered in completion), not standing instructions or rules.
     pub fn is_invocable(self) -> bool {
         matches!(
             self,
-            Format::Skill | Format::ClaudeCommand | Format::VsCodePrompt | Format::ClaudeAgent
+            Format::Skill
+                | Format::ClaudeCommand
+                | Format::ClaudeAgent
+                | Format::VsCodePrompt
+                | Format::VsCodeAgent
         )
     }
 }

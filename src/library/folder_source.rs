@@ -13,7 +13,7 @@ use crate::config::{SourceKind, SourceSpec};
 use crate::formats::{self, Format, FormatHint};
 
 /// Prompts from the agent files under one folder: skills, commands, agents and prompt files
-/// (instructions and rules are standing context, not prompts, so they are left out).
+/// (instructions, rules and `AGENTS.md` are standing context, not prompts, so they are left out).
 #[derive(Debug, Clone)]
 pub struct FolderSource {
     files: FilesystemSource,
