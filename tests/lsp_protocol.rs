@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Client, Sandbox, uri};
+use support::{Client, Incoming, Sandbox, uri};
 
 /// The harness reports a response whose id is not a 64-bit integer (null, 1.5, ...) as -1.
 const UNREADABLE_ID: i64 = -1;
@@ -230,4 +230,73 @@ fn lone_carriage_returns_end_lines() {
         client.seen
     );
     assert_eq!(client.shutdown(), Some(0));
+}
+
+/// More requests than may run at once (256), each waiting for the client's answer to the
+/// server's own `window/showDocument`: the answers arrive behind requests still waiting for a
+/// slot, so the server must go on reading while it waits. It used to stop reading, and with
+/// every slot waiting for an answer it could not read, it was deaf for good.
+#[test]
+fn requests_waiting_for_the_client_never_stop_the_server_reading() {
+    const REQUESTS: usize = 300;
+    let sandbox = Sandbox::new();
+    let mut client = Client::start(&sandbox, &[]);
+    client.initialize_in(&sandbox.workspace(), Value::Null);
+    let doc = uri(&sandbox.workspace().join("walrus.prompt.md"));
+    client.open(&doc, "");
+    client.save(&doc, 2, "a walrus to open many times\n");
+    let saved = client.history_search_until("walrus", |r| r.len() == 1);
+    client
+        .held
+        .lock()
+        .unwrap()
+        .insert("window/showDocument".into());
+    let open =
+        json!({"command": "promptstack.history.open", "arguments": [{"id": saved[0]["id"]}]});
+    let ids: Vec<i64> = (0..REQUESTS)
+        .map(|_| client.send_request("workspace/executeCommand", open.clone()))
+        .collect();
+    let answered = |seen: &[Incoming]| {
+        seen.iter()
+            .filter(|m| matches!(m, Incoming::Response { id, .. } if ids.contains(id)))
+            .count()
+    };
+    let mut shown = 0;
+    while answered(&client.seen) < REQUESTS {
+        client.wait_until("a showDocument request or the last answer", |seen| {
+            answered(seen) == REQUESTS || seen.iter().any(|m| matches!(m, Incoming::Held { .. }))
+        });
+        let held: Vec<(Value, bool)> = client
+            .seen
+            .iter()
+            .filter_map(|m| match m {
+                Incoming::Held { id, params, .. } => Some((
+                    id.clone(),
+                    params["uri"]
+                        .as_str()
+                        .is_some_and(|u| u.contains("/.history/")),
+                )),
+                _ => None,
+            })
+            .collect();
+        client.seen.retain(|m| !matches!(m, Incoming::Held { .. }));
+        // Results documents of the search above may be shown too; only count the history file.
+        for (id, history_file) in held {
+            client.respond(id, json!({"success": true}));
+            shown += usize::from(history_file);
+        }
+    }
+    assert_eq!(shown, REQUESTS, "one showDocument per request");
+    for m in &client.seen {
+        if let Incoming::Response { id, result } = m
+            && ids.contains(id)
+        {
+            let opened = result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                opened["uri"].as_str().is_some_and(|u| u.ends_with(".md")),
+                "{opened}"
+            );
+        }
+    }
+    assert!(client.alive());
 }

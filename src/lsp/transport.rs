@@ -5,6 +5,7 @@
 //! writer task owns stdout, so the framework's responses, its requests to the client and the
 //! loop's own error replies never interleave within a frame.
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::Poll;
@@ -24,7 +25,9 @@ use super::message::{self, Incoming};
 const GRACE: Duration = Duration::from_secs(2);
 
 /// Serves `service` over `input`/`output` until the client sends `exit` or closes its end.
-/// At most `max_in_flight` requests run at once; beyond that the loop waits for one to finish.
+/// At most `max_in_flight` requests run at once; beyond that the next one waits for a slot, while
+/// the loop reads on: the client's answers to the server's requests are delivered at once, the
+/// rest is kept in order until the slot frees.
 pub async fn serve<S: LanguageServer>(
     input: impl AsyncRead + Unpin,
     output: impl AsyncWrite + Unpin + Send + 'static,
@@ -51,44 +54,31 @@ pub async fn serve<S: LanguageServer>(
     let slots = Arc::new(Semaphore::new(max_in_flight));
     let mut running = tokio::task::JoinSet::new();
     let mut reader = FrameReader::new(input);
-    while let Some(frame) = reader.next().await {
-        let body = match frame {
-            Frame::Body(body) => {
-                // Before anything can log it: secrets the client sends in settings.
-                crate::logging::secrets::learn_from_message(&body);
-                body
-            }
-            Frame::Broken(reason) => {
-                tracing::warn!(
-                    "skipping bytes from the client that are not a message: {reason}; resynchronising on the next Content-Length header"
-                );
-                continue;
-            }
+    // Messages read while waiting for a free slot, in order. Reading goes on meanwhile because
+    // the requests holding the slots may be waiting for the client's answers to the server's
+    // own requests (`window/showDocument`), which arrive behind the messages that wait.
+    let mut deferred: VecDeque<Incoming> = VecDeque::new();
+    let mut input_ended = false;
+    loop {
+        let incoming = match deferred.pop_front() {
+            Some(incoming) => incoming,
+            None if input_ended => break,
+            None => match next_message(&mut reader).await {
+                Some(incoming) => incoming,
+                None => break,
+            },
         };
-        let incoming = message::classify(&body);
-        drop(body);
         received(&incoming);
         match incoming {
-            Incoming::Invalid {
-                reason,
-                reply,
-                not_json,
-            } => {
+            Incoming::Invalid { reason, reply, .. } => {
                 tracing::warn!("ignoring an invalid message from the client: {reason}");
-                if not_json {
-                    reader.rewind();
-                }
                 if let Some(reply) = reply
                     && send(&out, &reply).await.is_err()
                 {
                     break;
                 }
             }
-            Incoming::Response(response) => {
-                if client_responses.send(response).await.is_err() {
-                    tracing::warn!("a response from the client arrived after the server stopped");
-                }
-            }
+            Incoming::Response(response) => deliver(&mut client_responses, response).await,
             Incoming::Request(request) => {
                 let exit = request.method() == "exit";
                 if std::future::poll_fn(|cx| service.poll_ready(cx))
@@ -106,7 +96,20 @@ pub async fn serve<S: LanguageServer>(
                 match futures::poll!(&mut call) {
                     Poll::Ready(result) => respond(&out, result, id, &method).await,
                     Poll::Pending => {
-                        let Ok(slot) = slots.clone().acquire_owned().await else {
+                        let slot = loop {
+                            tokio::select! {
+                                biased;
+                                slot = slots.clone().acquire_owned() => break slot,
+                                next = next_message(&mut reader), if !input_ended => match next {
+                                    Some(Incoming::Response(response)) => {
+                                        deliver(&mut client_responses, response).await;
+                                    }
+                                    Some(other) => deferred.push_back(other),
+                                    None => input_ended = true,
+                                },
+                            }
+                        };
+                        let Ok(slot) = slot else {
                             break;
                         };
                         let out = out.clone();
@@ -134,6 +137,35 @@ pub async fn serve<S: LanguageServer>(
     let _ = forward.await;
     drop(out);
     let _ = writer.await;
+}
+
+/// The next message from the client, validated; `None` once the input has ended. Framing errors
+/// are logged and skipped (the reader resynchronises); cancel-safe, as the reader is.
+async fn next_message<R: AsyncRead + Unpin>(reader: &mut FrameReader<R>) -> Option<Incoming> {
+    loop {
+        match reader.next().await? {
+            Frame::Body(body) => {
+                // Before anything can log it: secrets the client sends in settings.
+                crate::logging::secrets::learn_from_message(&body);
+                let incoming = message::classify(&body);
+                if let Incoming::Invalid { not_json: true, .. } = incoming {
+                    // Probably a wrong length: look for the next frame inside this one.
+                    reader.rewind();
+                }
+                return Some(incoming);
+            }
+            Frame::Broken(reason) => tracing::warn!(
+                "skipping bytes from the client that are not a message: {reason}; resynchronising on the next Content-Length header"
+            ),
+        }
+    }
+}
+
+/// Hands the client's answer to one of the server's requests to the request waiting for it.
+async fn deliver(responses: &mut (impl futures::Sink<Response> + Unpin), response: Response) {
+    if responses.send(response).await.is_err() {
+        tracing::warn!("a response from the client arrived after the server stopped");
+    }
 }
 
 /// The one place every validated message passes before the framework sees it.

@@ -97,12 +97,19 @@ pub enum Incoming {
         method: String,
         params: Value,
     },
+    /// A request from the server whose method is in [`Client::held`]: not answered; the test
+    /// answers it with [`Client::respond`].
+    Held {
+        id: Value,
+        method: String,
+        params: Value,
+    },
 }
 
 /// The client side of a running server.
 pub struct Client {
     child: Child,
-    stdin: Arc<Mutex<ChildStdin>>,
+    stdin: Stdin,
     incoming: Receiver<Incoming>,
     /// Notifications and server requests seen while waiting for something else.
     pub seen: Vec<Incoming>,
@@ -112,15 +119,46 @@ pub struct Client {
     /// Answers to other server requests by method, replacing the defaults (e.g. the item a user
     /// picks in `window/showMessageRequest`, or `{"applied": false}` for `workspace/applyEdit`).
     pub replies: Arc<Mutex<HashMap<String, Value>>>,
+    /// Methods of server requests the client does not answer by itself.
+    pub held: Arc<Mutex<std::collections::HashSet<String>>>,
     pub stderr: Arc<Mutex<String>>,
 }
 
-fn write_message(stdin: &Mutex<ChildStdin>, value: &Value) -> std::io::Result<()> {
+/// The server's stdin, written by a thread of its own. Neither the test nor the thread answering
+/// the server's requests may block on a full pipe: the answering thread is also the one reading
+/// stdout, and a server whose stdout is not read stops reading stdin, so both sides would wait
+/// for each other (seen under load in the open/close cycles of tests/lsp_load.rs).
+#[derive(Clone)]
+struct Stdin(std::sync::mpsc::Sender<Vec<u8>>);
+
+impl Stdin {
+    fn spawn(mut pipe: ChildStdin) -> Stdin {
+        let (tx, rx) = channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            for bytes in rx {
+                if pipe.write_all(&bytes).and_then(|()| pipe.flush()).is_err() {
+                    return;
+                }
+            }
+        });
+        Stdin(tx)
+    }
+
+    fn write(&self, bytes: Vec<u8>) -> std::io::Result<()> {
+        self.0.send(bytes).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the server's stdin is closed",
+            )
+        })
+    }
+}
+
+fn write_message(stdin: &Stdin, value: &Value) -> std::io::Result<()> {
     let body = serde_json::to_vec(value).expect("serialise");
-    let mut stdin = stdin.lock().expect("stdin lock");
-    write!(stdin, "Content-Length: {}\r\n\r\n", body.len())?;
-    stdin.write_all(&body)?;
-    stdin.flush()
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend_from_slice(&body);
+    stdin.write(frame)
 }
 
 /// Reads one framed message; `None` at end of stream.
@@ -161,7 +199,7 @@ impl Client {
             command.env(k, v);
         }
         let mut child = command.spawn().expect("start promptstack lsp");
-        let stdin = Arc::new(Mutex::new(child.stdin.take().expect("stdin")));
+        let stdin = Stdin::spawn(child.stdin.take().expect("stdin"));
         let stdout = child.stdout.take().expect("stdout");
         let stderr_pipe = child.stderr.take().expect("stderr");
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -180,6 +218,8 @@ impl Client {
         let reply_stdin = stdin.clone();
         let reply_settings = settings.clone();
         let scripted = replies.clone();
+        let held: Arc<Mutex<std::collections::HashSet<String>>> = Arc::default();
+        let holding = held.clone();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             while let Some(msg) = read_message(&mut reader) {
@@ -189,6 +229,13 @@ impl Client {
                     .map(str::to_string);
                 let id = msg.get("id").cloned();
                 let incoming = match (method, id) {
+                    (Some(method), Some(id)) if holding.lock().expect("held").contains(&method) => {
+                        Incoming::Held {
+                            id,
+                            method,
+                            params: msg.get("params").cloned().unwrap_or(Value::Null),
+                        }
+                    }
                     (Some(method), Some(id)) => {
                         // Answer server-to-client requests the way an editor would.
                         let chosen = scripted.lock().expect("replies").get(&method).cloned();
@@ -238,6 +285,7 @@ impl Client {
             next_id: AtomicI64::new(1),
             settings,
             replies,
+            held,
             stderr,
         }
     }
@@ -416,9 +464,7 @@ impl Client {
 
     /// Writes raw bytes (for malformed-input tests).
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        let mut stdin = self.stdin.lock().expect("stdin");
-        stdin.write_all(bytes).expect("write raw");
-        stdin.flush().expect("flush");
+        self.stdin.write(bytes.to_vec()).expect("write raw");
     }
 
     /// Sends a request and waits for its response: `Ok(result)` or `Err(error object)`.
@@ -443,6 +489,12 @@ impl Client {
     }
 
     /// Sends a request without waiting; returns its id (see [`Client::wait_response`]).
+    /// Answers a [`Incoming::Held`] request of the server.
+    pub fn respond(&mut self, id: Value, result: Value) {
+        let message = json!({"jsonrpc": "2.0", "id": id, "result": result});
+        write_message(&self.stdin, &message).expect("write response");
+    }
+
     pub fn send_request(&mut self, method: &str, params: Value) -> i64 {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
