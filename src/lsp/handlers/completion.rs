@@ -215,6 +215,13 @@ fn read_request(
     let indexed = &doc.indexed;
     let text = indexed.text;
     let offset = indexed.offset(position)?;
+    // In an agent file `/` and `{{` belong to its tool (slash commands, templates): only its
+    // frontmatter keys are completed.
+    if doc.kind == DocumentKind::AgentFile {
+        return Ok(format
+            .and_then(|f| super::frontmatter_completion::complete_agent_keys(indexed, offset, f))
+            .map_or(Asked::Nothing, Asked::Items));
+    }
     let replace = |start: usize| indexed.range(&(start..offset));
     Ok(match context(text, offset) {
         Context::Prompt { start, query } => Asked::Prompt {
@@ -254,14 +261,6 @@ fn read_request(
                     typed: text[context.start()..offset].to_string(),
                     context,
                 },
-                None => Asked::Nothing,
-            }
-        }
-        Context::None if doc.kind == DocumentKind::AgentFile => {
-            match format.and_then(|f| {
-                super::frontmatter_completion::complete_agent_keys(indexed, offset, f)
-            }) {
-                Some(items) => Asked::Items(items),
                 None => Asked::Nothing,
             }
         }
