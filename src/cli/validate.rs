@@ -31,7 +31,19 @@ pub fn run(args: ValidateArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     if let Some(missing) = paths.iter().find(|p| !p.exists()) {
         anyhow::bail!("{} does not exist", missing.display());
     }
-    let report = validation::validate_paths(&paths, loaded.config().follow_external_symlinks);
+    let follow = loaded.config().follow_external_symlinks;
+    // The library folder (named or by default) holds library prompts only; other paths are
+    // checked by each file's format.
+    let library = loaded.data_paths().library_dir;
+    let same = |p: &PathBuf| std::fs::canonicalize(p).ok() == std::fs::canonicalize(&library).ok();
+    let mut report = validation::Report::default();
+    for path in &paths {
+        report.extend(if same(path) {
+            validation::validate_library(path, follow)
+        } else {
+            validation::validate_paths(std::slice::from_ref(path), follow)
+        });
+    }
     match args.format {
         Format::Json => {
             let mut value = serde_json::to_value(&report)?;

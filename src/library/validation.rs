@@ -300,6 +300,16 @@ pub fn validate_paths(paths: &[PathBuf], follow_external_symlinks: bool) -> Repo
     walk(paths, follow_external_symlinks, Unclaimed::Auto)
 }
 
+/// Validates the library folder: every Markdown file there is a PromptStack prompt, held to the
+/// library's rules whatever its name (`rules/team.instructions.md` is a library prompt).
+pub fn validate_library(library_dir: &Path, follow_external_symlinks: bool) -> Report {
+    walk(
+        &[library_dir.to_path_buf()],
+        follow_external_symlinks,
+        Unclaimed::Library,
+    )
+}
+
 /// The agent files of workspace folders (those in `.claude/`, `.github/`, `.agents/`,
 /// `.cursor/` and `AGENTS.md`-style files at the top) and of `folders` (`folder` sources).
 /// Nothing else there is checked.
@@ -328,6 +338,8 @@ enum Unclaimed {
     Auto,
     /// Not checked.
     Skipped,
+    /// The library folder: every file is a library prompt (no format is detected).
+    Library,
 }
 
 fn walk(paths: &[PathBuf], follow_external_symlinks: bool, unclaimed: Unclaimed) -> Report {
@@ -350,7 +362,9 @@ fn walk(paths: &[PathBuf], follow_external_symlinks: bool, unclaimed: Unclaimed)
             .into_iter()
             .filter_entry(|e| {
                 let name = e.file_name().to_string_lossy();
-                if e.depth() > 0 && name.starts_with('.') && !AGENT_FOLDERS.contains(&&*name) {
+                let agent_folder =
+                    unclaimed != Unclaimed::Library && AGENT_FOLDERS.contains(&&*name);
+                if e.depth() > 0 && name.starts_with('.') && !agent_folder {
                     return false;
                 }
                 let leads_out = !follow_external_symlinks
@@ -385,12 +399,19 @@ fn walk(paths: &[PathBuf], follow_external_symlinks: bool, unclaimed: Unclaimed)
             });
         }
         files.sort();
-        let detected: Vec<Option<Format>> = files.iter().map(|f| formats::detect(f)).collect();
+        let detected: Vec<Option<Format>> = match unclaimed {
+            Unclaimed::Library => vec![None; files.len()],
+            _ => files.iter().map(|f| formats::detect(f)).collect(),
+        };
         let agent_tree = unclaimed == Unclaimed::Skipped || detected.iter().any(Option::is_some);
         for (file, format) in files.into_iter().zip(detected) {
             let relative = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
             let is_markdown = file.extension().is_some_and(|x| x == "md");
-            if format.is_none() && (agent_tree || !is_markdown) {
+            let skipped = match unclaimed {
+                Unclaimed::Library => !is_markdown,
+                _ => format.is_none() && (agent_tree || !is_markdown),
+            };
+            if skipped {
                 continue;
             }
             report.push(FileReport {
@@ -471,6 +492,36 @@ mod tests {
         assert_eq!(report.files[0].path, PathBuf::from("commands/bin.md"));
         assert_eq!(report.files[0].findings[0].code, "not-utf8");
         assert_eq!(report.summary(), "Total: 1 errors, 0 warnings in 2 files");
+    }
+
+    #[test]
+    fn the_library_folder_holds_library_prompts_whatever_their_names() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+        std::fs::write(
+            dir.path().join("rules/team.instructions.md"),
+            "# No title\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("rules/ok.md"),
+            "---\ntitle: T\ndescription: D\ntags: [a]\n---\nx\n",
+        )
+        .unwrap();
+        let report = validate_library(dir.path(), false);
+        let got: Vec<(String, &str)> = report
+            .files
+            .iter()
+            .map(|f| (f.path.display().to_string(), f.format))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("rules/ok.md".to_string(), PROMPTSTACK_FORMAT),
+                ("rules/team.instructions.md".to_string(), PROMPTSTACK_FORMAT)
+            ]
+        );
+        assert_eq!(report.errors, 1, "missing frontmatter");
     }
 
     #[test]

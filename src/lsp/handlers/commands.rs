@@ -147,7 +147,7 @@ async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
         .collect();
     // Validation and the re-reads that turn findings into ranges are file I/O: off the loop.
     let (report, published) = tokio::task::spawn_blocking(move || {
-        let mut report = validation::validate_paths(&[root], follow_links);
+        let mut report = validation::validate_library(&root, follow_links);
         report.extend(validation::validate_agent_files(&workspace, &folders));
         let published: Vec<(Uri, Vec<Diagnostic>)> = report
             .files
