@@ -34,7 +34,14 @@ impl FolderSource {
     fn format_of(&self, path: &Path) -> Option<Format> {
         let root = self.files.root();
         let relative = path.strip_prefix(root).ok()?;
-        let format = formats::detect(path).or_else(|| formats::detect_in(relative, self.hint))?;
+        // A `.claude` folder itself (`~/.claude`) also holds plans, settings and notes: only
+        // its `commands/`, `agents/` and skills are prompts, which its path names.
+        let hint = if root.file_name().is_some_and(|n| n == ".claude") {
+            FormatHint::Auto
+        } else {
+            self.hint
+        };
+        let format = formats::detect(path).or_else(|| formats::detect_in(relative, hint))?;
         let in_skill = format != Format::Skill
             && relative
                 .ancestors()
@@ -131,7 +138,7 @@ impl PromptSource for FolderSource {
 const WORKSPACE_AGENT_FOLDERS: &[(&str, FormatHint)] = &[
     (".claude", FormatHint::Claude),
     (".github", FormatHint::Auto),
-    (".agents", FormatHint::Skills),
+    (".agents", FormatHint::Auto),
 ];
 
 /// The `folder` sources for the agent files of `workspace_folders` (`library.workspace_agent_files`):
