@@ -267,15 +267,6 @@ pub fn detect_in(relative: &Path, hint: FormatHint) -> Option<Format> {
     }
 }
 
-/// Whether `relative` lies inside a skill folder without being its `SKILL.md` (scripts,
-/// references, assets: read by the skill, never prompts of their own).
-pub fn is_skill_resource(relative: &Path, skill_dirs: &std::collections::HashSet<&Path>) -> bool {
-    relative
-        .ancestors()
-        .skip(1)
-        .any(|dir| skill_dirs.contains(dir))
-}
-
 /// The best name a file of `format` offers for a prompt list: its `title`, then `name`, then the
 /// file (or, for a skill, folder) name — never a body heading such as "Role".
 pub fn display_name(
@@ -303,7 +294,7 @@ pub fn display_name(
 
 /// The name a tool derives from the file's path: the skill folder, the command file without
 /// `.md`, the prompt file without `.prompt.md`.
-pub fn file_stem(format: Format, path: &Path) -> String {
+fn file_stem(format: Format, path: &Path) -> String {
     let file = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
