@@ -6,21 +6,14 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+mod apply_to;
+mod lenient;
+mod skill;
+
 use super::Format;
+use crate::document::LineIndex;
 use crate::document::findings::{Finding, Severity};
 use crate::document::frontmatter::{self, FrontmatterBlock, FrontmatterError, Split};
-use crate::document::{LineIndex, line_index::line_ranges};
-
-/// Longest skill name (Agent Skills spec).
-const MAX_SKILL_NAME: usize = 64;
-/// Longest skill description (Agent Skills spec).
-const MAX_SKILL_DESCRIPTION: usize = 1024;
-/// Longest skill `compatibility` (Agent Skills spec).
-const MAX_COMPATIBILITY: usize = 500;
-/// A skill body longer than this is loaded whole each time: the spec suggests splitting it.
-const LONG_SKILL_BODY_LINES: usize = 500;
-/// Files looked at before an `applyTo` pattern is taken to match nothing.
-const MAX_WORKSPACE_FILES: usize = 50_000;
 
 /// What the rules need besides the text.
 #[derive(Debug, Clone, Copy)]
@@ -105,7 +98,9 @@ pub fn validate(format: Format, text: &str, context: &Context<'_>) -> Vec<Findin
             let range = checker.first_line();
             checker.push(Severity::Error, "unterminated-frontmatter", range, message);
         }
-        Split::Found(block) if format == Format::CursorRule => cursor_rule(&mut checker, &block),
+        Split::Found(block) if format == Format::CursorRule => {
+            lenient::cursor_rule(&mut checker, &block)
+        }
         Split::Found(block) if format == Format::AgentsMd => {
             let message = format!(
                 "{} read AGENTS.md-style files as plain Markdown: this frontmatter is passed on as text",
@@ -121,7 +116,7 @@ pub fn validate(format: Format, text: &str, context: &Context<'_>) -> Vec<Findin
         Split::Found(block) => match frontmatter::parse_map(&block) {
             Ok(map) => keys(&mut checker, &block, &map, context),
             Err(FrontmatterError::InvalidYaml { .. })
-                if let Some((map, lines)) = read_unquoted(&block) =>
+                if let Some((map, lines)) = lenient::read_unquoted(&block) =>
             {
                 for line in lines {
                     let range = checker
@@ -184,46 +179,6 @@ pub fn validate(format: Format, text: &str, context: &Context<'_>) -> Vec<Findin
     checker.out
 }
 
-/// Claude Code and VS Code read `argument-hint: [file] [focus]` (a common, unquoted form) as
-/// text: the frontmatter with such top-level values quoted, and the lines that needed it, when
-/// that makes it valid.
-fn read_unquoted(block: &FrontmatterBlock<'_>) -> Option<(Map<String, Value>, Vec<u32>)> {
-    let mut repaired = String::with_capacity(block.yaml.len() + 16);
-    let mut lines = Vec::new();
-    for (n, range) in line_ranges(block.yaml).enumerate() {
-        let line = &block.yaml[range.clone()];
-        let content = line.trim_end_matches(['\r', '\n']);
-        let quoted = content.split_once(": ").filter(|(key, value)| {
-            !key.is_empty()
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                && value
-                    .trim_start()
-                    .starts_with(['[', '{', '*', '&', '!', '@', '`'])
-                && frontmatter::parse_yaml::<Value>(content).is_err()
-        });
-        match quoted {
-            Some((key, value)) => {
-                let value = value.trim().replace('\'', "''");
-                repaired.push_str(&format!("{key}: '{value}'\n"));
-                lines.push(block.first_yaml_line + n as u32);
-            }
-            None => {
-                repaired.push_str(content);
-                repaired.push('\n');
-            }
-        }
-    }
-    if lines.is_empty() {
-        return None;
-    }
-    match frontmatter::parse_yaml::<Value>(&repaired).ok()? {
-        Value::Object(map) => Some((map, lines)),
-        _ => None,
-    }
-}
-
 /// What the tool loses when the frontmatter cannot be read.
 fn skipped_part(format: Format) -> &'static str {
     match format {
@@ -277,7 +232,7 @@ fn keys(
     let text = checker.text;
     let at = |key: &str| frontmatter::key_range(text, block, key).unwrap_or_else(|| fence(block));
     match checker.format {
-        Format::Skill => skill(checker, block, map, context, &at),
+        Format::Skill => skill::skill(checker, block, map, context, &at),
         Format::ClaudeAgent => {
             for key in ["name", "description"] {
                 if string(map, key).is_none_or(|v| v.trim().is_empty()) {
@@ -312,202 +267,10 @@ fn keys(
         }
         Format::VsCodeInstructions => {
             if let (Some(pattern), Some(root)) = (map.get("applyTo"), context.workspace_root) {
-                apply_to(checker, pattern, root, at("applyTo"));
+                apply_to::apply_to(checker, pattern, root, at("applyTo"));
             }
         }
         Format::ClaudeCommand | Format::CursorRule | Format::AgentsMd => {}
-    }
-}
-
-fn skill(
-    checker: &mut Checker<'_>,
-    block: &FrontmatterBlock<'_>,
-    map: &Map<String, Value>,
-    context: &Context<'_>,
-    at: &dyn Fn(&str) -> Range<usize>,
-) {
-    let severity = required_severity(Format::Skill, context.path);
-    let folder = context
-        .path
-        .parent()
-        .and_then(Path::file_name)
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match string(map, "name").map(str::trim) {
-        None | Some("") => checker.push(
-            severity,
-            "missing-name",
-            at("name"),
-            format!(
-                "missing `name`: the Agent Skills spec and VS Code skip a skill without it (Claude Code uses the folder name `{folder}`)"
-            ),
-        ),
-        Some(name) if !is_skill_name(name) => checker.push(
-            severity,
-            "invalid-name",
-            at("name"),
-            format!(
-                "`name` `{name}` is not a valid skill name: use at most {MAX_SKILL_NAME} lower-case letters, digits and single hyphens (`^[a-z0-9]+(-[a-z0-9]+)*$`); VS Code and other Agent Skills tools skip the skill"
-            ),
-        ),
-        Some(name) if name != folder => checker.push(
-            severity,
-            "name-mismatch",
-            at("name"),
-            format!(
-                "`name` `{name}` differs from the folder name `{folder}`: the Agent Skills spec and VS Code require them to match and skip the skill"
-            ),
-        ),
-        Some(_) => {}
-    }
-    match string(map, "description").map(str::trim) {
-        None | Some("") => checker.push(
-            severity,
-            "missing-description",
-            at("description"),
-            "missing `description`: agents decide when to load a skill from it; the Agent Skills spec and VS Code skip a skill without one"
-                .into(),
-        ),
-        Some(d) if d.chars().count() > MAX_SKILL_DESCRIPTION => checker.push(
-            severity,
-            "description-too-long",
-            at("description"),
-            format!(
-                "`description` is {} characters; the Agent Skills spec allows {MAX_SKILL_DESCRIPTION} and tools reject or cut longer ones",
-                d.chars().count()
-            ),
-        ),
-        Some(_) => {}
-    }
-    if string(map, "compatibility").is_some_and(|c| c.chars().count() > MAX_COMPATIBILITY) {
-        checker.push(
-            Severity::Warning,
-            "compatibility-too-long",
-            at("compatibility"),
-            format!("`compatibility` is longer than the {MAX_COMPATIBILITY} characters the Agent Skills spec allows"),
-        );
-    }
-    if map.get("metadata").is_some_and(|m| !m.is_object()) {
-        checker.push(
-            Severity::Warning,
-            "metadata-not-a-map",
-            at("metadata"),
-            "`metadata` must be a map of keys to values (Agent Skills spec)".into(),
-        );
-    }
-    let body = &checker.text[block.block_range.end..];
-    let lines = line_ranges(body).count();
-    if lines > LONG_SKILL_BODY_LINES {
-        checker.push(
-            Severity::Hint,
-            "long-skill-body",
-            fence(block),
-            format!(
-                "the skill body is {lines} lines; the Agent Skills spec suggests at most {LONG_SKILL_BODY_LINES} and moving details into referenced files"
-            ),
-        );
-    }
-}
-
-/// `^[a-z0-9]+(-[a-z0-9]+)*$`, at most 64 characters.
-fn is_skill_name(name: &str) -> bool {
-    name.len() <= MAX_SKILL_NAME
-        && !name.is_empty()
-        && name.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-}
-
-/// `applyTo` is a glob or a comma list of globs relative to the workspace root: one that matches
-/// no file there never attaches the instructions.
-fn apply_to(checker: &mut Checker<'_>, pattern: &Value, root: &Path, range: Range<usize>) {
-    let Some(pattern) = pattern.as_str() else {
-        checker.push(
-            Severity::Warning,
-            "apply-to-not-text",
-            range,
-            "VS Code expects `applyTo` as a glob or a comma list of globs, e.g. `applyTo: '**/*.ts'`"
-                .into(),
-        );
-        return;
-    };
-    let mut globs = Vec::new();
-    for glob in pattern.split(',').map(str::trim).filter(|g| !g.is_empty()) {
-        match globset::GlobBuilder::new(glob)
-            .literal_separator(true)
-            .build()
-        {
-            Ok(g) => globs.push((glob, g.compile_matcher())),
-            Err(e) => checker.push(
-                Severity::Warning,
-                "invalid-glob",
-                range.clone(),
-                format!(
-                    "`applyTo` pattern `{glob}` is not a valid glob ({e}); VS Code never applies it"
-                ),
-            ),
-        }
-    }
-    // `**` and `**/*` match every file, also in an empty workspace.
-    globs.retain(|(glob, _)| !matches!(*glob, "**" | "**/*" | "*"));
-    if globs.is_empty() {
-        return;
-    }
-    let mut unmatched: Vec<_> = globs;
-    let walker = ignore::WalkBuilder::new(root).hidden(false).build();
-    for entry in walker.filter_map(Result::ok).take(MAX_WORKSPACE_FILES) {
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let Ok(relative) = entry.path().strip_prefix(root) else {
-            continue;
-        };
-        unmatched.retain(|(_, matcher)| !matcher.is_match(relative));
-        if unmatched.is_empty() {
-            return;
-        }
-    }
-    for (glob, _) in unmatched {
-        checker.push(
-            Severity::Warning,
-            "apply-to-no-match",
-            range.clone(),
-            format!(
-                "`applyTo` pattern `{glob}` matches no file in the workspace: VS Code never attaches these instructions"
-            ),
-        );
-    }
-}
-
-/// Cursor reads its frontmatter leniently (`globs: **/*.ts` unquoted is normal there), so it is
-/// read line by line, never as strict YAML.
-fn cursor_rule(checker: &mut Checker<'_>, block: &FrontmatterBlock<'_>) {
-    let yaml = block.yaml;
-    for line in line_ranges(yaml) {
-        let raw = &yaml[line.clone()];
-        let Some(value) = raw.strip_prefix("alwaysApply:") else {
-            continue;
-        };
-        let value = value.trim();
-        let start = block.yaml_range.start + line.start;
-        let range = start..start + raw.trim_end().len();
-        let message = match value {
-            "true" | "false" | "" => continue,
-            "\"true\"" | "'true'" | "\"false\"" | "'false'" => format!(
-                "`alwaysApply: {value}` is a string: Cursor expects the boolean `{}` (without quotes) and does not apply the rule as intended",
-                value.trim_matches(['"', '\''])
-            ),
-            other => format!("`alwaysApply: {other}`: Cursor expects `true` or `false`"),
-        };
-        checker.push(
-            Severity::Warning,
-            "always-apply-not-boolean",
-            range,
-            message,
-        );
     }
 }
 
