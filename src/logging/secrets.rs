@@ -68,8 +68,7 @@ pub fn url_credentials(url: &str) -> Vec<String> {
     let Some((_, rest)) = url.split_once("://") else {
         return found;
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if let Some((userinfo, _)) = authority.rsplit_once('@')
+    if let Some((userinfo, _)) = split_userinfo(rest)
         && let Some((_, password)) = userinfo.split_once(':')
         && !password.is_empty()
     {
@@ -88,24 +87,31 @@ pub fn url_credentials(url: &str) -> Vec<String> {
 /// A URL safe to show: the password and credential query values replaced by [`REDACTED`].
 pub fn mask_url(url: &str) -> String {
     let mut out = url.to_string();
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        if let Some((userinfo, host)) = authority.rsplit_once('@') {
-            let user = userinfo.split(':').next().unwrap_or("");
-            let shown = if userinfo.contains(':') {
-                format!("{user}:{REDACTED}")
-            } else {
-                // A bare `token@host` is a credential too.
-                REDACTED.to_string()
-            };
-            out = format!("{scheme}://{shown}@{host}{tail}");
-        }
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host_and_tail)) = split_userinfo(rest)
+    {
+        let user = userinfo.split(':').next().unwrap_or("");
+        let shown = if userinfo.contains(':') {
+            format!("{user}:{REDACTED}")
+        } else {
+            // A bare `token@host` is a credential too.
+            REDACTED.to_string()
+        };
+        out = format!("{scheme}://{shown}@{host_and_tail}");
     }
     for (name, value) in credential_params(url) {
         out = out.replace(&format!("{name}={value}"), &format!("{name}={REDACTED}"));
     }
     out
+}
+
+/// The user info of a URL (what follows `scheme://`) and what comes after its `@`. The last `@`
+/// before the query ends it: people write passwords with raw `@` and `/` in them
+/// (`me:p@ss/w@rd@db`), and masking a path that holds an `@` too is the safe mistake.
+fn split_userinfo(rest: &str) -> Option<(&str, &str)> {
+    let before_query = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    let at = before_query.rfind('@')?;
+    Some((&rest[..at], &rest[at + 1..]))
 }
 
 /// `(name, value)` of query parameters that hold credentials.
@@ -258,6 +264,10 @@ mod tests {
             ),
             ("https://host/v1", "https://host/v1"),
             ("postgres://me@db/x", "postgres://****@db/x"),
+            (
+                "postgres://me:p@ss/w@rd@db:5433/x?sslmode=require",
+                "postgres://me:****@db:5433/x?sslmode=require",
+            ),
         ];
         for (url, masked) in cases {
             assert_eq!(mask_url(url), masked, "{url}");
@@ -265,6 +275,10 @@ mod tests {
         assert_eq!(
             url_credentials("https://u:p%40ss@h/?access_token=tok"),
             ["p%40ss", "p@ss", "tok"]
+        );
+        assert_eq!(
+            url_credentials("postgres://me:p@ss/w@rd@db/x"),
+            ["p@ss/w@rd"]
         );
     }
 

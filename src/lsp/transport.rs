@@ -68,7 +68,6 @@ pub async fn serve<S: LanguageServer>(
                 None => break,
             },
         };
-        received(&incoming);
         match incoming {
             Incoming::Invalid { reason, reply, .. } => {
                 tracing::warn!("ignoring an invalid message from the client: {reason}");
@@ -147,6 +146,7 @@ async fn next_message<R: AsyncRead + Unpin>(reader: &mut FrameReader<R>) -> Opti
             Frame::Body(body) => {
                 // Before anything can log it: secrets the client sends in settings.
                 crate::logging::secrets::learn_from_message(&body);
+                tracing::trace!("<- {}", String::from_utf8_lossy(&body));
                 let incoming = message::classify(&body);
                 if let Incoming::Invalid { not_json: true, .. } = incoming {
                     // Probably a wrong length: look for the next frame inside this one.
@@ -165,21 +165,6 @@ async fn next_message<R: AsyncRead + Unpin>(reader: &mut FrameReader<R>) -> Opti
 async fn deliver(responses: &mut (impl futures::Sink<Response> + Unpin), response: Response) {
     if responses.send(response).await.is_err() {
         tracing::warn!("a response from the client arrived after the server stopped");
-    }
-}
-
-/// The one place every validated message passes before the framework sees it.
-fn received(incoming: &Incoming) {
-    match incoming {
-        Incoming::Request(request) => tracing::trace!(
-            method = request.method(),
-            id = request.id().map(ToString::to_string),
-            "<- request"
-        ),
-        Incoming::Response(response) => {
-            tracing::trace!(id = %response.id(), ok = response.is_ok(), "<- response")
-        }
-        Incoming::Invalid { .. } => {}
     }
 }
 
@@ -213,6 +198,7 @@ async fn send(
     let body = serde_json::to_vec(message).map_err(|e| {
         tracing::error!("cannot serialise a message to the client: {e}");
     })?;
+    tracing::trace!("-> {}", String::from_utf8_lossy(&body));
     out.send(body).await.map_err(|_| ())
 }
 
