@@ -1,4 +1,5 @@
-//! Every request kind on a 5 MB composition, one line and many lines, through the real binary
+//! Every request kind on a 5 MB composition (one line, many lines) and a 5 MB Claude Code command
+//! full of every placeholder dialect (one line), through the real binary
 //! over stdio (UTF-16 positions, the default): p50/p99/max per kind. Target: ≤ 100 ms each.
 //!
 //! Run: `cargo bench --bench documents` (size: `PROMPTSTACK_BENCH_DOC_MB=5`, requests per kind:
@@ -36,6 +37,10 @@ fn document(bytes: usize, line_breaks: bool, rng: &mut Rng) -> String {
             2 => "[the brief](notes/brief.md)".to_string(),
             3 => "café".to_string(),
             4 => "naïve—résumé".to_string(),
+            // The agent-file dialects: placeholders in a Claude Code command, text elsewhere.
+            5 => format!("${{input:{}:a hint}}", rng.pick(FILLER)),
+            6 => "$ARGUMENTS[1] $2".to_string(),
+            7 => format!("{{{{ {} }}}}", rng.pick(FILLER)),
             _ => rng.pick(FILLER).to_string(),
         };
         text.push_str(&piece);
@@ -76,7 +81,9 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn bench_shape(shape: &'static str, line_breaks: bool, rows: &mut Vec<Row>) {
+/// Benchmarks every request on a document of `shape`, opened at `file` under the workspace
+/// (`.claude/commands/...` makes it a Claude Code command, with every dialect).
+fn bench_shape(shape: &'static str, file: &str, line_breaks: bool, rows: &mut Vec<Row>) {
     let megabytes = env_usize("PROMPTSTACK_BENCH_DOC_MB", 5);
     let repeat = env_usize("PROMPTSTACK_BENCH_REPEAT", 20);
     let mut rng = Rng(0x5eed_0000 + line_breaks as u64);
@@ -85,9 +92,7 @@ fn bench_shape(shape: &'static str, line_breaks: bool, rows: &mut Vec<Row>) {
     let sandbox = Sandbox::new();
     let mut client = Client::start(&sandbox, &[("PROMPTSTACK_LOG", "warn")]);
     client.initialize(Value::Null, false);
-    let doc = uri(&sandbox
-        .workspace()
-        .join(format!("{}.prompt.md", shape.replace(' ', "-"))));
+    let doc = uri(&sandbox.workspace().join(file));
     let started = Instant::now();
     client.open(&doc, &text);
     client.wait_diagnostics(&doc, Some(1));
@@ -178,8 +183,14 @@ fn bench_shape(shape: &'static str, line_breaks: bool, rows: &mut Vec<Row>) {
 
 fn main() {
     let mut rows = Vec::new();
-    bench_shape("one line", false, &mut rows);
-    bench_shape("many lines", true, &mut rows);
+    bench_shape("one line", "one-line.prompt.md", false, &mut rows);
+    bench_shape("many lines", "many-lines.prompt.md", true, &mut rows);
+    bench_shape(
+        "Claude command, one line",
+        ".claude/commands/one-line.md",
+        false,
+        &mut rows,
+    );
     println!("| document | request | samples | p50 | p99 | max | answer |");
     println!("|---|---|---|---|---|---|---|");
     for row in &mut rows {

@@ -287,12 +287,20 @@ pub const FIELDS: &[FieldSpec] = &[
         doc: "Follow symbolic links that lead out of the library (skipped and reported otherwise); `createPrompt` may then write through them.",
     },
     FieldSpec {
+        path: "library.workspace_agent_files",
+        flat: "workspace_agent_files",
+        kind: FieldKind::Bool,
+        default: FieldDefault::Bool(true),
+        extra_env: &[],
+        doc: "Add the workspace's own skills, Claude Code commands and agents and VS Code prompt files (under `.claude/`, `.github/`, `.agents/`) to the library, and check them in `validateLibrary`; see docs/formats.md.",
+    },
+    FieldSpec {
         path: "library.sources",
         flat: "library_sources",
         kind: FieldKind::Sources,
         default: FieldDefault::List(&[]),
         extra_env: &[],
-        doc: "More prompt sources after the library folder: `{type: mcp, name, command or url}` entries (`folder`, `git`: not supported yet); see below.",
+        doc: "More prompt sources after the library folder: `{type: mcp, name, command or url}` and `{type: folder, name, path, format}` entries (`format`: auto, skills, claude, vscode or cursor; `git`: not supported yet); see below.",
     },
     FieldSpec {
         path: "compositions.globs",
@@ -480,6 +488,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     pub library_dir: Option<PathBuf>,
     pub follow_external_symlinks: bool,
+    /// Whether the workspace's own agent files join the library.
+    pub workspace_agent_files: bool,
     /// `library.sources`: more prompt sources after the library folder.
     pub library_sources: Vec<SourceSpec>,
     pub composition_globs: Vec<String>,
@@ -824,7 +834,7 @@ pub fn resolve(layers: &Layers, previous: Option<&Resolved>) -> (Resolved, Vec<C
     }
     let config = typed(&values);
     for (index, spec) in config.library_sources.iter().enumerate() {
-        if !matches!(spec.kind, SourceKind::Mcp(_)) {
+        if matches!(spec.kind, SourceKind::Git { .. }) {
             errors.push(ConfigError::SourceNotSupported {
                 field: format!("library.sources[{index}]"),
                 name: spec.name.clone(),
@@ -905,6 +915,7 @@ fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
         data_dir: path_of("paths.data_dir"),
         library_dir: path_of("paths.library_dir"),
         follow_external_symlinks: flag("library.follow_external_symlinks"),
+        workspace_agent_files: flag("library.workspace_agent_files"),
         library_sources: sources::sources_from_json(get("library.sources")),
         composition_globs: list("compositions.globs"),
         enable_plugins: flag("plugins.enabled"),
@@ -1262,18 +1273,26 @@ mod tests {
     fn sources_and_ai_mcp_resolve_and_unsupported_types_are_reported() {
         let file = json!({"library": {"sources": [
             {"type": "mcp", "name": "team", "command": ["team-prompts"], "env": {"TOKEN": "t0ps3cret"}},
-            {"type": "folder", "name": "shared", "path": "/srv/prompts"},
+            {"type": "folder", "name": "shared", "path": "/srv/prompts", "format": "skills"},
+            {"type": "git", "name": "repo", "url": "https://example.org/p.git"},
         ]}, "ai": {"provider": "mcp", "mcp_host": "127.0.0.1:9000"}});
         let (resolved, errors) = resolve(&layers(Some(file), &[], None), None);
         let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(
             messages,
             [
-                "`library.sources[1]` (`shared`): the `folder` source type is not supported yet; its prompts are not loaded"
+                "`library.sources[2]` (`repo`): the `git` source type is not supported yet; its prompts are not loaded"
             ]
         );
         let c = &resolved.config;
-        assert_eq!(c.library_sources.len(), 2);
+        assert_eq!(c.library_sources.len(), 3);
+        assert_eq!(
+            c.library_sources[1].kind,
+            SourceKind::Folder {
+                path: "/srv/prompts".into(),
+                format: crate::formats::FormatHint::Skills
+            }
+        );
         assert_eq!(c.library_sources[0].name, "team");
         // `ai.mcp_host` is the URL form of `ai.mcp`.
         assert_eq!(

@@ -7,6 +7,7 @@ pub mod config;
 pub mod confine;
 pub mod document;
 pub mod events;
+pub mod formats;
 pub mod history;
 pub mod home;
 pub mod library;

@@ -14,6 +14,7 @@ use promptstack::document::{
     links, outline, placeholders,
 };
 use promptstack::library::validation::validate_prompt;
+use promptstack::{formats, library};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use support::fuzz::{cases, text};
@@ -27,6 +28,27 @@ fn encoding() -> impl Strategy<Value = ColumnEncoding> {
     prop_oneof![Just(ColumnEncoding::Utf16), Just(ColumnEncoding::Utf8)]
 }
 
+/// One path per agent format, for its rules.
+const AGENT_FILES: &[(formats::Format, &str)] = &[
+    (formats::Format::Skill, "/w/.github/skills/a-b/SKILL.md"),
+    (formats::Format::ClaudeCommand, "/w/.claude/commands/x.md"),
+    (formats::Format::ClaudeAgent, "/w/.claude/agents/x.md"),
+    (
+        formats::Format::VsCodePrompt,
+        "/w/.github/prompts/x.prompt.md",
+    ),
+    (
+        formats::Format::VsCodeInstructions,
+        "/w/.github/instructions/x.instructions.md",
+    ),
+    (
+        formats::Format::VsCodeAgent,
+        "/w/.github/agents/x.chatmode.md",
+    ),
+    (formats::Format::CursorRule, "/w/.cursor/rules/x.mdc"),
+    (formats::Format::AgentsMd, "/w/AGENTS.md"),
+];
+
 /// Every parser on `text`, with the invariants callers rely on.
 fn parse_everything(text: &str) -> Result<(), TestCaseError> {
     let in_bounds = |r: &std::ops::Range<usize>| {
@@ -35,13 +57,35 @@ fn parse_everything(text: &str) -> Result<(), TestCaseError> {
             && text.is_char_boundary(r.start)
             && text.is_char_boundary(r.end)
     };
-    let parsed = placeholders::parse(text);
-    for p in &parsed.placeholders {
-        prop_assert!(in_bounds(&p.span) && in_bounds(&p.name_span) && in_bounds(&p.kind_span));
-        prop_assert_eq!(&text[p.name_span.clone()], p.name.as_str());
+    let all = placeholders::Dialects::all(vec!["name".into()]);
+    for parsed in [
+        placeholders::parse(text),
+        placeholders::parse_with(text, &all),
+    ] {
+        let mut end = 0;
+        for p in &parsed.placeholders {
+            prop_assert!(in_bounds(&p.span) && in_bounds(&p.name_span) && in_bounds(&p.kind_span));
+            prop_assert_eq!(&text[p.name_span.clone()], p.name.as_str());
+            prop_assert!(p.span.start >= end, "placeholders overlap");
+            end = p.span.end;
+        }
+        for p in &parsed.problems {
+            prop_assert!(in_bounds(&p.span));
+        }
+        for v in &parsed.context_variables {
+            prop_assert!(in_bounds(&v.span));
+        }
     }
-    for p in &parsed.problems {
-        prop_assert!(in_bounds(&p.span));
+    let _ = library::snippet::to_snippet_with(text, &all);
+    // Every agent format's rules, as if the text were such a file.
+    for (format, path) in AGENT_FILES {
+        let context = formats::rules::Context {
+            path: std::path::Path::new(path),
+            workspace_root: None,
+        };
+        for finding in formats::rules::validate(*format, text, &context) {
+            prop_assert!(in_bounds(&finding.range), "{:?} {:?}", format, finding);
+        }
     }
     for link in links::find(text) {
         prop_assert!(in_bounds(&link.span) && in_bounds(&link.target_range));

@@ -18,6 +18,7 @@ mod library;
 mod lsp;
 mod mcp;
 mod migrate;
+mod render;
 mod review;
 mod storage;
 mod validate;
@@ -37,6 +38,7 @@ Examples:
   promptstack history cleanup --older-than 90   show what would go; add --yes to delete
   promptstack migrate status          history database schema version
   promptstack storage copy --to postgres   copy this history into the team database
+  promptstack render .claude/commands/fix.md --set ARGUMENTS=\"issue 12\"   fill a prompt's placeholders
   promptstack review draft.prompt.md  print AI suggestions for a composition
   promptstack ai stats                counts, errors, latencies and tokens of AI calls";
 
@@ -67,6 +69,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Move the history between storage backends (`storage copy --to postgres`).
     Storage(storage::StorageArgs),
+    /// Print a prompt or agent file with its placeholders (every dialect) filled.
+    Render(render::RenderArgs),
     /// Review a composition with the configured AI provider and print the suggestions.
     Review(review::ReviewArgs),
     /// AI provider statistics.
@@ -111,6 +115,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::History(args) => history::run(args, &prepare(home)?),
         Command::Migrate(args) => migrate::run(args, &prepare(home)?),
         Command::Storage(args) => storage::run(args, &prepare(home)?),
+        Command::Render(args) => render::run(args),
         Command::Review(args) => review::run(args, &prepare(home)?),
         Command::Ai(args) => ai_cmd::run(args, &prepare(home)?),
     }

@@ -1,4 +1,5 @@
-//! `promptstack validate [PATH...]`: check library prompt files.
+//! `promptstack validate [PATH...]`: check library prompt files and agent files (skills,
+//! commands, prompt files, rules), each by its format's rules.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +31,19 @@ pub fn run(args: ValidateArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     if let Some(missing) = paths.iter().find(|p| !p.exists()) {
         anyhow::bail!("{} does not exist", missing.display());
     }
-    let report = validation::validate_paths(&paths, loaded.config().follow_external_symlinks);
+    let follow = loaded.config().follow_external_symlinks;
+    // The library folder (named or by default) holds library prompts only; other paths are
+    // checked by each file's format.
+    let library = loaded.data_paths().library_dir;
+    let same = |p: &PathBuf| std::fs::canonicalize(p).ok() == std::fs::canonicalize(&library).ok();
+    let mut report = validation::Report::default();
+    for path in &paths {
+        report.extend(if same(path) {
+            validation::validate_library(path, follow)
+        } else {
+            validation::validate_paths(std::slice::from_ref(path), follow)
+        });
+    }
     match args.format {
         Format::Json => {
             let mut value = serde_json::to_value(&report)?;
@@ -47,7 +60,11 @@ pub fn run(args: ValidateArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
 }
 
 fn print_text(report: &validation::Report) {
-    for (severity, heading) in [(Severity::Error, "Errors"), (Severity::Warning, "Warnings")] {
+    for (severity, heading) in [
+        (Severity::Error, "Errors"),
+        (Severity::Warning, "Warnings"),
+        (Severity::Hint, "Hints"),
+    ] {
         let lines: Vec<String> = report
             .files
             .iter()
@@ -57,11 +74,12 @@ fn print_text(report: &validation::Report) {
                     .filter(move |f| f.severity == severity)
                     .map(move |f| {
                         format!(
-                            "  {}:{}: {} [{}]",
+                            "  {}:{}: {} [{}, {}]",
                             file.path.display(),
                             f.line,
                             f.message,
-                            f.code
+                            f.code,
+                            file.format
                         )
                     })
             })
@@ -71,6 +89,17 @@ fn print_text(report: &validation::Report) {
             for line in lines {
                 println!("{line}");
             }
+        }
+    }
+    let formats = report.by_format();
+    if formats.len() > 1
+        || formats
+            .first()
+            .is_some_and(|(f, ..)| *f != validation::PROMPTSTACK_FORMAT)
+    {
+        println!("By format:");
+        for (format, files, errors, warnings) in formats {
+            println!("  {format}: {files} files, {errors} errors, {warnings} warnings");
         }
     }
     println!("{}", report.summary());

@@ -43,8 +43,11 @@ impl McpEndpoint {
 pub enum SourceKind {
     /// An MCP server's prompts.
     Mcp(McpEndpoint),
-    /// Another folder of prompt files (not supported yet).
-    Folder { path: PathBuf },
+    /// A folder of agent files (skills, commands, prompt files), each read by its format.
+    Folder {
+        path: PathBuf,
+        format: crate::formats::FormatHint,
+    },
     /// A git repository of prompt files (not supported yet).
     Git {
         url: String,
@@ -180,10 +183,24 @@ fn source_entry(index: usize, entry: &Value) -> Result<SourceSpec, EntryProblem>
             SourceKind::Mcp(endpoint(map, &at)?)
         }
         Some("folder") => {
-            check_keys(map, &["type", "name", "path"], &at)?;
+            check_keys(map, &["type", "name", "path", "format"], &at)?;
+            let format = match map.get("format") {
+                None | Some(Value::Null) => crate::formats::FormatHint::Auto,
+                Some(value) => value
+                    .as_str()
+                    .and_then(crate::formats::FormatHint::from_name)
+                    .ok_or_else(|| {
+                        problem(
+                            at("format"),
+                            value,
+                            crate::formats::FormatHint::NAMES.join(", "),
+                        )
+                    })?,
+            };
             match map.get("path") {
                 Some(Value::String(p)) if !p.trim().is_empty() => SourceKind::Folder {
                     path: super::expand_tilde(p.trim()),
+                    format,
                 },
                 other => {
                     return Err(problem(
@@ -343,8 +360,9 @@ fn entry_json(spec: &SourceSpec) -> Value {
     let map = out.as_object_mut().expect("an object");
     match &spec.kind {
         SourceKind::Mcp(endpoint) => endpoint_json(endpoint, map),
-        SourceKind::Folder { path } => {
+        SourceKind::Folder { path, format } => {
             map.insert("path".into(), Value::from(path.to_string_lossy()));
+            map.insert("format".into(), Value::from(format.name()));
         }
         SourceKind::Git { url, branch, path } => {
             map.insert("url".into(), Value::from(url.as_str()));

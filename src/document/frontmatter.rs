@@ -90,7 +90,7 @@ pub fn spot(text: &str, offset: usize) -> Spot {
     let prefix = &text[line_start..offset];
     if prefix
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
         return Spot::Key { start: line_start };
     }
@@ -162,10 +162,12 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde
     serde_saphyr::from_str_with_options(text, options)
 }
 
-/// Parses the YAML of a frontmatter block.
-pub fn parse(block: &FrontmatterBlock<'_>) -> Result<Frontmatter, FrontmatterError> {
+/// Parses the YAML of a frontmatter block into its keys, as written (empty when the block is).
+pub fn parse_map(
+    block: &FrontmatterBlock<'_>,
+) -> Result<serde_json::Map<String, serde_json::Value>, FrontmatterError> {
     if block.yaml.trim().is_empty() {
-        return Ok(Frontmatter::default());
+        return Ok(serde_json::Map::new());
     }
     let value: serde_json::Value = parse_yaml(block.yaml).map_err(|e| {
         let line = e
@@ -176,12 +178,50 @@ pub fn parse(block: &FrontmatterBlock<'_>) -> Result<Frontmatter, FrontmatterErr
             line,
         }
     })?;
-    let serde_json::Value::Object(map) = value else {
-        if value.is_null() {
-            return Ok(Frontmatter::default());
-        }
-        return Err(FrontmatterError::NotAMapping);
+    match value {
+        serde_json::Value::Object(map) => Ok(map),
+        serde_json::Value::Null => Ok(serde_json::Map::new()),
+        _ => Err(FrontmatterError::NotAMapping),
+    }
+}
+
+/// The line of the frontmatter key `key` (as `key:` at the start of a line) in `text`, if any.
+pub fn key_range(text: &str, block: &FrontmatterBlock<'_>, key: &str) -> Option<Range<usize>> {
+    line_ranges(block.yaml)
+        .find(|line| {
+            block.yaml[line.clone()]
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|line| {
+            block.yaml_range.start + line.start..block.yaml_range.start + line.start + key.len()
+        })
+        .filter(|range| range.end <= text.len())
+}
+
+/// The frontmatter key written at the start of the line holding `offset`, and its range, when
+/// the offset is on that key inside the frontmatter (for hover).
+pub fn key_at(text: &str, offset: usize) -> Option<(String, Range<usize>)> {
+    let Split::Found(block) = split(text) else {
+        return None;
     };
+    if offset < block.yaml_range.start || offset >= block.yaml_range.end {
+        return None;
+    }
+    let start = line_index::line_start(text, offset);
+    let line = &text[start..];
+    let len = line
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        .count();
+    let has_colon = line[len..].trim_start_matches([' ', '\t']).starts_with(':');
+    (len > 0 && has_colon && offset <= start + len)
+        .then(|| (line[..len].to_string(), start..start + len))
+}
+
+/// Parses the YAML of a frontmatter block.
+pub fn parse(block: &FrontmatterBlock<'_>) -> Result<Frontmatter, FrontmatterError> {
+    let map = parse_map(block)?;
     let mut fm = Frontmatter::default();
     for (key, value) in map {
         match key.as_str() {
@@ -304,6 +344,19 @@ mod tests {
         check("---\nother:\n  - r|\n---\n", Spot::None);
         check("---\ntags: [a]|\n---\n", Spot::None);
         check("---\nt: x\n---\nbody|\n", Spot::None);
+    }
+
+    #[test]
+    fn keys_under_the_cursor() {
+        let text = "---\nallowed-tools: Read\n  nested: x\n---\nname: body\n";
+        assert_eq!(key_at(text, 6), Some(("allowed-tools".into(), 4..17)));
+        assert_eq!(key_at(text, 17), Some(("allowed-tools".into(), 4..17)));
+        assert_eq!(key_at(text, 19), None);
+        assert_eq!(key_at(text, 26), None);
+        assert_eq!(key_at(text, 40), None);
+        let block = found(text);
+        assert_eq!(key_range(text, &block, "allowed-tools"), Some(4..17));
+        assert_eq!(key_range(text, &block, "name"), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod composition_file;
 pub mod file_refs;
+pub mod findings;
 pub mod frontmatter;
 pub mod line_index;
 pub mod links;
@@ -26,6 +27,9 @@ pub enum DocumentKind {
     Composition,
     /// A Markdown file inside the library directory.
     LibraryPrompt,
+    /// An agent file another tool reads (a skill, a command, a VS Code prompt file, a Cursor
+    /// rule, `AGENTS.md`): checked by that format's rules.
+    AgentFile,
     /// Anything else the editor sent us; only generic features apply.
     Other,
 }

@@ -29,7 +29,7 @@ use crate::document::placeholders::PlaceholderKind;
 use super::prompt::{Prompt, TitleSource, id_key};
 
 /// Bump when the schema or the tokenizer changes: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 const VERSION_FILE: &str = "promptstack-schema-version";
 const TOKENIZER: &str = "prompt";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
@@ -84,6 +84,7 @@ struct Fields {
     extra: Field,
     frontmatter_error: Field,
     source: Field,
+    format: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -112,6 +113,7 @@ fn schema() -> (Schema, Fields) {
         extra: b.add_text_field("extra", STORED),
         frontmatter_error: b.add_text_field("frontmatter_error", STORED),
         source: b.add_text_field("source", STORED),
+        format: b.add_text_field("format", STORED),
     };
     (b.build(), fields)
 }
@@ -477,6 +479,7 @@ fn prompt_from_doc(f: &Fields, doc: &TantivyDocument) -> Option<Prompt> {
         size: number(f.size),
         hash: text(f.hash).unwrap_or_default(),
         source: text(f.source),
+        format: text(f.format).and_then(|name| crate::formats::Format::from_id(&name)),
         id,
     })
 }
@@ -668,6 +671,9 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
     }
     if let Some(s) = &p.source {
         doc.add_text(f.source, s);
+    }
+    if let Some(format) = p.format {
+        doc.add_text(f.format, format.id());
     }
     doc
 }

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod create;
+pub mod folder_source;
 pub mod index;
 #[allow(clippy::module_inception)] // The file is named after its type, `Library`.
 pub mod library;

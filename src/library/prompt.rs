@@ -7,7 +7,8 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 
 use crate::document::frontmatter::{self, Split};
-use crate::document::placeholders::{self, PlaceholderKind};
+use crate::document::placeholders::{self, Dialects, PlaceholderKind};
+use crate::formats::Format;
 
 /// Where a prompt's title came from (validation warns unless it is the frontmatter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,8 @@ pub struct Prompt {
     pub hash: String,
     /// The `library.sources` entry the prompt comes from; `None` for the library folder.
     pub source: Option<String>,
+    /// The agent-file format the prompt is written in; `None` for PromptStack's own.
+    pub format: Option<Format>,
 }
 
 /// File facts the source knows before reading the contents.
@@ -126,11 +129,7 @@ impl Prompt {
                 ),
             },
         };
-        let placeholders = placeholders::parse(&body)
-            .distinct()
-            .into_iter()
-            .map(|(name, kind)| (name.to_string(), kind))
-            .collect();
+        let placeholders = distinct_placeholders(&body, &Dialects::default());
         let category = id.split_once('/').map(|(c, _)| c.to_string());
         Prompt {
             category,
@@ -145,11 +144,35 @@ impl Prompt {
             size: stamp.size,
             hash: content_hash(text.as_bytes()),
             source: None,
+            format: None,
             body,
             id,
             path,
         }
     }
+}
+
+impl Prompt {
+    /// The placeholder dialects of the prompt's format (`$name` for its `arguments:`).
+    pub fn dialects(&self) -> Dialects {
+        match self.format {
+            Some(format) => format.dialects(crate::formats::argument_names(&self.extra)),
+            None => Dialects::default(),
+        }
+    }
+
+    /// Reads the placeholders again after the format changed (a folder source sets it).
+    pub fn reparse_placeholders(&mut self) {
+        self.placeholders = distinct_placeholders(&self.body, &self.dialects());
+    }
+}
+
+fn distinct_placeholders(body: &str, dialects: &Dialects) -> Vec<(String, PlaceholderKind)> {
+    placeholders::parse_with(body, dialects)
+        .distinct()
+        .into_iter()
+        .map(|(name, kind)| (name.to_string(), kind))
+        .collect()
 }
 
 /// The text of the first ATX heading (`# Title`) in a Markdown body.

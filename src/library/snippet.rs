@@ -4,13 +4,19 @@
 
 use std::collections::HashMap;
 
-use crate::document::placeholders::{self, PlaceholderKind};
+use crate::document::placeholders::{self, Dialects, PlaceholderKind};
 
-/// The body as snippet text: `{{text:name}}` → `${N:name}`, `{{list:name}}` → `- ${N:name}`,
-/// the same name → the same N (numbered by first appearance), and `$`, `}`, `\` escaped elsewhere
-/// so the snippet inserts exactly the text.
+/// The body as snippet text with the default dialects; see [`to_snippet_with`].
 pub fn to_snippet(body: &str) -> String {
-    let parsed = placeholders::parse(body);
+    to_snippet_with(body, &Dialects::default())
+}
+
+/// The body as snippet text: `{{text:name}}`, `{{name}}`, `$ARGUMENTS`, `${input:name}` →
+/// `${N:name}` (`${input:name:hint}` → `${N:hint}`), `{{list:name}}` → `- ${N:name}`, the same
+/// name → the same N (numbered by first appearance), and `$`, `}`, `\` escaped elsewhere so the
+/// snippet inserts exactly the text.
+pub fn to_snippet_with(body: &str, dialects: &Dialects) -> String {
+    let parsed = placeholders::parse_with(body, dialects);
     let mut out = String::with_capacity(body.len() + 16);
     let mut stops: HashMap<&str, usize> = HashMap::new();
     let mut at = 0;
@@ -21,8 +27,9 @@ pub fn to_snippet(body: &str) -> String {
         if p.kind == PlaceholderKind::List {
             out.push_str("- ");
         }
-        // Names are `[A-Za-z0-9_]+`, so they need no escaping inside `${N:...}`.
-        out.push_str(&format!("${{{n}:{}}}", p.name));
+        out.push_str(&format!("${{{n}:"));
+        escape_into(p.default.as_deref().unwrap_or(&p.name), &mut out);
+        out.push('}');
         at = p.span.end;
     }
     escape_into(&body[at..], &mut out);
@@ -100,6 +107,31 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn dialects_become_tabstops() {
+        let all = Dialects::all(vec!["topic".into()]);
+        let cases: &[(&str, &str)] = &[
+            (
+                "Fix ${input:file} for ${input:goal:the goal}",
+                "Fix ${1:file} for ${2:the goal}",
+            ),
+            (
+                "Review $ARGUMENTS then $1 and $topic",
+                "Review ${1:ARGUMENTS} then ${2:1} and ${3:topic}",
+            ),
+            (
+                "Hi {{ name }}, {{name}} and ${selection}",
+                "Hi ${1:name}, ${1:name} and \\${selection\\}",
+            ),
+            ("${input:x:a $1}b}", "${1:a \\$1}b\\}"),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(to_snippet_with(body, &all), *expected, "body {body:?}");
+        }
+        // `$5` stays text where the format has no arguments.
+        assert_eq!(to_snippet("costs $5"), "costs \\$5");
     }
 
     #[test]

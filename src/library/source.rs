@@ -13,6 +13,7 @@ use crate::config::{Config, SourceKind};
 use crate::document::MAX_FILE_BYTES;
 use crate::home::DataPaths;
 
+use super::folder_source::FolderSource;
 use super::mcp_source::McpSource;
 use super::merged::{MergedSource, NamedSource};
 use super::prompt::{FileStamp, Prompt, id_for};
@@ -33,6 +34,8 @@ pub enum SkipReason {
         .target.display()
     )]
     OutsideLibrary { target: PathBuf },
+    #[error("not a prompt of this folder's format")]
+    NotAPrompt,
 }
 
 /// A file the source skipped, with the reason.
@@ -153,6 +156,14 @@ pub fn open_source(config: &Config, paths: &DataPaths) -> Arc<dyn PromptSource> 
         .library_sources
         .iter()
         .filter_map(|spec| match &spec.kind {
+            SourceKind::Folder { path, format } => Some(NamedSource {
+                name: spec.name.clone(),
+                source: Arc::new(FolderSource::new(
+                    path.clone(),
+                    *format,
+                    config.follow_external_symlinks,
+                )) as Arc<dyn PromptSource>,
+            }),
             SourceKind::Mcp(endpoint) => Some(NamedSource {
                 name: spec.name.clone(),
                 source: Arc::new(McpSource::new(

@@ -123,9 +123,9 @@ impl UseTracker {
 }
 
 /// The longest placeholder-free piece of a body line, trimmed; `None` when too short to be
-/// told apart from typing.
+/// told apart from typing. Every dialect counts as a placeholder (`$1` may become a tabstop).
 fn needle(body: &str) -> Option<String> {
-    let parsed = placeholders::parse(body);
+    let parsed = placeholders::parse_with(body, &placeholders::Dialects::all(Vec::new()));
     let mut pieces = Vec::new();
     let mut at = 0;
     for p in &parsed.placeholders {
@@ -154,6 +154,10 @@ mod tests {
         assert_eq!(needle(ZEBRA).as_deref(), Some("Risks and mitigations:"));
         assert_eq!(needle("{{text:a}} {{list:b}}"), None);
         assert_eq!(needle("short"), None);
+        assert_eq!(
+            needle("Fix issue $ARGUMENTS quickly, then report back").as_deref(),
+            Some("quickly, then report back")
+        );
         assert_eq!(
             needle("Write tests for {{text:code}} using the project's framework.").as_deref(),
             Some("using the project's framework.")

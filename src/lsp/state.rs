@@ -200,6 +200,9 @@ impl ServerState {
         {
             return DocumentKind::LibraryPrompt;
         }
+        if crate::formats::detect(&path).is_some() {
+            return DocumentKind::AgentFile;
+        }
         if CompositionGlobs::new(&config.config.composition_globs).is_match(&path) {
             return DocumentKind::Composition;
         }

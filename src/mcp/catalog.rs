@@ -109,7 +109,8 @@ pub fn render(
             Some((a.name.clone(), fill(a.kind, value)))
         })
         .collect();
-    let text = placeholders::render(&prompt.body, &fills).text;
+    // An agent file's own dialect (`$ARGUMENTS`, `${input:x}`) is filled like `{{text:x}}`.
+    let text = placeholders::render_with(&prompt.body, &fills, &prompt.dialects()).text;
     Ok(Rendered { prompt, text })
 }
 
@@ -183,6 +184,14 @@ mod tests {
     use crate::library::{OpenOptions, source::FilesystemSource};
 
     fn library(files: &[(&str, &str)]) -> (tempfile::TempDir, Library) {
+        library_of(files, |root| Arc::new(FilesystemSource::new(root)))
+    }
+
+    /// A library over the files written under its folder, read by `source`.
+    fn library_of(
+        files: &[(&str, &str)],
+        source: impl FnOnce(std::path::PathBuf) -> Arc<dyn crate::library::source::PromptSource>,
+    ) -> (tempfile::TempDir, Library) {
         let dir = tempfile::tempdir().unwrap();
         let paths = DataPaths::new(dir.path().join("data"), None, None);
         for (rel, text) in files {
@@ -190,7 +199,7 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
-        let source = Arc::new(FilesystemSource::new(paths.library_dir.clone()));
+        let source = source(paths.library_dir.clone());
         let library = Library::open_with(
             source,
             &paths,
@@ -243,6 +252,30 @@ mod tests {
         );
         let args = arguments(&rendered.prompt);
         assert_eq!(args[1].description(), "list: one item per line");
+    }
+
+    #[test]
+    fn an_agent_file_renders_in_its_own_dialect() {
+        let (_dir, lib) = library_of(
+            &[(
+                "fix.md",
+                "---\ndescription: Fix\n---\nFix $ARGUMENTS, see ${input:note}.\n",
+            )],
+            |root| {
+                Arc::new(crate::library::folder_source::FolderSource::new(
+                    root,
+                    crate::formats::FormatHint::Claude,
+                    false,
+                ))
+            },
+        );
+        let values: HashMap<String, String> = [
+            ("ARGUMENTS".to_string(), "issue 12".to_string()),
+            ("note".to_string(), "the log".to_string()),
+        ]
+        .into();
+        let rendered = render(&lib, "fix", &values).unwrap();
+        assert_eq!(rendered.text, "Fix issue 12, see the log.\n");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! temporary `PROMPTSTACK_HOME` and speaks JSON-RPC over its stdio.
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod agent_catalog;
 pub mod ai;
 pub mod fuzz;
 pub mod mcp_peer;

@@ -254,6 +254,10 @@ local function run_full()
     local matches = require("promptstack").matches
     check(not matches(vscode_prompt), ".github/prompts/review.prompt.md counted as a composition")
     check(matches(edit(ws .. "/plan.composition.md")), "a .composition.md is not a composition")
+    -- Agent files are checked by their own rules: the server attaches to them.
+    check(matches(edit(ws .. "/.claude/skills/pdf/SKILL.md")), "a SKILL.md is not attached")
+    check(matches(edit(ws .. "/.claude/commands/git/commit.md")), "a Claude Code command is not attached")
+    check(matches(edit(ws .. "/AGENTS.md")), "AGENTS.md is not attached")
     edit(ws .. "/task.prompt.md")
   end)
 

@@ -9,7 +9,7 @@ use tower_lsp_server::ls_types::*;
 use super::ai_review;
 use super::code_actions;
 use super::diagnostics::to_diagnostic;
-use super::placeholder_actions::{self, fill_value};
+use super::placeholder_actions;
 use crate::document::placeholders;
 use crate::library::validation;
 use crate::lsp::convert::{IndexedText, internal_error, path_to_uri, uri_to_path};
@@ -130,9 +130,25 @@ async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
     let follow_links = state.config().config.follow_external_symlinks;
     let encoding = state.encoding();
     let root = library_dir.clone();
+    let config = state.config();
+    let workspace = if config.config.workspace_agent_files {
+        state.workspace_folders()
+    } else {
+        Vec::new()
+    };
+    let folders: Vec<std::path::PathBuf> = config
+        .config
+        .library_sources
+        .iter()
+        .filter_map(|spec| match &spec.kind {
+            crate::config::SourceKind::Folder { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
     // Validation and the re-reads that turn findings into ranges are file I/O: off the loop.
     let (report, published) = tokio::task::spawn_blocking(move || {
-        let report = validation::validate_paths(&[root], follow_links);
+        let mut report = validation::validate_library(&root, follow_links);
+        report.extend(validation::validate_agent_files(&workspace, &folders));
         let published: Vec<(Uri, Vec<Diagnostic>)> = report
             .files
             .iter()
@@ -172,21 +188,24 @@ async fn validate_library(state: &Arc<ServerState>) -> Result<Value> {
 /// `promptstack.render`: `{ "uri": ..., "values": { name: "text" | ["item", ...] } }` or
 /// `{ "text": ..., "values": ... }` → the text with placeholders filled.
 fn render(state: &ServerState, args: Value) -> Result<Value> {
-    let text = match (
+    let (text, format) = match (
         args.get("text").and_then(Value::as_str),
         args.get("uri").and_then(Value::as_str),
     ) {
-        (Some(text), _) => text.to_string(),
+        // A bare text may be in any format: every dialect is filled.
+        (Some(text), _) => (text.to_string(), None),
         (None, Some(uri)) => {
             let uri: Uri = uri
                 .parse()
                 .map_err(|_| Error::invalid_params(format!("`{uri}` is not a valid URI")))?;
-            state
+            let text = state
                 .snapshot(&uri)
                 .map(|(text, _, _)| text)
                 .ok_or_else(|| {
                     Error::invalid_params(format!("document {} is not open", uri.as_str()))
-                })?
+                })?;
+            let format = uri_to_path(&uri).and_then(|p| crate::formats::detect(&p));
+            (text, Some(format))
         }
         (None, None) => {
             return Err(Error::invalid_params(
@@ -199,7 +218,7 @@ fn render(state: &ServerState, args: Value) -> Result<Value> {
         .and_then(Value::as_object)
         .map(|map| {
             map.iter()
-                .map(|(name, value)| (name.clone(), fill_value(value)))
+                .map(|(name, value)| (name.clone(), placeholders::Fill::from_json(value)))
                 .collect()
         })
         .unwrap_or_default();
@@ -213,6 +232,10 @@ fn render(state: &ServerState, args: Value) -> Result<Value> {
         })
         .collect();
     super::history::remember_placeholder_values(state, remembered);
-    let rendered = placeholders::render(&text, &values);
+    let dialects = match format {
+        Some(format) => crate::formats::dialects_of(format, &text),
+        None => placeholders::Dialects::all(crate::formats::argument_names_in(&text)),
+    };
+    let rendered = placeholders::render_with(&text, &values, &dialects);
     Ok(json!({ "text": rendered.text, "missing": rendered.missing }))
 }

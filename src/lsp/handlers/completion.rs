@@ -126,8 +126,9 @@ pub async fn completion(
     let position = params.text_document_position;
     let uri = position.text_document.uri;
     let reader = state.clone();
+    let format = crate::lsp::convert::uri_to_path(&uri).and_then(|p| crate::formats::detect(&p));
     let asked = on_document(state, &uri, move |doc, _| {
-        read_request(&reader, doc, position.position)
+        read_request(&reader, doc, position.position, format)
     })
     .await?;
     let items = match asked {
@@ -200,7 +201,12 @@ pub async fn completion(
 }
 
 /// Reads what the cursor asks for; the document-sized part of completion.
-fn read_request(state: &ServerState, doc: &Snapshot<'_>, position: Position) -> Result<Asked> {
+fn read_request(
+    state: &ServerState,
+    doc: &Snapshot<'_>,
+    position: Position,
+    format: Option<crate::formats::Format>,
+) -> Result<Asked> {
     // Editors such as Helix start the server for every Markdown file: only compositions and
     // library prompts get completion, as the README promises.
     if doc.kind == DocumentKind::Other {
@@ -209,6 +215,13 @@ fn read_request(state: &ServerState, doc: &Snapshot<'_>, position: Position) -> 
     let indexed = &doc.indexed;
     let text = indexed.text;
     let offset = indexed.offset(position)?;
+    // In an agent file `/` and `{{` belong to its tool (slash commands, templates): only its
+    // frontmatter keys are completed.
+    if doc.kind == DocumentKind::AgentFile {
+        return Ok(format
+            .and_then(|f| super::frontmatter_completion::complete_agent_keys(indexed, offset, f))
+            .map_or(Asked::Nothing, Asked::Items));
+    }
     let replace = |start: usize| indexed.range(&(start..offset));
     Ok(match context(text, offset) {
         Context::Prompt { start, query } => Asked::Prompt {
@@ -284,9 +297,22 @@ fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Ve
         .enumerate()
         .map(|(rank, hit)| {
             let p = hit.prompt;
-            let mut detail = match &p.source {
-                Some(source) => format!("from {source}"),
-                None => p.category.clone().unwrap_or_default(),
+            let mut detail = match (&p.source, p.format) {
+                // The format and where it lives: "Agent Skill · from team · ~/.claude/skills/pdf".
+                (source, Some(format)) => {
+                    let place = p
+                        .path
+                        .parent()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_default();
+                    let from = source
+                        .as_deref()
+                        .map(|s| format!(" · from {s}"))
+                        .unwrap_or_default();
+                    format!("{}{from} · {place}", format.label())
+                }
+                (Some(source), None) => format!("from {source}"),
+                (None, None) => p.category.clone().unwrap_or_default(),
             };
             if !p.tags.is_empty() {
                 if !detail.is_empty() {
@@ -295,7 +321,10 @@ fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Ve
                 detail.push_str(&p.tags.join(", "));
             }
             let (new_text, format) = if snippets {
-                (snippet::to_snippet(&p.body), InsertTextFormat::SNIPPET)
+                (
+                    snippet::to_snippet_with(&p.body, &p.dialects()),
+                    InsertTextFormat::SNIPPET,
+                )
             } else {
                 (
                     snippet::to_plain_text(&p.body),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tower_lsp_server::ls_types::*;
 
 use crate::document::{ColumnEncoding, DocumentKind, MAX_FILE_BYTES, links};
+use crate::formats;
 use crate::library::validation::{self, Finding, Severity};
 use crate::lsp::convert::IndexedText;
 use crate::lsp::state::ServerState;
@@ -31,10 +32,9 @@ pub fn schedule(state: &Arc<ServerState>, uri: Uri, delay: Duration) {
         let encoding = state.encoding();
         // AI suggestions join the set (a client keeps one list per document and server).
         let ai = super::ai_review::diagnostics_for(&state, &uri, &text, version);
-        let dir = crate::lsp::convert::uri_to_path(&uri)
-            .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
+        let path = crate::lsp::convert::uri_to_path(&uri);
         let computed =
-            tokio::task::spawn_blocking(move || compute(&text, kind, encoding, dir.as_deref()))
+            tokio::task::spawn_blocking(move || compute(&text, kind, encoding, path.as_deref()))
                 .await;
         let mut diagnostics = match computed {
             Ok(d) => d,
@@ -61,16 +61,30 @@ pub fn schedule(state: &Arc<ServerState>, uri: Uri, delay: Duration) {
     });
 }
 
-/// The diagnostics for a document's text; `dir` (the document's directory) resolves file links.
-/// Blocking: link checks read file metadata.
+/// The diagnostics for a document's text; its `path` names an agent file's format and resolves
+/// file links. Blocking: link checks read file metadata, `applyTo` checks list the workspace.
 pub fn compute(
     text: &str,
     kind: DocumentKind,
     encoding: ColumnEncoding,
-    dir: Option<&Path>,
+    path: Option<&Path>,
 ) -> Vec<Diagnostic> {
     let indexed = IndexedText::new(text, encoding);
+    let dir = path.and_then(Path::parent);
     match kind {
+        DocumentKind::AgentFile => {
+            let Some((path, format)) = path.and_then(|p| Some((p, formats::detect(p)?))) else {
+                return Vec::new();
+            };
+            let context = formats::rules::Context {
+                path,
+                workspace_root: formats::rules::workspace_root_of(path),
+            };
+            formats::rules::validate(format, text, &context)
+                .iter()
+                .map(|f| to_diagnostic(&indexed, f))
+                .collect()
+        }
         DocumentKind::LibraryPrompt => validation::validate_prompt(text)
             .iter()
             .map(|f| to_diagnostic(&indexed, f))
@@ -110,6 +124,7 @@ pub fn to_diagnostic(indexed: &IndexedText<'_>, finding: &Finding) -> Diagnostic
         severity: Some(match finding.severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,
+            Severity::Hint => DiagnosticSeverity::HINT,
         }),
         code: Some(NumberOrString::String(finding.code.into())),
         source: Some(SOURCE.into()),

@@ -19,6 +19,49 @@ const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Completion in the frontmatter of an agent file: the keys its format accepts, each with what
+/// it does in which tool.
+pub fn complete_agent_keys(
+    indexed: &IndexedText<'_>,
+    offset: usize,
+    format: crate::formats::Format,
+) -> Option<Vec<CompletionItem>> {
+    match frontmatter::spot(indexed.text, offset) {
+        Spot::Key { start } => Some(key_items(
+            indexed,
+            start..offset,
+            crate::formats::keys::keys(format)
+                .iter()
+                .map(|k| (k.name, k.doc)),
+        )),
+        _ => None,
+    }
+}
+
+/// Items for `keys` not yet written in the block, replacing `replaced`.
+fn key_items<'k>(
+    indexed: &IndexedText<'_>,
+    replaced: std::ops::Range<usize>,
+    keys: impl Iterator<Item = (&'k str, &'k str)>,
+) -> Vec<CompletionItem> {
+    let text = indexed.text;
+    let range = indexed.range(&replaced);
+    keys
+        // Keys already in the block are not offered again.
+        .filter(|(key, _)| !text.lines().any(|l| l.starts_with(&format!("{key}:"))))
+        .map(|(key, detail)| CompletionItem {
+            label: key.to_string(),
+            kind: Some(CompletionItemKind::PROPERTY),
+            detail: Some(detail.to_string()),
+            text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(
+                range,
+                format!("{key}: "),
+            ))),
+            ..Default::default()
+        })
+        .collect()
+}
+
 pub fn complete(
     state: &ServerState,
     indexed: &IndexedText<'_>,
@@ -26,25 +69,11 @@ pub fn complete(
 ) -> Option<Vec<CompletionItem>> {
     let text = indexed.text;
     match frontmatter::spot(text, offset) {
-        Spot::Key { start } => {
-            let range = indexed.range(&(start..offset));
-            let items = KEYS
-                .iter()
-                // Keys already in the block are not offered again.
-                .filter(|(key, _)| !text.lines().any(|l| l.starts_with(&format!("{key}:"))))
-                .map(|(key, detail)| CompletionItem {
-                    label: (*key).to_string(),
-                    kind: Some(CompletionItemKind::PROPERTY),
-                    detail: Some((*detail).to_string()),
-                    text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(
-                        range,
-                        format!("{key}: "),
-                    ))),
-                    ..Default::default()
-                })
-                .collect();
-            Some(items)
-        }
+        Spot::Key { start } => Some(key_items(
+            indexed,
+            start..offset,
+            KEYS.iter().map(|(key, detail)| (*key, *detail)),
+        )),
         Spot::Tag { start } => {
             let library = state.library()?;
             let range = indexed.range(&(start..offset));

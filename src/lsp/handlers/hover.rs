@@ -1,10 +1,13 @@
-//! `textDocument/hover`: on a placeholder, its type and the other lines using the same name; on
-//! a file link, a preview of the linked file.
+//! `textDocument/hover`: on a placeholder (any dialect), its type, how the owning tool fills it
+//! and the other lines using the same name; on an agent file's frontmatter key, what the key does
+//! in which tool; on a file link, a preview of the linked file.
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
-use crate::document::{links, placeholders};
+use crate::document::placeholders::{Dialect, Dialects, Placeholder};
+use crate::document::{frontmatter, links, placeholders};
+use crate::formats::{self, Format};
 use std::sync::Arc;
 
 use crate::lsp::convert::{IndexedText, uri_to_path};
@@ -25,8 +28,9 @@ enum Target {
 pub async fn hover(state: &Arc<ServerState>, params: HoverParams) -> Result<Option<Hover>> {
     let position = params.text_document_position_params;
     let uri = position.text_document.uri;
+    let format = uri_to_path(&uri).and_then(|p| formats::detect(&p));
     let target = on_document(state, &uri, move |doc, _| {
-        target_at(&doc.indexed, position.position)
+        target_at(&doc.indexed, position.position, format)
     })
     .await?;
     let (link, range) = match target {
@@ -88,10 +92,50 @@ enum Unshown {
     Missing,
 }
 
-fn target_at(indexed: &IndexedText<'_>, position: Position) -> Result<Target> {
+fn target_at(
+    indexed: &IndexedText<'_>,
+    position: Position,
+    format: Option<Format>,
+) -> Result<Target> {
     let text = indexed.text;
     let offset = indexed.offset(position)?;
-    let parsed = placeholders::parse(text);
+    if let Some(format) = format
+        && let Some((key, span)) = frontmatter::key_at(text, offset)
+    {
+        return Ok(match formats::keys::doc(format, &key) {
+            Some(doc) => Target::Placeholder(markdown(
+                format!("**`{key}`** — {}\n\n{}", format.label(), doc.doc),
+                indexed.range(&span),
+            )),
+            None => Target::Placeholder(markdown(
+                format!(
+                    "**`{key}`** — not a key of {} files; {} ignores it",
+                    format.label(),
+                    format.tool()
+                ),
+                indexed.range(&span),
+            )),
+        });
+    }
+    let dialects: Dialects = formats::dialects_of(format, text);
+    let parsed = placeholders::parse_with(text, &dialects);
+    if let Some(v) = parsed
+        .context_variables
+        .iter()
+        .find(|v| v.span.start <= offset && offset <= v.span.end)
+    {
+        let what = placeholders::VSCODE_CONTEXT_VARIABLES
+            .iter()
+            .find(|(name, _)| *name == v.name)
+            .map_or("", |(_, what)| what);
+        return Ok(Target::Placeholder(markdown(
+            format!(
+                "**VS Code context variable** `${{{}}}`: {what}. VS Code fills it when the prompt runs; it is not a tabstop.",
+                v.name
+            ),
+            indexed.range(&v.span),
+        )));
+    }
     let Some(p) = parsed.at(offset) else {
         return Ok(match links::at(text, offset) {
             Some(link) => {
@@ -111,7 +155,8 @@ fn target_at(indexed: &IndexedText<'_>, position: Position) -> Result<Target> {
         .filter(|line| *line != here)
         .collect();
     others.dedup();
-    let mut value = format!("**{}** placeholder `{}`\n\n", p.kind.keyword(), p.name);
+    let mut value = explain(p);
+    value.push_str("\n\n");
     if others.is_empty() {
         value.push_str("Appears only here.");
     } else {
@@ -119,6 +164,37 @@ fn target_at(indexed: &IndexedText<'_>, position: Position) -> Result<Target> {
         value.push_str(&format!("Also on line {}.", lines.join(", ")));
     }
     Ok(Target::Placeholder(markdown(value, indexed.range(&p.span))))
+}
+
+/// What a placeholder is and how the tool that owns its dialect fills it.
+fn explain(p: &Placeholder) -> String {
+    let name = &p.name;
+    match p.dialect {
+        Dialect::PromptStack => format!("**{}** placeholder `{name}`", p.kind.keyword()),
+        Dialect::VsCodeInput => {
+            let hint = p
+                .default
+                .as_deref()
+                .map(|h| format!(" (hint: {h})"))
+                .unwrap_or_default();
+            format!(
+                "**VS Code input** `{name}`{hint}: VS Code asks for the value when the prompt runs. Rendering fills it from the value `{name}`."
+            )
+        }
+        Dialect::Mustache => format!(
+            "**Mustache/Handlebars variable** `{name}` (dotprompt, Langfuse, GitHub Models, many skills): the template engine fills it. Rendering fills it from the value `{name}`."
+        ),
+        Dialect::Arguments if name == "ARGUMENTS" => "**`$ARGUMENTS`**: everything typed after the command, in Claude Code, Codex and OpenCode.".into(),
+        Dialect::Arguments if name.starts_with("ARGUMENTS[") => format!(
+            "**`${name}`** (Claude Code): one argument by its 0-based index, so `$ARGUMENTS[0]` is the first."
+        ),
+        Dialect::Arguments if name.bytes().all(|b| b.is_ascii_digit()) => format!(
+            "**`${name}`**: a positional argument. Claude Code counts from 0 (`${name}` is `$ARGUMENTS[{name}]`, so `$1` is the second argument); Codex and OpenCode count from 1 (`$1` is the first)."
+        ),
+        Dialect::Arguments => format!(
+            "**`${name}`** (Claude Code): the named argument `{name}` listed in `arguments:`."
+        ),
+    }
 }
 
 fn markdown(value: String, range: Range) -> Hover {

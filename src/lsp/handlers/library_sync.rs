@@ -86,7 +86,13 @@ async fn sync(state: &Arc<ServerState>) {
         let _ = tokio::task::spawn_blocking(move || close(old)).await;
     }
     let progress = progress::reporter(state, "Indexing prompt library");
-    let config = state.config().config.clone();
+    let mut config = state.config().config.clone();
+    if config.workspace_agent_files {
+        let folders = state.workspace_folders();
+        config
+            .library_sources
+            .extend(crate::library::folder_source::workspace_sources(&folders));
+    }
     let events = state.events.clone();
     let open_paths = paths.clone();
     let opened = tokio::task::spawn_blocking(move || {

@@ -100,7 +100,7 @@ pub async fn fill(state: &Arc<ServerState>, args: Value) -> Result<Value> {
         .to_string();
     let kind = placeholder_kind(state, &uri, &name)?;
     let fill = match args.get("value").filter(|v| !v.is_null()) {
-        Some(value) => fill_value(value),
+        Some(value) => Fill::from_json(value),
         None => match ask(state, &name, kind).await? {
             Some(fill) => fill,
             None => return Ok(json!({ "applied": false, "occurrences": 0 })),
@@ -203,18 +203,4 @@ async fn ask(state: &ServerState, name: &str, kind: PlaceholderKind) -> Result<O
     Ok(chosen
         .and_then(|item| values.into_iter().find(|v| *v == item.title))
         .map(Fill::Text))
-}
-
-/// A JSON value as a placeholder value: a string is text, an array is a list's items.
-pub fn fill_value(value: &Value) -> Fill {
-    match value {
-        Value::String(s) => Fill::Text(s.clone()),
-        Value::Array(items) => Fill::List(
-            items
-                .iter()
-                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                .collect(),
-        ),
-        other => Fill::Text(other.to_string()),
-    }
 }

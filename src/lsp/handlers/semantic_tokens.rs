@@ -1,5 +1,6 @@
-//! Semantic tokens for placeholders: the type (`text`/`list`) and the name as separate tokens,
-//! so every editor can highlight them.
+//! Semantic tokens for placeholders of every dialect: the type (`text`/`list`, `input`, `$`) and
+//! the name as separate tokens, and VS Code's context variables (`${selection}`) as keywords, so
+//! every editor can highlight them.
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
@@ -30,18 +31,37 @@ pub fn capability() -> SemanticTokensServerCapabilities {
 fn tokens(
     indexed: &IndexedText<'_>,
     within: std::ops::Range<usize>,
+    dialects: &placeholders::Dialects,
     interrupt: &Interrupt,
 ) -> Result<Vec<SemanticToken>> {
-    let parsed = placeholders::parse(indexed.text);
+    let parsed = placeholders::parse_with(indexed.text, dialects);
     interrupt.check()?;
-    let mut out = Vec::new();
-    let (mut last_line, mut last_col) = (0, 0);
-    for p in parsed
+    // Placeholders and context variables never overlap; merged in text order.
+    let mut spans: Vec<[(std::ops::Range<usize>, u32); 2]> = parsed
         .placeholders
         .iter()
-        .filter(|p| p.span.start < within.end && p.span.end > within.start)
-    {
-        for (span, token_type) in [(&p.kind_span, TYPE_TOKEN), (&p.name_span, NAME_TOKEN)] {
+        .map(|p| {
+            [
+                (p.kind_span.clone(), TYPE_TOKEN),
+                (p.name_span.clone(), NAME_TOKEN),
+            ]
+        })
+        .chain(parsed.context_variables.iter().map(|v| {
+            [
+                (v.span.clone(), TYPE_TOKEN),
+                (v.span.end..v.span.end, NAME_TOKEN),
+            ]
+        }))
+        .filter(|[(kind, _), (name, _)]| {
+            kind.start < within.end && name.end.max(kind.end) > within.start
+        })
+        .collect();
+    spans.sort_by_key(|[(kind, _), _]| kind.start);
+    let mut out = Vec::new();
+    let (mut last_line, mut last_col) = (0, 0);
+    for pair in &spans {
+        for (span, token_type) in pair.iter().filter(|(span, _)| !span.is_empty()) {
+            let (span, token_type) = (span, *token_type);
             let start = indexed.position(span.start);
             let end = indexed.position(span.end);
             let delta_line = start.line - last_line;
@@ -67,12 +87,20 @@ fn tokens(
     Ok(out)
 }
 
+/// The dialects of the document at `uri`, once its text is known.
+fn dialects_of(uri: &Uri) -> impl Fn(&str) -> placeholders::Dialects + Send + 'static {
+    let format = crate::lsp::convert::uri_to_path(uri).and_then(|p| crate::formats::detect(&p));
+    move |text| crate::formats::dialects_of(format, text)
+}
+
 pub async fn full(
     state: &Arc<ServerState>,
     params: SemanticTokensParams,
 ) -> Result<Option<SemanticTokensResult>> {
-    on_document(state, &params.text_document.uri, |doc, interrupt| {
-        let data = tokens(&doc.indexed, 0..doc.text().len(), interrupt)?;
+    let dialects = dialects_of(&params.text_document.uri);
+    on_document(state, &params.text_document.uri, move |doc, interrupt| {
+        let dialects = dialects(doc.indexed.text);
+        let data = tokens(&doc.indexed, 0..doc.text().len(), &dialects, interrupt)?;
         Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
             result_id: None,
             data,
@@ -86,9 +114,11 @@ pub async fn range(
     params: SemanticTokensRangeParams,
 ) -> Result<Option<SemanticTokensRangeResult>> {
     let range = params.range;
+    let dialects = dialects_of(&params.text_document.uri);
     on_document(state, &params.text_document.uri, move |doc, interrupt| {
         let within = doc.indexed.byte_range(range)?;
-        let data = tokens(&doc.indexed, within, interrupt)?;
+        let dialects = dialects(doc.indexed.text);
+        let data = tokens(&doc.indexed, within, &dialects, interrupt)?;
         Ok(Some(SemanticTokensRangeResult::Tokens(SemanticTokens {
             result_id: None,
             data,

@@ -31,7 +31,8 @@ M.defaults = {
   -- Filetypes the server may attach to (a buffer must also match `patterns`).
   filetypes = { "markdown" },
   -- File globs (Vim autocmd style, matched against the full path). nil: `*.prompt.md`, the
-  -- composition globs from `settings.compositions.globs`, and Markdown under the library dir.
+  -- composition globs from `settings.compositions.globs`, Markdown under the library dir, and
+  -- agent files (`SKILL.md`, `.claude/commands/`, `AGENTS.md`, ...).
   patterns = nil,
   -- The prompt library; nil: worked out like the server does (settings, environment,
   -- config.yaml, then ~/.promptstack/data/library).
@@ -182,6 +183,21 @@ function M.library_dir(opts)
   return home_dir() .. "/data/library"
 end
 
+--- Agent files (skills, Claude Code commands and agents, VS Code instructions and agents,
+--- AGENTS.md): the server checks each by its format.
+local AGENT_FILES = {
+  "*/SKILL.md",
+  "*/.claude/commands/*.md",
+  "*/.claude/agents/*.md",
+  "*.instructions.md",
+  "*/.github/copilot-instructions.md",
+  "*.agent.md",
+  "*.chatmode.md",
+  "*/AGENTS.md",
+  "*/CLAUDE.md",
+  "*/GEMINI.md",
+}
+
 --- The file globs a buffer must match for the server to attach.
 function M.patterns(opts)
   opts = opts or M.options
@@ -190,6 +206,10 @@ function M.patterns(opts)
   end
   -- The server's default composition globs (a glob starting with `!` excludes).
   local patterns = { "*.prompt.md", "*.composition.md", "!*/.github/prompts/*" }
+  -- Agent files other tools read, checked by their own rules (docs/formats.md).
+  for _, glob in ipairs(AGENT_FILES) do
+    table.insert(patterns, glob)
+  end
   local compositions = normalise_settings(opts.settings).compositions or {}
   for _, glob in ipairs(compositions.globs or {}) do
     table.insert(patterns, glob)
