@@ -237,16 +237,21 @@ pub fn review_message(request: &ReviewRequest) -> String {
     out
 }
 
-/// The user message of an apply: the numbered composition and the accepted suggestion.
-pub fn apply_message(composition: &str, suggestion: &Suggestion) -> String {
-    let accepted = json!({
+/// The accepted suggestion as a model (or a specialist MCP server) is shown it.
+pub fn suggestion_json(suggestion: &Suggestion) -> Value {
+    json!({
         "type": suggestion.kind.as_str(),
         "title": suggestion.title,
         "description": suggestion.description,
         "start_line": suggestion.start_line,
         "end_line": suggestion.end_line,
         "prompt_id": suggestion.prompt_id,
-    });
+    })
+}
+
+/// The user message of an apply: the numbered composition and the accepted suggestion.
+pub fn apply_message(composition: &str, suggestion: &Suggestion) -> String {
+    let accepted = suggestion_json(suggestion);
     let (start, end) = (suggestion.start_line, suggestion.end_line);
     format!(
         "Composition:\n\n{}\nAccepted suggestion:\n{accepted}\n\nIt is about lines {start}-{end}; \

@@ -179,14 +179,7 @@ impl AiProvider for McpProvider {
             let args = json!({
                 "composition": composition,
                 "numbered": contract::numbered(composition),
-                "suggestion": {
-                    "type": suggestion.kind.as_str(),
-                    "title": suggestion.title,
-                    "description": suggestion.description,
-                    "start_line": suggestion.start_line,
-                    "end_line": suggestion.end_line,
-                    "prompt_id": suggestion.prompt_id,
-                },
+                "suggestion": contract::suggestion_json(suggestion),
                 "instructions": Task::Apply.system_prompt(lines),
                 "schema": Task::Apply.schema(lines),
             });

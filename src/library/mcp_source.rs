@@ -52,20 +52,7 @@ pub fn file_stem(name: &str) -> String {
 
 /// The prompt name of a mirrored file's stem; `None` for a file this source did not write.
 pub fn prompt_name(stem: &str) -> Option<String> {
-    let bytes = stem.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok().filter(|n| !n.is_empty())
+    crate::mcp::percent_decoded(stem)
 }
 
 /// A placeholder name for an argument name (`[A-Za-z0-9_]+`; other characters become `_`).

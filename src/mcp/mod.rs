@@ -15,3 +15,22 @@ pub mod tools;
 /// way serves the library folder alone, so a configuration that lists PromptStack as one of its
 /// own sources cannot start servers without end.
 pub const NESTED_ENV: &str = "PROMPTSTACK_MCP_NESTED";
+
+/// `%XX`-decoded text (prompt names in file names, ids in resource URIs); `None` when empty, when
+/// an escape is malformed or when the bytes are not UTF-8, so such text is refused, not guessed.
+pub fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().filter(|s| !s.is_empty())
+}

@@ -92,20 +92,7 @@ fn string_values(arguments: Option<&serde_json::Map<String, Value>>) -> HashMap<
 
 /// `{id}` of a resource URI: percent-decoded (clients encode the `/` inside ids).
 fn decode_id(rest: &str) -> Option<String> {
-    let bytes = rest.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok().filter(|s| !s.is_empty())
+    super::percent_decoded(rest)
 }
 
 impl ServerHandler for PromptStackServer {
