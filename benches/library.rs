@@ -255,6 +255,8 @@ fn bench(n: usize) {
         completion_count(&mut client, &doc, 1000 + i as i64, &format!("/{q}"));
     }
     let mut times = Vec::with_capacity(queries.len());
+    // Bytes of each full (25-item) answer, re-serialised compactly as the server writes it.
+    let mut answer_bytes = Vec::new();
     for (i, q) in queries.iter().enumerate() {
         let line = format!("/{q}");
         client.notify(
@@ -268,9 +270,12 @@ fn bench(n: usize) {
             .request("textDocument/completion", params)
             .expect("completion");
         times.push(t.elapsed());
-        std::hint::black_box(answer);
+        if answer["items"].as_array().map_or(0, Vec::len) == 25 {
+            answer_bytes.push(serde_json::to_vec(&answer).map_or(0, |b| b.len()));
+        }
     }
     times.sort();
+    answer_bytes.sort();
     let (rss, anon) = rss_of(client.pid());
     client.shutdown();
 
@@ -299,6 +304,12 @@ fn bench(n: usize) {
         );
     }
 
+    eprintln!(
+        "[{n}] completion answer with 25 items: median {:.1} KB, max {:.1} KB ({} answers)",
+        percentile(&answer_bytes, 0.5) as f64 / 1024.0,
+        answer_bytes.last().copied().unwrap_or_default() as f64 / 1024.0,
+        answer_bytes.len(),
+    );
     println!(
         "| {n:>7} | {cold:>8.0?} | {first_answer:>8.0?} | {ready:>8.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {rss:>4.0} MB | {anon:>4.0} MB |",
         percentile(&times, 0.5),

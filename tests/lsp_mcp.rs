@@ -80,7 +80,7 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
         item["textEdit"]["newText"],
         "Review this ${1:language} change.\nFocus on ${2:focus}.\nKeep ${1:language} idioms.\n"
     );
-    assert_eq!(item["data"]["prompt"], "team:code-review");
+    assert_eq!(item["command"]["arguments"][0]["id"], "team:code-review");
     // Its documentation comes from the cached copy.
     let resolved = client
         .request("completionItem/resolve", item.clone())

@@ -1,8 +1,6 @@
 //! Pieces every benchmark shares: a deterministic generator and percentiles.
 #![allow(dead_code)] // Each bench uses a different part.
 
-use std::time::Duration;
-
 /// Plain English filler words; benches take a prefix of the list so older figures stay comparable.
 pub const FILLER: &[&str] = &[
     "the",
@@ -98,9 +96,9 @@ impl Rng {
 }
 
 /// The `p` quantile (0.0–1.0) of sorted samples; zero when there are none.
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
     if sorted.is_empty() {
-        return Duration::ZERO;
+        return T::default();
     }
     let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[at]

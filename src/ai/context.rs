@@ -1,10 +1,11 @@
 //! Choosing which library prompts go to the model as context, within a token budget.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::ContextPrompt;
+use super::keywords::{KeywordCache, PromptWords, WordSet};
 use super::tokens::{TokenCounter, context_window, window_share};
 
 /// A library prompt the selector may choose; built by the caller from the library and usage data.
@@ -19,6 +20,9 @@ pub struct CandidatePrompt {
     pub category: String,
     /// Body without frontmatter.
     pub body: String,
+    /// The content's hash: the prompt's words are read again only when it changes; empty when
+    /// unknown (read on every selection).
+    pub hash: String,
     pub use_count: u32,
     pub last_used: Option<SystemTime>,
 }
@@ -101,11 +105,13 @@ pub fn context_budget(
 /// Scores prompts: tag +10, category +5, keyword overlap +1 (+0.5 for body-only words), recently
 /// used +3, + use count. Only prompts with a relevance (tag, category, keywords) of at least 1
 /// are scored, so a much-used but unrelated prompt is not sent; at most [`MAX_SCORED`] are picked.
+/// Prompts' words are read once per version of each prompt (see [`KeywordCache`]).
 #[derive(Debug, Clone)]
 pub struct ScoringSelector {
     counter: TokenCounter,
     now: SystemTime,
     recent: Duration,
+    keywords: Arc<KeywordCache>,
 }
 
 /// Most prompts chosen by score (linked ones come on top): more rarely helps a review and makes
@@ -137,44 +143,32 @@ impl ScoringSelector {
             counter,
             now,
             recent: RECENT,
+            keywords: Arc::default(),
         }
     }
 
-    /// `words` are the composition's keywords; `all_words` every word of any length, for tags
+    /// Reads prompts' words through `cache`, kept across selections (a session's reviews).
+    pub fn with_keywords(mut self, cache: Arc<KeywordCache>) -> Self {
+        self.keywords = cache;
+        self
+    }
+
+    /// `keywords` are the composition's keywords; `words` every word of any length, for tags
     /// (`api`, `git`, `ci` are short but say exactly what a prompt is about).
     fn score(
         &self,
-        words: &HashSet<String>,
-        all_words: &HashSet<String>,
+        keywords: &WordSet,
+        words: &WordSet,
         prompt: &CandidatePrompt,
+        read: &PromptWords,
     ) -> f64 {
-        let mut relevance = 0.0;
-        for tag in &prompt.tags {
-            if all_words.contains(&tag.to_lowercase()) {
-                relevance += 10.0;
-            }
-        }
-        let category = prompt.category.to_lowercase();
-        let singular = category.trim_end_matches('s');
-        if !category.is_empty() && (words.contains(&category) || words.contains(singular)) {
+        let tags = read.tags.iter().filter(|t| words.contains(**t)).count();
+        let mut relevance = tags as f64 * 10.0;
+        if read.category.iter().any(|c| keywords.contains(*c)) {
             relevance += 5.0;
         }
-        // Scans the prompt's words against the composition's set without building a set per
-        // prompt: selection runs over the whole library on every review.
-        let mut head: Vec<&str> = Vec::new();
-        for word in split_words(&prompt.title).chain(split_words(&prompt.description)) {
-            if let Some(k) = lookup(words, word).filter(|k| !head.contains(k)) {
-                head.push(k);
-            }
-        }
-        let mut body: Vec<&str> = Vec::new();
-        for word in split_words(&prompt.body) {
-            if let Some(k) = lookup(words, word).filter(|k| !head.contains(k) && !body.contains(k))
-            {
-                body.push(k);
-            }
-        }
-        relevance += head.len() as f64 + body.len() as f64 * 0.5;
+        let overlap = |numbers: &[u32]| numbers.iter().filter(|w| keywords.contains(**w)).count();
+        relevance += overlap(&read.head) as f64 + overlap(&read.body) as f64 * 0.5;
         if relevance < 1.0 {
             return 0.0;
         }
@@ -194,16 +188,21 @@ impl ContextSelector for ScoringSelector {
         budget_tokens: usize,
     ) -> ContextSelection {
         let lower = composition.to_lowercase();
-        let words = keywords(composition);
-        let all_words = lower_words(&lower);
+        let keywords = keywords(composition);
+        let read = self.keywords.read(
+            candidates,
+            keywords.iter().map(String::as_str),
+            words_of(&lower),
+        );
+        let linked_ids = linked(&lower, candidates);
         let mut linked = Vec::new();
         let mut scored = Vec::new();
-        for prompt in candidates {
-            if links_to(&lower, prompt) {
+        for (i, (prompt, words)) in candidates.iter().zip(&read.prompts).enumerate() {
+            if linked_ids[i] {
                 linked.push(prompt);
                 continue;
             }
-            let score = self.score(&words, &all_words, prompt);
+            let score = self.score(&read.keywords, &read.words, prompt, words);
             if score > 0.0 {
                 scored.push((score, prompt));
             }
@@ -308,27 +307,54 @@ fn to_context(prompt: &CandidatePrompt) -> ContextPrompt {
     }
 }
 
-/// Whether the composition links to the prompt's file (`…/<id>.md`) or names it (`@<id>`).
-fn links_to(lower_composition: &str, prompt: &CandidatePrompt) -> bool {
-    let id = prompt.id.to_lowercase();
-    !id.is_empty()
-        && (lower_composition.contains(&format!("{id}.md"))
-            || lower_composition.contains(&format!("@{id}")))
+/// By candidate: whether the composition links to the prompt's file (`…/<id>.md`) or names it
+/// (`@<id>`). Looks up what stands before each `.md` and after each `@` instead of searching the
+/// composition once per prompt.
+fn linked(lower_composition: &str, candidates: &[CandidatePrompt]) -> Vec<bool> {
+    let mut out = vec![false; candidates.len()];
+    if !lower_composition.contains(".md") && !lower_composition.contains('@') {
+        return out;
+    }
+    let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, prompt) in candidates.iter().enumerate() {
+        if !prompt.id.is_empty() {
+            by_id.entry(prompt.id.to_lowercase()).or_default().push(i);
+        }
+    }
+    let mut lengths: Vec<usize> = by_id.keys().map(String::len).collect();
+    lengths.sort_unstable();
+    lengths.dedup();
+    let mut mark = |text: Option<&str>| {
+        if let Some(found) = text.and_then(|t| by_id.get(t)) {
+            for i in found {
+                out[*i] = true;
+            }
+        }
+    };
+    for (end, _) in lower_composition.match_indices(".md") {
+        for len in &lengths {
+            mark(
+                end.checked_sub(*len)
+                    .and_then(|s| lower_composition.get(s..end)),
+            );
+        }
+    }
+    for (at, _) in lower_composition.match_indices('@') {
+        for len in &lengths {
+            mark(lower_composition.get(at + 1..at + 1 + len));
+        }
+    }
+    out
 }
 
-fn split_words(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn split_words(text: &str) -> impl Iterator<Item = &str> {
     words_of(text).filter(|w| w.len() >= MIN_KEYWORD_CHARS)
 }
 
 /// Every word of `text`, any length (`-` and `_` join words, as in tags).
-fn words_of(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn words_of(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
         .filter(|w| !w.is_empty())
-}
-
-/// The distinct words of an already lower-cased text.
-fn lower_words(lower: &str) -> HashSet<String> {
-    words_of(lower).map(str::to_string).collect()
 }
 
 /// Lower-cased words of at least [`MIN_KEYWORD_CHARS`] characters, without stopwords.
@@ -338,19 +364,6 @@ fn keywords(text: &str) -> HashSet<String> {
         .map(str::to_lowercase)
         .filter(|w| !STOPWORDS.contains(&w.as_str()))
         .collect()
-}
-
-/// `word` as it appears in the keyword set, if it does (lower-casing only when needed).
-fn lookup<'a>(words: &'a HashSet<String>, word: &str) -> Option<&'a str> {
-    let found = if word
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_' || b.is_ascii_digit())
-    {
-        words.get(word)
-    } else {
-        words.get(word.to_lowercase().as_str())
-    };
-    found.map(String::as_str)
 }
 
 #[cfg(test)]
@@ -365,6 +378,7 @@ mod tests {
             tags: tags.iter().map(|t| t.to_string()).collect(),
             category: id.split('/').next().unwrap_or("").into(),
             body: body.into(),
+            hash: String::new(),
             use_count: 0,
             last_used: None,
         }
@@ -507,5 +521,67 @@ mod tests {
         let selected = selector.select("security", &candidates, 100_000);
         assert_eq!(selected.prompts.len(), MAX_SCORED);
         assert_eq!(selected.prompts[0].id, "rules/r00");
+    }
+
+    #[test]
+    fn words_are_read_again_only_when_the_hash_changes() {
+        let cache = Arc::new(KeywordCache::default());
+        let selector = ScoringSelector::new(TokenCounter::Estimate).with_keywords(cache.clone());
+        let mut tone = prompt("rules/tone", &[], "Keep sentences plain.");
+        tone.hash = "v1".into();
+        let composition = "Keep sentences plain and cheerful.";
+        assert_eq!(
+            ids(&selector.select(composition, &[tone.clone()], 1000)),
+            ["rules/tone"]
+        );
+        // Same hash: the words read before still count (the body is not read again).
+        let mut unchanged = tone.clone();
+        unchanged.body = "Bake bread.".into();
+        let again = ScoringSelector::new(TokenCounter::Estimate).with_keywords(cache.clone());
+        assert_eq!(
+            ids(&again.select(composition, &[unchanged], 1000)),
+            ["rules/tone"]
+        );
+        // A new hash: read again, and no longer relevant.
+        let mut edited = tone.clone();
+        edited.body = "Bake bread.".into();
+        edited.hash = "v2".into();
+        assert!(
+            again
+                .select(composition, &[edited], 1000)
+                .prompts
+                .is_empty()
+        );
+        // Without a hash, every selection reads the prompt.
+        let mut unhashed = tone;
+        unhashed.hash = String::new();
+        unhashed.body = "Bake bread.".into();
+        assert!(
+            again
+                .select(composition, &[unhashed], 1000)
+                .prompts
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn links_by_file_and_by_name_in_any_case() {
+        let candidates = vec![
+            prompt("rules/Tone", &[], "Unrelated."),
+            prompt("commands/summarize", &[], "Unrelated."),
+            prompt("tone", &[], "Unrelated."),
+            prompt("commands/plan", &[], "Unrelated."),
+        ];
+        let composition =
+            "Use @commands/SUMMARIZE, then ../library/RULES/tone.md; @commands/pla is no name.";
+        // `tone.md` ends `rules/tone.md`: that links the prompt `tone` too.
+        assert_eq!(
+            linked(&composition.to_lowercase(), &candidates),
+            [true, true, true, false]
+        );
+        assert_eq!(
+            linked("see tone.md.", &candidates),
+            [false, false, true, false]
+        );
     }
 }

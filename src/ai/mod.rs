@@ -8,6 +8,7 @@ pub mod claude;
 pub mod context;
 pub mod contract;
 mod http;
+mod keywords;
 pub mod mcp;
 pub mod middleware;
 pub mod openai;
@@ -37,6 +38,7 @@ pub use context::{
 };
 pub use contract::{apply_edits, resolve_edits};
 pub use http::install_tls_provider;
+pub use keywords::KeywordCache;
 pub use middleware::{AiMetrics, AiStats, stats_file};
 pub use tokens::TokenCounter;
 

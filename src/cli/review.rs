@@ -128,6 +128,7 @@ fn library_candidates(loaded: &Loaded, paths: &DataPaths) -> Vec<CandidatePrompt
                 description: prompt.description.unwrap_or_default(),
                 tags: prompt.tags,
                 body: prompt.body,
+                hash: prompt.hash,
                 use_count: u32::try_from(used.count).unwrap_or(u32::MAX),
                 last_used: u64::try_from(used.last_used)
                     .ok()

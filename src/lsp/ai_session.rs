@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use tokio::task::AbortHandle;
 use tower_lsp_server::ls_types::Uri;
 
-use crate::ai::{AiError, AiMetrics, AiProvider, Suggestion, create_provider, stats_file};
+use crate::ai::{
+    AiError, AiMetrics, AiProvider, KeywordCache, Suggestion, create_provider, stats_file,
+};
 use crate::config::Config;
 use crate::home::DataPaths;
 
@@ -57,9 +59,16 @@ pub struct AiSession {
     /// The review task running per document, with a ticket so only its owner untracks it.
     in_flight: Mutex<HashMap<Uri, (u64, AbortHandle)>>,
     tickets: AtomicU64,
+    /// Library prompts' words, read once per version for every review's context.
+    keywords: Arc<KeywordCache>,
 }
 
 impl AiSession {
+    /// The library prompts' words kept across reviews.
+    pub fn keywords(&self) -> Arc<KeywordCache> {
+        self.keywords.clone()
+    }
+
     /// The metrics, saved under the data directory.
     pub fn metrics(&self, paths: &DataPaths) -> Arc<AiMetrics> {
         self.metrics

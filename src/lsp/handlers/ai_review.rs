@@ -110,6 +110,7 @@ async fn review_inner(state: &Arc<ServerState>, args: Value, fresh: bool) -> Res
         config.config.response_budget_percent,
     );
     let composition = text.clone();
+    let keywords = state.ai.keywords();
     // The review runs as its own task so that closing the document or a newer review can abort
     // it (dropping the HTTP request); dropping this handler (cancelled command) aborts it too.
     let task = tokio::spawn(async move {
@@ -119,7 +120,9 @@ async fn review_inner(state: &Arc<ServerState>, args: Value, fresh: bool) -> Res
         let (selection, budget) = tokio::task::spawn_blocking(move || {
             let budget = context_budget(&model, context_percent, response_percent, &selected);
             let counter = TokenCounter::for_model(&model);
-            let selection = ScoringSelector::new(counter).select(&selected, &candidates, budget);
+            let selection = ScoringSelector::new(counter)
+                .with_keywords(keywords)
+                .select(&selected, &candidates, budget);
             (selection, budget)
         })
         .await
@@ -272,6 +275,7 @@ fn candidates(state: &ServerState) -> Vec<CandidatePrompt> {
                 tags: p.tags.clone(),
                 category: p.category.clone().unwrap_or_default(),
                 body: p.body.clone(),
+                hash: p.hash.clone(),
                 use_count: usage.map_or(0, |u| u.count.min(u32::MAX as u64) as u32),
                 last_used: usage.and_then(|u| {
                     u64::try_from(u.last_used)

@@ -16,7 +16,8 @@ use crate::lsp::state::ServerState;
 use crate::lsp::work::{Snapshot, on_document};
 
 /// Most prompts offered per request; the list is incomplete, so typing refines it. Each item
-/// carries its whole body, so this bounds the response size (~25 × 1.5 KB).
+/// carries its whole body as the snippet (clients insert it without resolving), so this bounds
+/// the response size (~25 × 2.5 KB for 2 KB prompts); the preview comes only on resolve.
 const MAX_PROMPTS: usize = 25;
 /// Body lines shown in the resolved documentation.
 const PREVIEW_LINES: usize = 40;
@@ -344,7 +345,7 @@ fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Ve
                     PROMPT_USED.into(),
                     Some(vec![json!({ "id": p.id, "uri": uri.as_str() })]),
                 )),
-                data: Some(json!({ "prompt": p.id })),
+                // No `data`: resolve reads the id from the command, which every client echoes.
                 ..Default::default()
             }
         })
@@ -400,9 +401,10 @@ fn placeholder_names(
 /// Fills the documentation of a prompt item: description and a preview of the body.
 pub fn resolve(state: &ServerState, mut item: CompletionItem) -> Result<CompletionItem> {
     let id = item
-        .data
+        .command
         .as_ref()
-        .and_then(|d| d.get("prompt"))
+        .filter(|c| c.command == PROMPT_USED)
+        .and_then(|c| c.arguments.as_ref()?.first()?.get("id"))
         .and_then(Value::as_str);
     let (Some(id), Some(library)) = (id, state.library()) else {
         return Ok(item);
