@@ -8,7 +8,7 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{Rng, percentile};
+use common::{CATEGORIES, Rng, WORDS, percentile};
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -21,61 +21,6 @@ use promptstack::home::DataPaths;
 use promptstack::library::source::FilesystemSource;
 use promptstack::library::{Library, OpenOptions};
 
-const CATEGORIES: &[&str] = &["commands", "workflows", "rules", "prompt-decorations"];
-const WORDS: &[&str] = &[
-    "review",
-    "code",
-    "release",
-    "notes",
-    "security",
-    "test",
-    "debug",
-    "plan",
-    "feature",
-    "design",
-    "document",
-    "summary",
-    "refactor",
-    "performance",
-    "database",
-    "migration",
-    "api",
-    "error",
-    "logging",
-    "deploy",
-    "incident",
-    "postmortem",
-    "onboarding",
-    "checklist",
-    "style",
-    "commit",
-    "message",
-    "explain",
-    "translate",
-    "tone",
-    "json",
-    "table",
-    "citation",
-    "sources",
-    "architecture",
-    "latency",
-    "memory",
-    "cache",
-    "index",
-    "search",
-    "query",
-    "schema",
-    "budget",
-    "customer",
-    "support",
-    "email",
-    "meeting",
-    "agenda",
-    "roadmap",
-    "analysis",
-    "risk",
-    "audit",
-];
 /// The library bench uses the first twenty filler words (as when its figures were taken).
 const FILLER: &[&str] = common::FILLER.split_at(20).0;
 const PLACEHOLDERS: &[&str] = &[
