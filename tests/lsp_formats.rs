@@ -6,10 +6,9 @@
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Sandbox, TIMEOUT, uri};
+use support::{Client, Sandbox, uri};
 
 /// Opens `text` at `path` and returns `(code, severity, message)` of its diagnostics.
 fn diagnostics(client: &mut Client, path: &Path, text: &str) -> Vec<(String, u64, String)> {
@@ -293,35 +292,6 @@ fn keys_hover_and_complete_and_placeholders_of_every_dialect_are_tokens() {
     client.shutdown();
 }
 
-/// Types `query` into `doc` and asks for completion until `label` is offered.
-fn completed(client: &mut Client, doc: &str, version: i64, query: &str, label: &str) -> Value {
-    client.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": doc, "version": version}, "contentChanges": [{"text": query}]}),
-    );
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let answer = client
-            .request(
-                "textDocument/completion",
-                json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": query.len()}}),
-            )
-            .unwrap();
-        if let Some(item) = support::completion_items(&answer)
-            .into_iter()
-            .find(|i| i["label"] == label)
-        {
-            return item;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{label:?} never completed: {answer:#}\nserver log:\n{}",
-            client.stderr.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn a_skill_folder_source_completes_with_tabstops_from_every_dialect() {
     let sandbox = Sandbox::new();
@@ -348,7 +318,7 @@ fn a_skill_folder_source_completes_with_tabstops_from_every_dialect() {
     );
     let doc = uri(&ws.join("notes.composition.md"));
     client.open(&doc, "");
-    let item = completed(&mut client, &doc, 2, "/pdf", "pdf-tools");
+    let item = support::completed(&mut client, &doc, 2, "/pdf", "pdf-tools");
     assert_eq!(item["insertTextFormat"], 2, "{item:#}");
     assert_eq!(
         item["textEdit"]["newText"],
@@ -374,7 +344,7 @@ fn a_skill_folder_source_completes_with_tabstops_from_every_dialect() {
         "{answer:#}"
     );
     // The workspace's own command joined the library by itself, with `$name` from `arguments:`.
-    let item = completed(&mut client, &doc, 3, "/review", "review");
+    let item = support::completed(&mut client, &doc, 3, "/review", "review");
     assert_eq!(
         item["textEdit"]["newText"],
         "Review ${1:area}, then ${2:1}.\n"
@@ -521,7 +491,7 @@ fn a_real_world_shaped_collection_validates_like_its_tools_and_its_prompts_compl
     );
     let doc = uri(&ws.join("draft.composition.md"));
     client.open(&doc, "");
-    let item = completed(&mut client, &doc, 2, "/pdf forms 3", "pdf-forms-3");
+    let item = support::completed(&mut client, &doc, 2, "/pdf forms 3", "pdf-forms-3");
     assert!(
         item["textEdit"]["newText"]
             .as_str()
@@ -529,14 +499,14 @@ fn a_real_world_shaped_collection_validates_like_its_tools_and_its_prompts_compl
             .contains("${1:ARGUMENTS}"),
         "{item:#}"
     );
-    let item = completed(&mut client, &doc, 3, "/commit message", "commit-message");
+    let item = support::completed(&mut client, &doc, 3, "/commit message", "commit-message");
     assert!(
         item["detail"]
             .as_str()
             .unwrap()
             .starts_with("Claude Code command · from claude")
     );
-    let item = completed(&mut client, &doc, 4, "/api design", "api-design");
+    let item = support::completed(&mut client, &doc, 4, "/api design", "api-design");
     assert!(
         item["detail"]
             .as_str()

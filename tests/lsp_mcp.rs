@@ -25,35 +25,6 @@ fn pids(state: &Path) -> Vec<i32> {
         .collect()
 }
 
-/// Polls `/query` completion at the start of line 0 until an item titled `label` shows up.
-fn completed_prompt(client: &mut Client, doc: &str, query: &str, label: &str) -> Value {
-    client.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": doc, "version": 2}, "contentChanges": [{"text": query}]}),
-    );
-    let deadline = Instant::now() + TIMEOUT * 2;
-    loop {
-        let answer = client
-            .request(
-                "textDocument/completion",
-                json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": query.len()}}),
-            )
-            .unwrap();
-        if let Some(item) = support::completion_items(&answer)
-            .into_iter()
-            .find(|i| i["label"] == label)
-        {
-            return item;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{label:?} never completed: {answer:#}\nserver log:\n{}",
-            client.stderr.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
     let Some(python) = mcp_peer::python() else {
@@ -73,7 +44,7 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
     client.open(&doc, "");
 
     // The server's prompt completes like a library prompt: arguments are tabstops.
-    let item = completed_prompt(&mut client, &doc, "/team review", "Team code review");
+    let item = support::completed(&mut client, &doc, 2, "/team review", "Team code review");
     assert_eq!(item["detail"], "from team", "{item:#}");
     assert_eq!(item["insertTextFormat"], 2, "a snippet");
     assert_eq!(
@@ -137,7 +108,13 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
     assert_eq!(first.len(), 1, "started once: {first:?}");
     // SAFETY: kill(2) on the pid of the test's own peer process.
     unsafe { libc::kill(first[0], libc::SIGKILL) };
-    let item = completed_prompt(&mut client, &doc, "/served after", "Served after a restart");
+    let item = support::completed(
+        &mut client,
+        &doc,
+        2,
+        "/served after",
+        "Served after a restart",
+    );
     assert_eq!(item["detail"], "from team");
     assert_eq!(
         item["textEdit"]["newText"],
@@ -145,7 +122,7 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
     );
     assert_eq!(pids(&state).len(), 2);
     // The prompts known before the restart are still offered.
-    completed_prompt(&mut client, &doc, "/team review", "Team code review");
+    support::completed(&mut client, &doc, 2, "/team review", "Team code review");
     // The outage was told to the user, once.
     let outage = |seen: &[support::Incoming]| {
         support::shown_messages(seen)
@@ -154,7 +131,7 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
             .count()
     };
     client.wait_until("the outage message", |seen| outage(seen) > 0);
-    completed_prompt(&mut client, &doc, "/team review", "Team code review");
+    support::completed(&mut client, &doc, 2, "/team review", "Team code review");
     assert_eq!(outage(&client.seen), 1, "{:#?}", client.seen);
     client.shutdown();
 }

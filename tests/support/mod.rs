@@ -799,3 +799,33 @@ pub fn history_files(sandbox: &Sandbox) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Types `query` as the whole text of `doc` (at `version`) and asks for completion at its end
+/// until an item labelled `label` is offered (sources and indexes fill in the background).
+pub fn completed(client: &mut Client, doc: &str, version: i64, query: &str, label: &str) -> Value {
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": doc, "version": version}, "contentChanges": [{"text": query}]}),
+    );
+    let deadline = Instant::now() + TIMEOUT * 2;
+    loop {
+        let answer = client
+            .request(
+                "textDocument/completion",
+                json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": query.len()}}),
+            )
+            .unwrap();
+        if let Some(item) = completion_items(&answer)
+            .into_iter()
+            .find(|i| i["label"] == label)
+        {
+            return item;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{label:?} never completed: {answer:#}\nserver log:\n{}",
+            client.stderr.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
