@@ -16,7 +16,7 @@ use crate::home::{DataPaths, Home};
 
 pub mod sources;
 
-pub use sources::{AiMcpSpec, McpEndpoint, SourceKind, SourceSpec};
+pub use sources::{AiMcpSpec, GitSpec, McpEndpoint, SourceKind, SourceSpec};
 
 /// The config file format this binary writes.
 pub const CONFIG_VERSION: u64 = 2;
@@ -300,7 +300,7 @@ pub const FIELDS: &[FieldSpec] = &[
         kind: FieldKind::Sources,
         default: FieldDefault::List(&[]),
         extra_env: &[],
-        doc: "More prompt sources after the library folder: `{type: mcp, name, command or url}` and `{type: folder, name, path, format}` entries (`format`: auto, skills, claude, vscode or cursor; `git`: not supported yet); see below.",
+        doc: "More prompt sources after the library folder: `{type: mcp, name, command or url}` and `{type: folder, name, path, format}` and `{type: git, name, url, ref, path, refresh}` entries (`format`: auto, skills, claude, vscode or cursor); see below.",
     },
     FieldSpec {
         path: "compositions.globs",
@@ -408,14 +408,6 @@ pub enum ConfigError {
     BudgetTooLarge { sum: i64 },
     #[error("cannot migrate {path}: {message}")]
     Migration { path: PathBuf, message: String },
-    #[error(
-        "`{field}` (`{name}`): the `{kind}` source type is not supported yet; its prompts are not loaded"
-    )]
-    SourceNotSupported {
-        field: String,
-        name: String,
-        kind: String,
-    },
 }
 
 /// A string that is never shown in full (API keys, URLs with passwords).
@@ -833,15 +825,6 @@ pub fn resolve(layers: &Layers, previous: Option<&Resolved>) -> (Resolved, Vec<C
         }
     }
     let config = typed(&values);
-    for (index, spec) in config.library_sources.iter().enumerate() {
-        if matches!(spec.kind, SourceKind::Git { .. }) {
-            errors.push(ConfigError::SourceNotSupported {
-                field: format!("library.sources[{index}]"),
-                name: spec.name.clone(),
-                kind: spec.kind.type_name().to_string(),
-            });
-        }
-    }
     (Resolved { config, values }, errors)
 }
 
@@ -1270,21 +1253,16 @@ mod tests {
     }
 
     #[test]
-    fn sources_and_ai_mcp_resolve_and_unsupported_types_are_reported() {
+    fn sources_and_ai_mcp_resolve() {
         let file = json!({"library": {"sources": [
             {"type": "mcp", "name": "team", "command": ["team-prompts"], "env": {"TOKEN": "t0ps3cret"}},
             {"type": "folder", "name": "shared", "path": "/srv/prompts", "format": "skills"},
             {"type": "git", "name": "repo", "url": "https://example.org/p.git"},
         ]}, "ai": {"provider": "mcp", "mcp_host": "127.0.0.1:9000"}});
         let (resolved, errors) = resolve(&layers(Some(file), &[], None), None);
-        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            messages,
-            [
-                "`library.sources[2]` (`repo`): the `git` source type is not supported yet; its prompts are not loaded"
-            ]
-        );
+        assert!(errors.is_empty(), "{errors:?}");
         let c = &resolved.config;
+        assert_eq!(c.library_sources[2].kind.type_name(), "git");
         assert_eq!(c.library_sources.len(), 3);
         assert_eq!(
             c.library_sources[1].kind,

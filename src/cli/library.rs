@@ -1,4 +1,4 @@
-//! `promptstack library list|search QUERY|reindex|stats`: the prompt library from the shell.
+//! `promptstack library list|search QUERY|reindex|stats|sync`: the prompt library from the shell.
 #![allow(clippy::print_stdout)] // stdout is the output of a CLI command
 
 use std::io::Write;
@@ -42,21 +42,19 @@ enum LibraryCommand {
     Reindex,
     /// Counts: prompts, indexed documents, tags, placeholders, skipped files.
     Stats,
+    /// Fetch the git prompt sources now and report the prompts added, updated and removed.
+    Sync {
+        /// Only this source (a `name` of `library.sources`).
+        name: Option<String>,
+        /// Check out the commit recorded in data/sources.lock instead of the newest.
+        #[arg(long)]
+        locked: bool,
+    },
 }
 
 pub fn run(args: LibraryArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
-    let paths = loaded.data_paths();
     let progress = matches!(args.command, LibraryCommand::Reindex).then(progress_on_stderr);
-    let library = Library::open_with(
-        crate::library::source::open_source(loaded.config(), &paths),
-        &paths,
-        EventBus::new(),
-        OpenOptions {
-            watch: false,
-            progress: None,
-        },
-    )?;
-    library.wait_ready();
+    let library = open_loaded(loaded)?;
     match args.command {
         LibraryCommand::List => {
             let prompts = library.all();
@@ -97,8 +95,51 @@ pub fn run(args: LibraryArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
             }
         }
         LibraryCommand::Stats => print_stats(&library.stats(), args.format)?,
+        LibraryCommand::Sync { name, locked } => {
+            let request = crate::library::git_source::SyncRequest { name, locked };
+            let outcomes = library.sync_sources(&request, None)?;
+            match args.format {
+                Format::Json => print_json(&outcomes.iter().map(|o| o.to_json()).collect())?,
+                Format::Text => {
+                    for o in &outcomes {
+                        println!("{}", o.summary());
+                        if let Ok(r) = &o.result {
+                            for (mark, ids) in
+                                [("+", &r.added), ("~", &r.updated), ("-", &r.removed)]
+                            {
+                                for id in ids {
+                                    println!("  {mark} {id}");
+                                }
+                            }
+                        }
+                    }
+                    if outcomes.is_empty() {
+                        println!("no git prompt sources in `library.sources`");
+                    }
+                }
+            }
+            if outcomes.iter().any(|o| o.result.is_err()) {
+                return Ok(ExitCode::from(2));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configured library, loaded, without watching (one-shot commands).
+pub(super) fn open_loaded(loaded: &Loaded) -> anyhow::Result<Library> {
+    let paths = loaded.data_paths();
+    let library = Library::open_with(
+        crate::library::source::open_source(loaded.config(), &paths),
+        &paths,
+        EventBus::new(),
+        OpenOptions {
+            watch: false,
+            progress: None,
+        },
+    )?;
+    library.wait_ready();
+    Ok(library)
 }
 
 fn progress_on_stderr() -> Progress {

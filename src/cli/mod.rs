@@ -18,6 +18,7 @@ mod library;
 mod lsp;
 mod mcp;
 mod migrate;
+mod publish;
 mod render;
 mod review;
 mod storage;
@@ -38,6 +39,8 @@ Examples:
   promptstack history cleanup --older-than 90   show what would go; add --yes to delete
   promptstack migrate status          history database schema version
   promptstack storage copy --to postgres   copy this history into the team database
+  promptstack library sync            fetch the git prompt sources now
+  promptstack publish --to skills .github/skills   write the library as Agent Skills
   promptstack render .claude/commands/fix.md --set ARGUMENTS=\"issue 12\"   fill a prompt's placeholders
   promptstack review draft.prompt.md  print AI suggestions for a composition
   promptstack ai stats                counts, errors, latencies and tokens of AI calls";
@@ -69,6 +72,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Move the history between storage backends (`storage copy --to postgres`).
     Storage(storage::StorageArgs),
+    /// Write library prompts into another tool's folder (skills, commands, prompt files, rules).
+    Publish(publish::PublishArgs),
     /// Print a prompt or agent file with its placeholders (every dialect) filled.
     Render(render::RenderArgs),
     /// Review a composition with the configured AI provider and print the suggestions.
@@ -115,6 +120,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::History(args) => history::run(args, &prepare(home)?),
         Command::Migrate(args) => migrate::run(args, &prepare(home)?),
         Command::Storage(args) => storage::run(args, &prepare(home)?),
+        Command::Publish(args) => publish::run(args, &prepare(home)?),
         Command::Render(args) => render::run(args),
         Command::Review(args) => review::run(args, &prepare(home)?),
         Command::Ai(args) => ai_cmd::run(args, &prepare(home)?),

@@ -48,12 +48,8 @@ pub enum SourceKind {
         path: PathBuf,
         format: crate::formats::FormatHint,
     },
-    /// A git repository of prompt files (not supported yet).
-    Git {
-        url: String,
-        branch: Option<String>,
-        path: Option<String>,
-    },
+    /// A git repository of prompt files, checked out under `data/sources/<name>/`.
+    Git(GitSpec),
 }
 
 impl SourceKind {
@@ -62,10 +58,28 @@ impl SourceKind {
         match self {
             SourceKind::Mcp(_) => "mcp",
             SourceKind::Folder { .. } => "folder",
-            SourceKind::Git { .. } => "git",
+            SourceKind::Git(_) => "git",
         }
     }
 }
+
+/// A `git` entry of `library.sources`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GitSpec {
+    /// The remote as configured (https, ssh or file); may carry a token, so never shown as is.
+    pub url: String,
+    /// Branch, tag or commit; `None`: the remote's default branch.
+    pub reference: Option<String>,
+    /// A sub-folder of the repository that holds the prompts.
+    pub path: Option<String>,
+    /// How often the background task fetches; zero: only on demand.
+    pub refresh: std::time::Duration,
+    /// What the files are; `None`: agent files by their format, other Markdown as library prompts.
+    pub format: Option<crate::formats::FormatHint>,
+}
+
+/// How often a git source fetches when its entry does not say.
+pub const DEFAULT_GIT_REFRESH: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// One validated entry of `library.sources`.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,19 +198,7 @@ fn source_entry(index: usize, entry: &Value) -> Result<SourceSpec, EntryProblem>
         }
         Some("folder") => {
             check_keys(map, &["type", "name", "path", "format"], &at)?;
-            let format = match map.get("format") {
-                None | Some(Value::Null) => crate::formats::FormatHint::Auto,
-                Some(value) => value
-                    .as_str()
-                    .and_then(crate::formats::FormatHint::from_name)
-                    .ok_or_else(|| {
-                        problem(
-                            at("format"),
-                            value,
-                            crate::formats::FormatHint::NAMES.join(", "),
-                        )
-                    })?,
-            };
+            let format = format_hint(map, &at)?.unwrap_or_default();
             match map.get("path") {
                 Some(Value::String(p)) if !p.trim().is_empty() => SourceKind::Folder {
                     path: super::expand_tilde(p.trim()),
@@ -212,22 +214,14 @@ fn source_entry(index: usize, entry: &Value) -> Result<SourceSpec, EntryProblem>
             }
         }
         Some("git") => {
-            check_keys(map, &["type", "name", "url", "branch", "path"], &at)?;
-            let url = match map.get("url") {
-                Some(Value::String(u)) if !u.trim().is_empty() => u.trim().to_string(),
-                other => {
-                    return Err(problem(
-                        at("url"),
-                        other.unwrap_or(&Value::Null),
-                        "a git remote URL",
-                    ));
-                }
-            };
-            SourceKind::Git {
-                url,
-                branch: optional_string(map, "branch", &at)?,
-                path: optional_string(map, "path", &at)?,
-            }
+            check_keys(
+                map,
+                &[
+                    "type", "name", "url", "ref", "branch", "path", "refresh", "format",
+                ],
+                &at,
+            )?;
+            SourceKind::Git(git_entry(map, &at)?)
         }
         _ => {
             return Err(problem(
@@ -238,6 +232,136 @@ fn source_entry(index: usize, entry: &Value) -> Result<SourceSpec, EntryProblem>
         }
     };
     Ok(SourceSpec { name, kind })
+}
+
+fn format_hint(
+    map: &Map<String, Value>,
+    at: &dyn Fn(&str) -> String,
+) -> Result<Option<crate::formats::FormatHint>, EntryProblem> {
+    match map.get("format") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_str()
+            .and_then(crate::formats::FormatHint::from_name)
+            .map(Some)
+            .ok_or_else(|| {
+                problem(
+                    at("format"),
+                    value,
+                    crate::formats::FormatHint::NAMES.join(", "),
+                )
+            }),
+    }
+}
+
+fn git_entry(
+    map: &Map<String, Value>,
+    at: &dyn Fn(&str) -> String,
+) -> Result<GitSpec, EntryProblem> {
+    let url = match map.get("url") {
+        Some(Value::String(u)) if is_git_url(u.trim()) => u.trim().to_string(),
+        other => {
+            return Err(problem(
+                at("url"),
+                other.unwrap_or(&Value::Null),
+                "a git remote URL (https://, http://, ssh://, git://, file://, or user@host:path)",
+            ));
+        }
+    };
+    // The token of `https://user:TOKEN@host/...` must never reach a log line or a message.
+    for credential in crate::logging::secrets::url_credentials(&url) {
+        crate::logging::secrets::register(&credential);
+    }
+    if map.contains_key("ref") && map.contains_key("branch") {
+        return Err(problem(
+            at("branch"),
+            &map["branch"],
+            "either `ref` or its older name `branch`, not both",
+        ));
+    }
+    let reference = match optional_string(map, "ref", at)? {
+        Some(r) => Some(r),
+        None => optional_string(map, "branch", at)?,
+    };
+    if let Some(r) = &reference
+        && !is_git_ref(r)
+    {
+        return Err(problem(
+            at("ref"),
+            &Value::from(r.as_str()),
+            "a branch, tag or commit name (no spaces, no leading `-`)",
+        ));
+    }
+    let path = optional_string(map, "path", at)?;
+    if let Some(p) = &path
+        && (p.starts_with('/') || p.split('/').any(|part| part == ".."))
+    {
+        return Err(problem(
+            at("path"),
+            &Value::from(p.as_str()),
+            "a folder inside the repository (relative, no `..`)",
+        ));
+    }
+    let refresh = match map.get("refresh") {
+        None | Some(Value::Null) => DEFAULT_GIT_REFRESH,
+        Some(value) => parse_interval(value).ok_or_else(|| {
+            problem(
+                at("refresh"),
+                value,
+                "seconds, or a number with s, m or h (`15m`); 0 = only on demand",
+            )
+        })?,
+    };
+    Ok(GitSpec {
+        url,
+        reference,
+        path,
+        refresh,
+        format: format_hint(map, at)?,
+    })
+}
+
+fn is_git_url(url: &str) -> bool {
+    let has_rest = |prefix: &str| url.strip_prefix(prefix).is_some_and(|r| !r.is_empty());
+    ["https://", "http://", "ssh://", "git://", "file://"]
+        .iter()
+        .any(|p| has_rest(p))
+        // scp-like `git@host:team/prompts.git`
+        || (!url.starts_with('-') && url.split_once(':').is_some_and(|(host, path)| {
+            host.contains('@') && !host.contains('/') && !path.is_empty()
+        }))
+}
+
+/// Refs are passed to `git` as arguments: refuse what git would read as an option or reject.
+fn is_git_ref(reference: &str) -> bool {
+    !reference.starts_with('-')
+        && !reference.contains("..")
+        && reference
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !"~^:?*[\\".contains(c))
+}
+
+/// `900`, `"900"`, `"30s"`, `"15m"`, `"1h"`.
+fn parse_interval(value: &Value) -> Option<std::time::Duration> {
+    let secs = match value {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) => {
+            let s = s.trim();
+            let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+                Some((i, _)) => s.split_at(i),
+                None => (s, ""),
+            };
+            let n: u64 = digits.parse().ok()?;
+            match unit.trim() {
+                "" | "s" => n,
+                "m" => n.checked_mul(60)?,
+                "h" => n.checked_mul(3600)?,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(secs))
 }
 
 fn check_keys(
@@ -364,13 +488,17 @@ fn entry_json(spec: &SourceSpec) -> Value {
             map.insert("path".into(), Value::from(path.to_string_lossy()));
             map.insert("format".into(), Value::from(format.name()));
         }
-        SourceKind::Git { url, branch, path } => {
-            map.insert("url".into(), Value::from(url.as_str()));
-            if let Some(b) = branch {
-                map.insert("branch".into(), Value::from(b.as_str()));
+        SourceKind::Git(git) => {
+            map.insert("url".into(), Value::from(git.url.as_str()));
+            if let Some(r) = &git.reference {
+                map.insert("ref".into(), Value::from(r.as_str()));
             }
-            if let Some(p) = path {
+            if let Some(p) = &git.path {
                 map.insert("path".into(), Value::from(p.as_str()));
+            }
+            map.insert("refresh".into(), Value::from(git.refresh.as_secs()));
+            if let Some(f) = git.format {
+                map.insert("format".into(), Value::from(f.name()));
             }
         }
     }
@@ -568,7 +696,19 @@ mod tests {
             ),
             (
                 json!([{"type": "git", "name": "g", "url": ""}]),
-                "[0] (`g`).url | \"\" | a git remote URL",
+                "[0] (`g`).url | \"\" | a git remote URL (https://, http://, ssh://, git://, file://, or user@host:path)",
+            ),
+            (
+                json!([{"type": "git", "name": "g", "url": "file:///r", "ref": "--upload-pack=x"}]),
+                "[0] (`g`).ref | \"--upload-pack=x\" | a branch, tag or commit name (no spaces, no leading `-`)",
+            ),
+            (
+                json!([{"type": "git", "name": "g", "url": "file:///r", "refresh": "soon"}]),
+                "[0] (`g`).refresh | \"soon\" | seconds, or a number with s, m or h (`15m`); 0 = only on demand",
+            ),
+            (
+                json!([{"type": "git", "name": "g", "url": "file:///r", "path": "../up"}]),
+                "[0] (`g`).path | \"../up\" | a folder inside the repository (relative, no `..`)",
             ),
             (
                 json!([{"type": "mcp", "name": "a", "url": "http://x"}, {"type": "mcp", "name": "a", "url": "http://y"}]),
@@ -578,6 +718,32 @@ mod tests {
         for (raw, expected) in cases {
             assert_eq!(err(raw.clone()), expected, "for {raw}");
         }
+    }
+
+    #[test]
+    fn git_entries_take_ref_refresh_and_a_token_is_registered() {
+        let raw = json!([
+            {"type": "git", "name": "team", "url": "https://me:tok-1234@git.test/p.git",
+             "ref": "v2", "path": "prompts", "refresh": "2m"},
+            {"type": "git", "name": "ssh", "url": "git@host:team/p.git", "refresh": 0},
+            {"type": "git", "name": "old", "url": "file:///srv/p.git", "branch": "main"},
+        ]);
+        let specs = sources_from_json(Some(&normalise_sources(&raw).unwrap()));
+        let git = |i: usize| match &specs[i].kind {
+            SourceKind::Git(g) => g.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(git(0).reference.as_deref(), Some("v2"));
+        assert_eq!(git(0).path.as_deref(), Some("prompts"));
+        assert_eq!(git(0).refresh, std::time::Duration::from_secs(120));
+        assert_eq!(git(1).refresh, std::time::Duration::ZERO);
+        assert_eq!(git(1).reference, None);
+        assert_eq!(git(2).reference.as_deref(), Some("main"));
+        assert_eq!(git(2).refresh, DEFAULT_GIT_REFRESH);
+        assert_eq!(
+            crate::logging::secrets::redact("fetch https://me:tok-1234@git.test"),
+            "fetch https://me:****@git.test"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! each checked by the rules of the tool that reads it, with its own placeholder dialect.
 
 pub mod keys;
+pub mod publish;
 pub mod rules;
 
 use std::path::{Component, Path};

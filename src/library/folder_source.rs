@@ -18,6 +18,9 @@ use crate::formats::{self, Format, FormatHint};
 pub struct FolderSource {
     files: FilesystemSource,
     hint: FormatHint,
+    /// Whether Markdown files of no agent format are library prompts too (a team repository
+    /// may keep both); otherwise they are not prompts.
+    library_prompts: bool,
 }
 
 impl FolderSource {
@@ -27,11 +30,25 @@ impl FolderSource {
             files: FilesystemSource::new(root)
                 .following_external_symlinks(follow_external_symlinks),
             hint,
+            library_prompts: false,
         }
     }
 
-    /// The format of the file at `path`, when it is a prompt of this folder.
-    fn format_of(&self, path: &Path) -> Option<Format> {
+    /// Also reads Markdown files of no agent format, as PromptStack library prompts (category
+    /// = top-level folder).
+    pub fn with_library_prompts(mut self) -> Self {
+        self.library_prompts = true;
+        self
+    }
+
+    /// The folder read.
+    pub fn root(&self) -> &Path {
+        self.files.root()
+    }
+
+    /// How the file at `path` is read: `Some(Some(format))` by its agent format, `Some(None)` as
+    /// a library prompt, `None`: not a prompt of this folder.
+    fn format_of(&self, path: &Path) -> Option<Option<Format>> {
         let root = self.files.root();
         let relative = path.strip_prefix(root).ok()?;
         // A `.claude` folder itself (`~/.claude`) also holds plans, settings and notes: only
@@ -41,19 +58,34 @@ impl FolderSource {
         } else {
             self.hint
         };
-        let format = formats::detect(path).or_else(|| formats::detect_in(relative, hint))?;
-        let in_skill = format != Format::Skill
+        let format = formats::detect(path).or_else(|| formats::detect_in(relative, hint));
+        // A skill's other files (`references/*.md`) are its material, not prompts.
+        let in_skill = format != Some(Format::Skill)
             && relative
                 .ancestors()
                 .skip(1)
                 .filter(|dir| !dir.as_os_str().is_empty())
                 .any(|dir| root.join(dir).join("SKILL.md").is_file());
-        (format.is_invocable() && !in_skill).then_some(format)
+        if in_skill {
+            return None;
+        }
+        match format {
+            Some(format) => format.is_invocable().then_some(Some(format)),
+            None if self.library_prompts => {
+                let readme = path
+                    .file_name()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("README.md"));
+                (!readme).then_some(None)
+            }
+            None => None,
+        }
     }
 
     /// The prompt as its format names it, or `None` when the file is not one of this folder's.
     fn adapt(&self, mut prompt: Prompt) -> Option<Prompt> {
-        let format = self.format_of(&prompt.path)?;
+        let Some(format) = self.format_of(&prompt.path)? else {
+            return Some(prompt);
+        };
         let title = (prompt.title_source == super::prompt::TitleSource::Frontmatter)
             .then(|| prompt.title.clone());
         prompt.title = formats::display_name(format, &prompt.path, &prompt.extra, title.as_deref());

@@ -17,6 +17,7 @@ use crate::events::{DomainEvent, EventBus, Subscription};
 use crate::home::DataPaths;
 
 use super::cache::{LibraryChange, MemoryCache, PromptCache};
+use super::git_source::{SyncOutcome, SyncRequest};
 use super::index::{Fresh, IndexError, Progress, PromptIndex, is_blank_query};
 use super::prompt::Prompt;
 use super::source::{PromptSource, SkipReason, SkippedFile, SourceChange, open_source};
@@ -29,6 +30,8 @@ pub enum LibraryError {
     Index(#[from] IndexError),
     #[error("the library worker has stopped")]
     WorkerGone,
+    #[error("no git prompt source is named `{0}` in `library.sources`")]
+    NoSuchSource(String),
 }
 
 /// A search result: the prompt and its final score (index score × usage boost).
@@ -319,6 +322,36 @@ impl Library {
         if self.send(Job::Paths(paths)).is_err() {
             tracing::warn!("library worker stopped; ignoring reported changes");
         }
+    }
+
+    /// Fetches the git sources (`request.name`: only that one) and applies what changed, then
+    /// returns each source's outcome. Blocking (network): run it on `spawn_blocking`. `progress`
+    /// hears `(sources done, sources)`.
+    pub fn sync_sources(
+        &self,
+        request: &SyncRequest,
+        mut progress: Option<Progress>,
+    ) -> Result<Vec<SyncOutcome>, LibraryError> {
+        if let Some(p) = progress.as_mut() {
+            p(0, 1);
+        }
+        let mut outcomes = self.inner.source.sync(request);
+        if let Some(name) = &request.name
+            && outcomes.is_empty()
+        {
+            return Err(LibraryError::NoSuchSource(name.clone()));
+        }
+        for outcome in &mut outcomes {
+            let changes = std::mem::take(&mut outcome.changes);
+            if !changes.is_empty() {
+                self.send(Job::Changes(changes))?;
+            }
+        }
+        self.flush()?;
+        if let Some(p) = progress.as_mut() {
+            p(1, 1);
+        }
+        Ok(outcomes)
     }
 
     /// Blocks until every change queued so far is in the cache and the index.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 
+use super::git_source::{SyncOutcome, SyncRequest};
 use super::prompt::Prompt;
 use super::source::{
     PromptSource, Scan, ScannedFile, SkippedFile, SourceChange, SourceError, Watch,
@@ -110,6 +111,34 @@ impl PromptSource for MergedSource {
                     .into_iter()
                     .map(|c| rename_change(&n.name, c)),
             );
+        }
+        out
+    }
+
+    fn sync(&self, request: &SyncRequest) -> Vec<SyncOutcome> {
+        let mut out = Vec::new();
+        for n in &self.named {
+            if request.name.as_ref().is_some_and(|want| *want != n.name) {
+                continue;
+            }
+            for mut outcome in n.source.sync(request) {
+                outcome.source = n.name.clone();
+                let rename = |ids: &mut Vec<String>| {
+                    for id in ids.iter_mut() {
+                        *id = namespaced(&n.name, id);
+                    }
+                };
+                if let Ok(report) = &mut outcome.result {
+                    rename(&mut report.added);
+                    rename(&mut report.updated);
+                    rename(&mut report.removed);
+                }
+                outcome.changes = std::mem::take(&mut outcome.changes)
+                    .into_iter()
+                    .map(|c| rename_change(&n.name, c))
+                    .collect();
+                out.push(outcome);
+            }
         }
         out
     }

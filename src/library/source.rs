@@ -14,6 +14,7 @@ use crate::document::MAX_FILE_BYTES;
 use crate::home::DataPaths;
 
 use super::folder_source::FolderSource;
+use super::git_source::{GitSource, SyncOutcome, SyncRequest};
 use super::mcp_source::McpSource;
 use super::merged::{MergedSource, NamedSource};
 use super::prompt::{FileStamp, Prompt, id_for};
@@ -127,6 +128,12 @@ pub trait PromptSource: Send + Sync {
     /// Starts watching for changes.
     fn watch(&self) -> Result<Watch, SourceError>;
 
+    /// Brings sources that follow a remote (git) up to date now. Sources that have nothing to
+    /// fetch report nothing.
+    fn sync(&self, _request: &SyncRequest) -> Vec<SyncOutcome> {
+        Vec::new()
+    }
+
     /// Loads every prompt, skipping (and reporting) files that cannot be read.
     fn load_all(&self) -> LoadReport {
         let scan = self.scan();
@@ -145,8 +152,7 @@ pub trait PromptSource: Send + Sync {
 }
 
 /// The prompt source chosen by the configuration: the library folder, merged with the
-/// `library.sources` entries when there are any (types not supported yet are left out; config
-/// validation reports them).
+/// `library.sources` entries when there are any.
 pub fn open_source(config: &Config, paths: &DataPaths) -> Arc<dyn PromptSource> {
     let local: Arc<dyn PromptSource> = Arc::new(
         FilesystemSource::new(paths.library_dir.clone())
@@ -155,32 +161,28 @@ pub fn open_source(config: &Config, paths: &DataPaths) -> Arc<dyn PromptSource> 
     let named: Vec<NamedSource> = config
         .library_sources
         .iter()
-        .filter_map(|spec| match &spec.kind {
-            SourceKind::Folder { path, format } => Some(NamedSource {
-                name: spec.name.clone(),
-                source: Arc::new(FolderSource::new(
+        .map(|spec| NamedSource {
+            name: spec.name.clone(),
+            source: match &spec.kind {
+                SourceKind::Folder { path, format } => Arc::new(FolderSource::new(
                     path.clone(),
                     *format,
                     config.follow_external_symlinks,
                 )) as Arc<dyn PromptSource>,
-            }),
-            SourceKind::Mcp(endpoint) => Some(NamedSource {
-                name: spec.name.clone(),
-                source: Arc::new(McpSource::new(
+                SourceKind::Mcp(endpoint) => Arc::new(McpSource::new(
                     &spec.name,
                     endpoint.clone(),
                     &paths.data_dir,
                     Duration::from_secs(config.timeout_secs.max(1)),
-                )) as Arc<dyn PromptSource>,
-            }),
-            other => {
-                tracing::warn!(
-                    "prompt source `{}`: the `{}` type is not supported yet; skipped",
-                    spec.name,
-                    other.type_name()
-                );
-                None
-            }
+                )),
+                // A clone of a large repository takes longer than one request.
+                SourceKind::Git(git) => Arc::new(GitSource::new(
+                    &spec.name,
+                    git.clone(),
+                    &paths.data_dir,
+                    Duration::from_secs(config.timeout_secs.max(1) * 4),
+                )),
+            },
         })
         .collect();
     if named.is_empty() {

@@ -171,6 +171,7 @@ impl LanguageServer for Backend {
                     TextDocumentSyncOptions {
                         open_close: Some(true),
                         change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        will_save: Some(true),
                         save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
                             include_text: Some(true),
                         })),
@@ -250,6 +251,10 @@ impl LanguageServer for Backend {
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         handlers::text_sync::did_change(&self.state, params).await;
+    }
+
+    async fn will_save(&self, params: WillSaveTextDocumentParams) {
+        handlers::library_sync::will_save(&self.state, &params.text_document.uri);
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {

@@ -5,6 +5,7 @@
 pub mod agent_catalog;
 pub mod ai;
 pub mod fuzz;
+pub mod git_remote;
 pub mod mcp_peer;
 pub mod pg;
 pub mod wire_server;

@@ -112,6 +112,9 @@ fn describe(command: &str, value: &Value) -> Option<Announcement> {
             "PromptStack: library indexed ({})",
             plural(count(value, "prompts"), "prompt", "prompts")
         )),
+        LIBRARY_SYNC | super::publish::PUBLISH => {
+            info(format!("PromptStack: {}", text(value, "message")))
+        }
         CREATE_PROMPT | NEW_COMPOSITION | HISTORY_OPEN => {
             info(format!("PromptStack: opened {}", text(value, "uri")))
         }

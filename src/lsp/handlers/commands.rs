@@ -20,6 +20,7 @@ pub const RENDER: &str = "promptstack.render";
 /// Sent by the client when a prompt completion is accepted (attached to the item).
 pub const PROMPT_USED: &str = "promptstack.promptUsed";
 pub const REINDEX_LIBRARY: &str = "promptstack.reindexLibrary";
+pub const LIBRARY_SYNC: &str = "promptstack.library.sync";
 pub const CREATE_PROMPT: &str = "promptstack.createPrompt";
 pub const NEW_COMPOSITION: &str = "promptstack.newComposition";
 pub const HISTORY_SEARCH: &str = "promptstack.history.search";
@@ -33,6 +34,8 @@ pub const NAMES: &[&str] = &[
     RENDER,
     PROMPT_USED,
     REINDEX_LIBRARY,
+    LIBRARY_SYNC,
+    super::publish::PUBLISH,
     CREATE_PROMPT,
     NEW_COMPOSITION,
     HISTORY_SEARCH,
@@ -87,6 +90,10 @@ async fn dispatch(state: &Arc<ServerState>, params: ExecuteCommandParams) -> Res
             Ok(None)
         }
         REINDEX_LIBRARY => super::library_sync::reindex(state).await.map(Some),
+        LIBRARY_SYNC => super::library_sync::sync_sources(state, first)
+            .await
+            .map(Some),
+        super::publish::PUBLISH => super::publish::execute(state, first).await.map(Some),
         CREATE_PROMPT => super::create_prompt::execute(state, first).await.map(Some),
         NEW_COMPOSITION => super::new_composition::execute(state, first)
             .await

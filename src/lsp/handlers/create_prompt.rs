@@ -68,6 +68,10 @@ fn refuse_read_only_source(state: &ServerState, args: &Value) -> Result<()> {
             spec.kind.type_name(),
             match &spec.kind {
                 crate::config::SourceKind::Mcp(endpoint) => endpoint.describe(),
+                crate::config::SourceKind::Git(git) => format!(
+                    "the repository {} (change them there and push)",
+                    crate::logging::secrets::mask_url(&git.url)
+                ),
                 _ => "elsewhere".to_string(),
             }
         ))),

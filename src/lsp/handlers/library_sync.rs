@@ -195,6 +195,64 @@ pub async fn reindex(state: &Arc<ServerState>) -> Result<serde_json::Value> {
     Ok(serde_json::json!({ "prompts": stats.prompts }))
 }
 
+/// `promptstack.library.sync` (`{name?, locked?}`): fetches the git sources now, with progress,
+/// and returns per source the commit and the prompts added, updated and removed.
+pub async fn sync_sources(
+    state: &Arc<ServerState>,
+    args: serde_json::Value,
+) -> Result<serde_json::Value> {
+    let library = state.library().ok_or_else(|| not_ready("the library"))?;
+    let name = match args.get("name") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(n)) => Some(n.clone()),
+        Some(_) => {
+            return Err(tower_lsp_server::jsonrpc::Error::invalid_params(
+                "expected `{ \"name\": \"<source>\", \"locked\": false }` (both optional)",
+            ));
+        }
+    };
+    let locked = args.get("locked").and_then(serde_json::Value::as_bool) == Some(true);
+    let request = crate::library::git_source::SyncRequest { name, locked };
+    let progress = progress::reporter(state, "Syncing prompt sources");
+    let outcomes =
+        tokio::task::spawn_blocking(move || library.sync_sources(&request, Some(progress)))
+            .await
+            .map_err(|e| internal_error(format!("sync failed: {e}")))?
+            .map_err(|e| match e {
+                crate::library::LibraryError::NoSuchSource(_) => {
+                    tower_lsp_server::jsonrpc::Error::invalid_params(e.to_string())
+                }
+                other => internal_error(format!("sync failed: {other}")),
+            })?;
+    let summary: Vec<String> = outcomes.iter().map(|o| o.summary()).collect();
+    Ok(serde_json::json!({
+        "sources": outcomes.iter().map(|o| o.to_json()).collect::<Vec<_>>(),
+        "message": if summary.is_empty() { "no git prompt sources in `library.sources`".to_string() } else { summary.join("; ") },
+    }))
+}
+
+/// A file is about to be saved: a file of a git source is read-only, and the user is told where
+/// to change it instead.
+pub fn will_save(state: &ServerState, uri: &Uri) {
+    let Some(path) = uri_to_path(uri) else {
+        return;
+    };
+    let config = state.config();
+    let data_dir = state.data_paths().data_dir;
+    if let Some(notice) = crate::library::git_source::read_only_notice(
+        &config.config.library_sources,
+        &data_dir,
+        &path,
+    ) {
+        let client = state.client.clone();
+        tokio::spawn(async move {
+            client
+                .show_message(MessageType::WARNING, format!("PromptStack: {notice}"))
+                .await
+        });
+    }
+}
+
 /// A library file was saved in the editor.
 pub fn did_save(state: &ServerState, uri: &Uri) {
     if let (Some(library), Some(path)) = (state.library(), uri_to_path(uri))

@@ -20,6 +20,7 @@ pub mod hover;
 pub mod library_sync;
 pub mod new_composition;
 pub mod placeholder_actions;
+pub mod publish;
 pub mod references;
 pub mod rename;
 pub mod semantic_tokens;
