@@ -154,9 +154,17 @@ pub struct Daemon {
 impl Daemon {
     pub fn start(base: &Path) -> Daemon {
         let port = free_port();
-        let child = Command::new("git")
+        // `git daemon` would fork `git-daemon` and wait for it: killing the wrapper would leave
+        // the server running. Start the daemon itself.
+        let exec_path = Command::new("git")
+            .arg("--exec-path")
+            .output()
+            .expect("git --exec-path");
+        let exec_path = String::from_utf8_lossy(&exec_path.stdout)
+            .trim()
+            .to_string();
+        let child = Command::new(Path::new(&exec_path).join("git-daemon"))
             .args([
-                "daemon",
                 "--export-all",
                 "--reuseaddr",
                 "--informative-errors",
