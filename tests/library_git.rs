@@ -23,6 +23,28 @@ fn sources(entry: Value) -> String {
     json!([entry]).to_string()
 }
 
+/// The server with `sources` as `library.sources`, logging at `log`, and an open composition.
+fn start(sandbox: &Sandbox, sources: &str, log: &str) -> (Client, String) {
+    let mut client = Client::start(
+        sandbox,
+        &[
+            ("PROMPTSTACK_LIBRARY_SOURCES", sources),
+            ("PROMPTSTACK_LOG", log),
+        ],
+    );
+    client.initialize(Value::Null, false);
+    let doc = uri(&sandbox.workspace().join("draft.prompt.md"));
+    client.open(&doc, "");
+    (client, doc)
+}
+
+/// The params of the next `window/showMessage` containing `text`.
+fn wait_message(client: &mut Client, text: &str) -> Value {
+    client.wait_notification("window/showMessage", |p| {
+        p["message"].as_str().is_some_and(|m| m.contains(text))
+    })
+}
+
 fn sync(client: &mut Client, args: Value) -> Value {
     client
         .request(
@@ -82,13 +104,7 @@ fn file_remote_clones_syncs_removes_and_follows_a_force_push() {
         ],
     );
     let entry = json!({"type": "git", "name": "team", "url": remote.file_url(), "refresh": 0});
-    let mut client = Client::start(
-        &sandbox,
-        &[("PROMPTSTACK_LIBRARY_SOURCES", &sources(entry))],
-    );
-    client.initialize(Value::Null, false);
-    let doc = uri(&sandbox.workspace().join("draft.prompt.md"));
-    client.open(&doc, "");
+    let (mut client, doc) = start(&sandbox, &sources(entry), "promptstack=debug");
 
     // Cloned at start (on-demand refresh still clones a missing checkout); library prompts and
     // agent files both join, named by the source.
@@ -138,31 +154,15 @@ fn file_remote_clones_syncs_removes_and_follows_a_force_push() {
         "textDocument/willSave",
         json!({"textDocument": {"uri": uri(&review)}, "reason": 1}),
     );
-    let said = client.wait_notification("window/showMessage", |p| {
-        p["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("read-only"))
-    });
+    let said = wait_message(&mut client, "read-only");
     let said = said["message"].as_str().unwrap();
     assert!(
         said.contains("`team`") && said.contains(&remote.file_url()),
         "{said}"
     );
     // createPrompt never writes into it.
-    let refused = client
-        .request(
-            "workspace/executeCommand",
-            json!({"command": "promptstack.createPrompt", "arguments": [
-                {"title": "Mine", "category": "commands", "source": "team"}]}),
-        )
-        .expect_err("refused");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("is read-only"),
-        "{refused}"
-    );
+    let refused = support::create_prompt_refused(&mut client, "team");
+    assert!(refused.contains("is read-only"), "{refused}");
 
     // A force-pushed remote: the checkout follows the new history (fetch + reset, no merge).
     let rewritten = remote.force_push(&[(
@@ -212,13 +212,7 @@ fn daemon_remote_refreshes_on_its_interval_and_an_outage_is_told_once() {
     let mut daemon = Daemon::start(sandbox.dir.path());
     let entry =
         json!({"type": "git", "name": "team", "url": daemon.url("remote.git"), "refresh": "1s"});
-    let mut client = Client::start(
-        &sandbox,
-        &[("PROMPTSTACK_LIBRARY_SOURCES", &sources(entry))],
-    );
-    client.initialize(Value::Null, false);
-    let doc = uri(&sandbox.workspace().join("draft.prompt.md"));
-    client.open(&doc, "");
+    let (mut client, doc) = start(&sandbox, &sources(entry), "promptstack=debug");
     support::completed(&mut client, &doc, 2, "/team review", "Team review");
 
     // Pushed to the daemon's repository: picked up by the refresh, no command, no restart.
@@ -228,11 +222,7 @@ fn daemon_remote_refreshes_on_its_interval_and_an_outage_is_told_once() {
     // The daemon goes away: the last revision keeps serving, and the user hears it once over
     // several refreshes.
     daemon.stop();
-    let said = client.wait_notification("window/showMessage", |p| {
-        p["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("prompt source `team`"))
-    });
+    let said = wait_message(&mut client, "prompt source `team`");
     assert!(
         said["message"]
             .as_str()
@@ -339,19 +329,8 @@ fn a_token_in_the_url_never_reaches_output_or_logs() {
     assert!(!sandbox.home().join("data/sources.lock").exists());
 
     // The server: trace logs and the outage message hold no token either.
-    let mut client = Client::start(
-        &sandbox,
-        &[
-            ("PROMPTSTACK_LIBRARY_SOURCES", entry.as_str()),
-            ("PROMPTSTACK_LOG", "trace"),
-        ],
-    );
-    client.initialize(Value::Null, false);
-    let said = client.wait_notification("window/showMessage", |p| {
-        p["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("prompt source `team`"))
-    });
+    let (mut client, _) = start(&sandbox, &entry, "trace");
+    let said = wait_message(&mut client, "prompt source `team`");
     assert!(!said.to_string().contains("s3cr3t-token"), "{said}");
     let log = client.stderr.lock().unwrap().clone();
     assert!(log.contains("prompt source `team`"), "{log}");

@@ -88,20 +88,8 @@ fn mcp_prompts_complete_with_tabstops_and_the_server_is_restarted() {
             .contains("Review this {{text:language}} change.")
     );
     // Read-only: createPrompt refuses the source.
-    let refused = client
-        .request(
-            "workspace/executeCommand",
-            json!({"command": "promptstack.createPrompt", "arguments": [
-                {"title": "Mine", "category": "commands", "source": "team"}]}),
-        )
-        .expect_err("refused");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("`team` is read-only"),
-        "{refused}"
-    );
+    let refused = support::create_prompt_refused(&mut client, "team");
+    assert!(refused.contains("`team` is read-only"), "{refused}");
 
     // Killed mid-session, the server is started again and its prompts refreshed.
     let first = pids(&state);

@@ -681,6 +681,18 @@ impl Drop for Client {
     }
 }
 
+/// The error message of `promptstack.createPrompt` asked to write into the read-only `source`.
+pub fn create_prompt_refused(client: &mut Client, source: &str) -> String {
+    let refused = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "promptstack.createPrompt", "arguments": [
+                {"title": "Mine", "category": "commands", "source": source}]}),
+        )
+        .expect_err("createPrompt refuses a read-only source");
+    refused["message"].as_str().unwrap_or_default().to_string()
+}
+
 /// The texts of the `window/showMessage` notifications among `seen`.
 pub fn shown_messages(seen: &[Incoming]) -> Vec<String> {
     seen.iter()
