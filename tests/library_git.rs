@@ -122,6 +122,18 @@ fn file_remote_clones_syncs_removes_and_follows_a_force_push() {
     }
     let lock = std::fs::read_to_string(sandbox.home().join("data/sources.lock")).unwrap();
     assert!(lock.contains(&remote.head()), "{lock}");
+    // Workspace symbols list it at its checked-out file.
+    let symbols = client
+        .request("workspace/symbol", json!({"query": "Team review"}))
+        .unwrap();
+    assert!(
+        symbols
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "Team review" && s["location"]["uri"] == uri(&review)),
+        "{symbols:#}"
+    );
 
     // A pushed commit (one prompt added, one removed, one changed) appears after the command.
     let second = remote.commit(

@@ -246,6 +246,8 @@ impl Shared {
     /// Syncs and turns a failure into one notice per outage (`background`) or an error result.
     fn sync_reporting(&self, locked: bool, background: bool) -> SyncOutcome {
         let mut failing = self.turn.lock().unwrap_or_else(|p| p.into_inner());
+        // The server and a `library sync` in a shell take turns on the checkout too.
+        let _between_processes = lock_between_processes(&self.dir);
         match self.sync(locked) {
             Ok((report, changes)) => {
                 if *failing {
@@ -456,6 +458,37 @@ impl Shared {
         }
         Ok(commit)
     }
+}
+
+/// Takes an exclusive `flock` on `data/sources/.NAME.lock`, held while the file returned lives
+/// (or the process does). Without it (no such file can be made) syncs still take turns within
+/// this process.
+fn lock_between_processes(checkout: &Path) -> Option<std::fs::File> {
+    let (parent, name) = (checkout.parent()?, checkout.file_name()?);
+    let path = parent.join(format!(".{}.lock", name.to_string_lossy()));
+    let file = std::fs::create_dir_all(parent).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+    });
+    let file = match file {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::debug!("cannot open {}: {e}", path.display());
+            return None;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: flock(2) on a descriptor this File owns for its whole life.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            tracing::debug!("cannot lock {}", path.display());
+        }
+    }
+    Some(file)
 }
 
 enum Want {
