@@ -543,10 +543,14 @@ pub struct IndexReplaced {
 }
 
 /// Whether the configured backend can be used: `sqlite`, `postgres` with a valid URL or `graph`
-/// with a valid FalkorDB address. Other backends, and a Neo4j URL, are refused (`config check`,
-/// `init`, server start) with a message that says so.
+/// with a valid FalkorDB address. Other backends, and `graph` with a Neo4j URL, are refused
+/// (`config check`, `init`, server start) with a message that says so.
 pub fn check_backend(config: &Config) -> Result<(), HistoryError> {
-    if let Some(url) = &config.neo4j_url {
+    if let Some(url) = config
+        .neo4j_url
+        .as_ref()
+        .filter(|_| config.storage == "graph")
+    {
         return Err(HistoryError::NotConfigured(format!(
             "`storage.neo4j_url` ({}) is set, but Neo4j is not supported yet: the `graph` backend runs on FalkorDB; set `storage.graph_url` instead and remove `storage.neo4j_url` (see docs/history.md)",
             url.masked()
@@ -668,6 +672,11 @@ mod tests {
         let err = check_backend(&config).unwrap_err().to_string();
         assert!(err.contains("Neo4j is not supported yet"), "{err}");
         assert!(!err.contains("s3cret-pass"), "{err}");
+        config.storage = "sqlite".into();
+        assert!(
+            check_backend(&config).is_ok(),
+            "a leftover Neo4j URL does not stop SQLite"
+        );
     }
 
     #[test]
