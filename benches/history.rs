@@ -1,11 +1,13 @@
-//! History benchmark through the real binary over stdio, per backend (SQLite, and PostgreSQL on
-//! a throwaway local server with its default durability) on the same fixture: save → persisted
-//! latency (history file and database row both show the new text) and
-//! `promptstack.history.search` latency, at each fixture size.
+//! History benchmark through the real binary over stdio, per backend (SQLite, PostgreSQL on a
+//! throwaway local server with its default durability, and the graph on a throwaway FalkorDB
+//! server) on the same fixture: save → persisted latency (history file and database row both
+//! show the new text), `promptstack.history.search` latency, and for the graph
+//! `promptstack.history.related` latency, at each fixture size.
 //!
 //! Run: `cargo bench --bench history`. `PROMPTSTACK_BENCH_SIZES` (`100000,1000000`),
-//! `PROMPTSTACK_BENCH_BACKENDS` (`sqlite,postgres`), `PROMPTSTACK_BENCH_ONLY=save|search` (both),
-//! `PROMPTSTACK_BENCH_SAVES` (300), `PROMPTSTACK_BENCH_SEARCHES` (1000),
+//! `PROMPTSTACK_BENCH_BACKENDS` (`sqlite,postgres`; add `graph`),
+//! `PROMPTSTACK_BENCH_ONLY=save|search|related` (all),
+//! `PROMPTSTACK_BENCH_SAVES` (300), `PROMPTSTACK_BENCH_SEARCHES` (1000), `PROMPTSTACK_BENCH_RELATED` (300),
 //! `PROMPTSTACK_BENCH_POLL_US` (50). Fixtures go to a temp dir (`TMPDIR`).
 
 mod common;
@@ -19,16 +21,19 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use serde_json::json;
+use support::falkor::Server as FalkorServer;
 use support::pg::Cluster;
 use support::{Client, Sandbox, uri};
 use time::OffsetDateTime;
 
 use promptstack::config::Secret;
 use promptstack::history::files::HistoryFile;
+use promptstack::history::graph::GraphSettings;
 use promptstack::history::postgres::ConnectSettings;
 use promptstack::history::sqlite::SqliteRepository;
 use promptstack::history::{
-    CompositionRecord, CompositionRepository, FileStamp, Identity, PostgresRepository,
+    CompositionRecord, CompositionRepository, FileStamp, GraphRepository, Identity,
+    PostgresRepository,
 };
 
 /// Topic words, skewed: the first ones are common (the "common word" queries).
@@ -304,6 +309,7 @@ fn generate(data_dir: &Path, n: usize, sinks: &[Box<dyn CompositionRepository>])
 enum Backend {
     Sqlite,
     Postgres,
+    Graph,
 }
 
 impl Backend {
@@ -311,6 +317,7 @@ impl Backend {
         match self {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
+            Backend::Graph => "graph",
         }
     }
 }
@@ -321,7 +328,12 @@ struct Fixture {
     n: usize,
     /// The PostgreSQL server and the fixture's database URL.
     postgres: Option<(Cluster, String)>,
+    /// The FalkorDB server (the fixture is its graph `bench`).
+    graph: Option<FalkorServer>,
 }
+
+/// The fixture's graph.
+const BENCH_GRAPH: &str = "bench";
 
 impl Fixture {
     fn data(&self) -> PathBuf {
@@ -350,6 +362,11 @@ impl Fixture {
             sinks.push(Box::new(PostgresRepository::new(settings, identity)));
             (cluster, url)
         });
+        let graph = backends.contains(&Backend::Graph).then(|| {
+            let server = FalkorServer::start().expect("a FalkorDB server for the bench");
+            sinks.push(Box::new(graph_repository(&sandbox, &server)));
+            server
+        });
         eprintln!("[fixture] generating {n} compositions");
         let took = generate(&data, n, &sinks);
         eprintln!("[fixture] generated {n} in {took:.1?}");
@@ -357,6 +374,7 @@ impl Fixture {
             sandbox,
             n,
             postgres,
+            graph,
         }
     }
 
@@ -367,9 +385,31 @@ impl Fixture {
                 ("PROMPTSTACK_STORAGE", "postgres".into()),
                 ("PROMPTSTACK_POSTGRES_URL", url.clone()),
             ],
+            _ if backend == Backend::Graph => {
+                let server = self.graph.as_ref().expect("graph server");
+                vec![
+                    ("PROMPTSTACK_STORAGE", "graph".into()),
+                    ("PROMPTSTACK_GRAPH_URL", server.url()),
+                    ("PROMPTSTACK_GRAPH_NAME", BENCH_GRAPH.into()),
+                ]
+            }
             _ => vec![("PROMPTSTACK_STORAGE", "sqlite".into())],
         }
     }
+}
+
+/// The fixture's graph, as this history (the same origin as the server the bench starts).
+fn graph_repository(sandbox: &Sandbox, server: &FalkorServer) -> GraphRepository {
+    let data = sandbox.home().join("data");
+    let config = promptstack::config::Loaded::load(promptstack::home::Home::at(sandbox.home()));
+    let identity = Identity::load(&data.join(".history"), config.config()).expect("identity");
+    let settings = GraphSettings::from_url(
+        &Secret::new(server.url()),
+        BENCH_GRAPH,
+        Duration::from_secs(10),
+    )
+    .expect("settings");
+    GraphRepository::new(settings, identity)
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -485,10 +525,15 @@ enum RowReader {
     Sqlite(Connection),
     /// The connection and this history's origin.
     Postgres(Box<postgres::Client>, String),
+    /// Through the repository: FalkorDB has no reader that bypasses the server.
+    Graph(Box<GraphRepository>),
 }
 
 impl RowReader {
     fn open(fixture: &Fixture, backend: Backend) -> RowReader {
+        if let (Backend::Graph, Some(server)) = (backend, &fixture.graph) {
+            return RowReader::Graph(Box::new(graph_repository(&fixture.sandbox, server)));
+        }
         match (backend, &fixture.postgres) {
             (Backend::Postgres, Some((_, url))) => RowReader::Postgres(
                 Box::new(postgres::Client::connect(url, postgres::NoTls).expect("connect")),
@@ -527,6 +572,11 @@ impl RowReader {
                 .ok()
                 .flatten()
                 .map(|r| (r.get(0), r.get(1))),
+            RowReader::Graph(repo) => {
+                let found = repo.find_by_source(Path::new(source)).ok().flatten()?;
+                let content = repo.load(&found.id).ok().flatten()?.content;
+                Some((found.file_name, content.contains(token)))
+            }
         }
     }
 }
@@ -612,6 +662,7 @@ fn bench_save(
     let target = match backend {
         Backend::Sqlite => "p99 ≤ 5 ms",
         Backend::Postgres => "p99 ≤ 10 ms",
+        Backend::Graph => "",
     };
     rows.push(Row::new(
         format!("{name}: save → file + row visible"),
@@ -716,6 +767,37 @@ fn bench_search(fixture: &Fixture, backend: Backend, requests: usize, rows: &mut
     ));
 }
 
+/// `promptstack.history.related` for compositions picked at random from the fixture (each
+/// shares its workspace with about a tenth of the history, so the answer walks many edges).
+fn bench_related(fixture: &Fixture, backend: Backend, requests: usize, rows: &mut Vec<Row>) {
+    let (n, name) = (fixture.n, backend.name());
+    let (mut client, _) = start(fixture, backend);
+    let files =
+        promptstack::history::files::list(&fixture.data().join(".history")).expect("history files");
+    let mut rng = Rng(99);
+    let mut times = Vec::with_capacity(requests);
+    let mut found = 0;
+    for i in 0..requests + 20 {
+        let name = &files[rng.below(files.len())];
+        let id = name.strip_suffix(".md").unwrap_or(name);
+        let t = Instant::now();
+        let answer = client
+            .request(
+                "workspace/executeCommand",
+                json!({ "command": "promptstack.history.related", "arguments": [{ "id": id }] }),
+            )
+            .expect("related");
+        let elapsed = t.elapsed();
+        if i >= 20 {
+            times.push(elapsed);
+            found += answer["results"].as_array().map_or(0, Vec::len);
+        }
+    }
+    client.shutdown();
+    eprintln!("[{name} related] {found} related compositions over {requests} requests");
+    rows.push(Row::new(format!("{name}: related"), n, times, ""));
+}
+
 fn main() {
     let only = std::env::var("PROMPTSTACK_BENCH_ONLY").unwrap_or_default();
     let poll = Duration::from_micros(env_usize("PROMPTSTACK_BENCH_POLL_US", 50) as u64);
@@ -730,6 +812,7 @@ fn main() {
         .filter_map(|b| match b.trim() {
             "sqlite" => Some(Backend::Sqlite),
             "postgres" => Some(Backend::Postgres),
+            "graph" => Some(Backend::Graph),
             _ => None,
         })
         .collect();
@@ -742,6 +825,14 @@ fn main() {
                     &fixture,
                     backend,
                     env_usize("PROMPTSTACK_BENCH_SEARCHES", 1000),
+                    &mut rows,
+                );
+            }
+            if backend == Backend::Graph && (only.is_empty() || only == "related") {
+                bench_related(
+                    &fixture,
+                    backend,
+                    env_usize("PROMPTSTACK_BENCH_RELATED", 300),
                     &mut rows,
                 );
             }

@@ -255,12 +255,28 @@ pub const FIELDS: &[FieldSpec] = &[
         doc: "Name saved with every composition in a team history; default `$USER@hostname`.",
     },
     FieldSpec {
+        path: "storage.graph_url",
+        flat: "graph_url",
+        kind: FieldKind::SecretUrl,
+        default: FieldDefault::None,
+        extra_env: &[],
+        doc: "FalkorDB address for the `graph` backend (`falkor://[user:password@]host:port`); see docs/history.md.",
+    },
+    FieldSpec {
+        path: "storage.graph_name",
+        flat: "graph_name",
+        kind: FieldKind::Text,
+        default: FieldDefault::Str("promptstack"),
+        extra_env: &[],
+        doc: "Name of the graph inside the FalkorDB server.",
+    },
+    FieldSpec {
         path: "storage.neo4j_url",
         flat: "neo4j_url",
         kind: FieldKind::SecretUrl,
         default: FieldDefault::None,
         extra_env: &[],
-        doc: "Neo4j URL for the `graph` backend.",
+        doc: "Neo4j URL: Neo4j is not supported yet (the `graph` backend runs on FalkorDB, `storage.graph_url`).",
     },
     FieldSpec {
         path: "paths.data_dir",
@@ -477,6 +493,10 @@ pub struct Config {
     /// `storage.author`; see [`Config::author`] for the effective name.
     pub author: Option<String>,
     pub neo4j_url: Option<Secret>,
+    /// `storage.graph_url`: the FalkorDB server of the `graph` backend.
+    pub graph_url: Option<Secret>,
+    /// `storage.graph_name`: the graph inside that server.
+    pub graph_name: String,
     pub data_dir: Option<PathBuf>,
     pub library_dir: Option<PathBuf>,
     pub follow_external_symlinks: bool,
@@ -646,6 +666,8 @@ fn normalise(spec: &FieldSpec, raw: &Value, source: &Source) -> Result<Value, Co
         FieldKind::Url | FieldKind::SecretUrl => {
             let schemes: &[&str] = if spec.path == "storage.postgres_url" {
                 &["postgres://", "postgresql://"]
+            } else if spec.path == "storage.graph_url" {
+                &["falkor://", "falkors://", "redis://", "rediss://"]
             } else if spec.path == "storage.neo4j_url" {
                 &["bolt://", "neo4j://", "neo4j+s://", "http://", "https://"]
             } else {
@@ -895,6 +917,8 @@ fn typed(values: &BTreeMap<&'static str, (Value, Source)>) -> Config {
         postgres_connect_timeout_secs: int("storage.postgres_connect_timeout"),
         author: string("storage.author"),
         neo4j_url: secret("storage.neo4j_url"),
+        graph_url: secret("storage.graph_url"),
+        graph_name: string("storage.graph_name").unwrap_or_else(|| "promptstack".into()),
         data_dir: path_of("paths.data_dir"),
         library_dir: path_of("paths.library_dir"),
         follow_external_symlinks: flag("library.follow_external_symlinks"),

@@ -1,7 +1,7 @@
 //! The contract every `CompositionRepository` keeps, run against each backend on a real store:
 //! the same tests, parametrised by backend (SQLite files in a temp dir; a real PostgreSQL server,
-//! see `support::pg`). A new backend plugs in with one line in `contract!` below and a function
-//! that opens it.
+//! see `support::pg`; a real FalkorDB server, see `support::falkor`). A new backend plugs in with
+//! one line in `contract!` below and a function that opens it.
 //!
 //! Team behaviour (several writers on one store) runs for backends that are shared.
 
@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use promptstack::config::Secret;
+use promptstack::history::graph::GraphSettings;
 use promptstack::history::postgres::ConnectSettings;
 use promptstack::history::{
-    CompositionRecord, CompositionRepository, Identity, ListOptions, PostgresRepository, SortOrder,
-    SqliteRepository,
+    CompositionRecord, CompositionRepository, GraphRepository, Identity, ListOptions,
+    PostgresRepository, SortOrder, SqliteRepository,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -29,6 +30,8 @@ struct Store {
     open: Opener,
     /// Whether writers share one history (a team backend).
     shared: bool,
+    /// Opens another, empty store of the same backend.
+    another: fn() -> Option<Store>,
     _dir: tempfile::TempDir,
 }
 
@@ -45,6 +48,7 @@ fn sqlite() -> Option<Store> {
             )
         }),
         shared: false,
+        another: sqlite,
         _dir: dir,
     })
 }
@@ -73,6 +77,40 @@ fn postgres() -> Option<Store> {
             ))
         }),
         shared: true,
+        another: postgres,
+        _dir: dir,
+    })
+}
+
+/// A fresh graph on a real FalkorDB server, or `None` (skipped, with the reason).
+fn graph() -> Option<Store> {
+    let server = match support::falkor::shared() {
+        Ok(server) => server,
+        Err(reason) => {
+            support::falkor::skip(&reason);
+            return None;
+        }
+    };
+    let (url, name) = (server.url(), server.graph());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().to_path_buf();
+    let writers = std::sync::atomic::AtomicUsize::new(0);
+    Some(Store {
+        open: Box::new(move |author| {
+            let n = writers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let settings = GraphSettings::from_url(
+                &Secret::new(&url),
+                &name,
+                std::time::Duration::from_secs(5),
+            )
+            .expect("settings");
+            Arc::new(GraphRepository::new(
+                settings,
+                identity(&root.join(format!("h{n}")), author),
+            ))
+        }),
+        shared: true,
+        another: graph,
         _dir: dir,
     })
 }
@@ -103,11 +141,12 @@ macro_rules! contract {
             #[test] fn rows_without_a_file_stamp_are_kept_for_sync() { run(super::rows_without_a_file_stamp_are_kept_for_sync) }
             #[test] fn writers_share_one_team_history() { run(super::writers_share_one_team_history) }
             #[test] fn concurrent_writers_never_lose_a_save() { run(super::concurrent_writers_never_lose_a_save) }
+            #[test] fn related_compositions_and_prompts_used_together() { run(super::related_compositions_and_prompts_used_together) }
         }
     )*};
 }
 
-contract!(sqlite, postgres);
+contract!(sqlite, postgres, graph);
 
 const START: OffsetDateTime = datetime!(2026-01-10 12:00 UTC);
 
@@ -611,11 +650,7 @@ fn export_and_import_are_lossless_and_idempotent(store: &Store) {
 
 /// A second, empty store of the same backend.
 fn sqlite_or_same(store: &Store) -> Store {
-    if store.shared {
-        postgres().expect("a second database")
-    } else {
-        sqlite().expect("a second sqlite store")
-    }
+    (store.another)().expect("a second store")
 }
 
 fn rows_without_a_file_stamp_are_kept_for_sync(store: &Store) {
@@ -749,4 +784,77 @@ fn concurrent_writers_never_lose_a_save(store: &Store) {
             assert_eq!(last, format!("writer {w} save {}", 20 + c));
         }
     }
+}
+
+/// A fixture with known answers: compositions using prompts `p`, `q`, `r`, with tags, in two
+/// workspaces. `me` uses p and q, is tagged x and y, in /w.
+fn related_compositions_and_prompts_used_together(store: &Store) {
+    let repo = (store.open)("alice");
+    let save = |id: &str, tags: &str, dir: &str, minutes: i64, prompts: &[&str]| {
+        let content = if tags.is_empty() {
+            format!("{id} body")
+        } else {
+            format!("---\ntags: [{tags}]\n---\n{id} body")
+        };
+        let mut rec = record(id, &content, minutes);
+        rec.working_dir = Some(dir.into());
+        repo.save(&rec).unwrap();
+        for prompt in prompts {
+            let source = format!("/w/{id}.prompt.md");
+            assert!(repo.record_prompt_use(Path::new(&source), prompt).unwrap());
+        }
+    };
+    save("me", "x, y", "/w", 0, &["p", "q"]);
+    // Shares p and q (2 × 3) and the workspace (1): 7.
+    save("twin", "", "/w", 1, &["p", "q"]);
+    // Shares tags x and y (2 × 2) and the workspace: 5.
+    save("tagged", "x, y", "/w", 2, &["r"]);
+    // Shares p (3) and tag x (2), another workspace: 5, more recent than `tagged`.
+    save("cousin", "x", "/elsewhere", 3, &["p", "r"]);
+    // The workspace only: 1.
+    save("neighbour", "", "/w", 4, &[]);
+    // Nothing shared.
+    save("stranger", "z", "/far", 5, &["s"]);
+
+    let related = repo.related("me", 10).unwrap();
+    let got: Vec<(String, u32, usize, usize, bool)> = related
+        .iter()
+        .map(|r| {
+            (
+                r.summary.id.clone(),
+                r.score,
+                r.shared_prompts,
+                r.shared_tags,
+                r.same_workspace,
+            )
+        })
+        .collect();
+    let want: Vec<(String, u32, usize, usize, bool)> = vec![
+        ("twin".into(), 7, 2, 0, true),
+        ("cousin".into(), 5, 1, 1, false),
+        ("tagged".into(), 5, 0, 2, true),
+        ("neighbour".into(), 1, 0, 0, true),
+    ];
+    assert_eq!(got, want);
+    assert_eq!(related[0].summary.title, "twin body");
+    assert_eq!(
+        ids(&repo.related("me", 2).unwrap(), |r| &r.summary.id),
+        ["twin", "cousin"]
+    );
+    assert!(repo.related("missing", 10).unwrap().is_empty());
+    assert!(repo.related("stranger", 10).unwrap().is_empty());
+
+    // p is used with q (me, twin) and r (cousin); r with p (cousin) and q? no: tagged uses r only.
+    let together = |prompt: &str| -> Vec<(String, usize)> {
+        repo.used_together(prompt, 10)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.prompt_id, p.compositions))
+            .collect()
+    };
+    assert_eq!(together("p"), [("q".into(), 2), ("r".into(), 1)]);
+    assert_eq!(together("r"), [("p".into(), 1)]);
+    assert!(together("s").is_empty());
+    assert!(together("unknown").is_empty());
+    assert_eq!(repo.used_together("p", 1).unwrap().len(), 1);
 }

@@ -320,17 +320,25 @@ fn storage_copy_is_idempotent_both_ways() {
 #[test]
 fn an_unsupported_backend_is_refused_and_files_are_still_written() {
     let home = Sandbox::new();
-    let graph = [("PROMPTSTACK_STORAGE", "graph")];
+    // Neo4j is not supported yet (the graph backend runs on FalkorDB).
+    let graph = [
+        ("PROMPTSTACK_STORAGE", "graph"),
+        (
+            "PROMPTSTACK_NEO4J_URL",
+            "bolt://neo:s3cret-neo@127.0.0.1:7687",
+        ),
+    ];
     let (code, _, stderr) = home.cli_with(&["config", "check"], &graph);
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("storage backend `graph` is not supported yet"),
+        stderr.contains("Neo4j is not supported yet") && !stderr.contains("s3cret-neo"),
         "{stderr}"
     );
+    // `init` refuses a graph backend it has no FalkorDB address for.
     let (code, _, stderr) = home.cli(&["init", "--defaults", "--storage", "graph"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("not supported yet") && stderr.contains("nothing was written"),
+        stderr.contains("storage.graph_url") && stderr.contains("nothing was written"),
         "{stderr}"
     );
     assert!(!home.home().join("config.yaml").exists());

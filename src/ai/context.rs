@@ -102,8 +102,9 @@ pub fn context_budget(
     window_share(model, context_percent).min(context_window(model).saturating_sub(fixed))
 }
 
-/// Scores prompts: tag +10, category +5, keyword overlap +1 (+0.5 for body-only words), recently
-/// used +3, + use count. Only prompts with a relevance (tag, category, keywords) of at least 1
+/// Scores prompts: tag +10, category +5, keyword overlap +1 (+0.5 for body-only words), used
+/// together with a prompt the composition links +2 per composition of history that used both
+/// (at most 3 counted; see [`ScoringSelector::with_pairings`]), recently used +3, + use count. Only prompts with a relevance (tag, category, keywords) of at least 1
 /// are scored, so a much-used but unrelated prompt is not sent; at most [`MAX_SCORED`] are picked.
 /// Prompts' words are read once per version of each prompt (see [`KeywordCache`]).
 #[derive(Debug, Clone)]
@@ -112,7 +113,13 @@ pub struct ScoringSelector {
     now: SystemTime,
     recent: Duration,
     keywords: Arc<KeywordCache>,
+    /// Prompt id → compositions that used it together with a prompt the composition links.
+    paired: HashMap<String, u32>,
 }
+
+/// Added per composition that used a prompt together with a linked one, up to [`PAIRED_MAX`].
+const PAIRED_BOOST: f64 = 2.0;
+const PAIRED_MAX: u32 = 3;
 
 /// Most prompts chosen by score (linked ones come on top): more rarely helps a review and makes
 /// every request larger.
@@ -144,7 +151,16 @@ impl ScoringSelector {
             now,
             recent: RECENT,
             keywords: Arc::default(),
+            paired: HashMap::new(),
         }
+    }
+
+    /// Boosts prompts history says are used together with the ones the composition links:
+    /// `paired` maps a prompt id to the number of compositions that used both (the caller asks
+    /// the history once per selection, for the ids [`linked_ids`] finds).
+    pub fn with_pairings(mut self, paired: HashMap<String, u32>) -> Self {
+        self.paired = paired;
+        self
     }
 
     /// Reads prompts' words through `cache`, kept across selections (a session's reviews).
@@ -169,6 +185,8 @@ impl ScoringSelector {
         }
         let overlap = |numbers: &[u32]| numbers.iter().filter(|w| keywords.contains(**w)).count();
         relevance += overlap(&read.head) as f64 + overlap(&read.body) as f64 * 0.5;
+        let paired = self.paired.get(&prompt.id).copied().unwrap_or(0);
+        relevance += f64::from(paired.min(PAIRED_MAX)) * PAIRED_BOOST;
         if relevance < 1.0 {
             return 0.0;
         }
@@ -310,6 +328,16 @@ fn to_context(prompt: &CandidatePrompt) -> ContextPrompt {
 /// By candidate: whether the composition links to the prompt's file (`…/<id>.md`) or names it
 /// (`@<id>`). Looks up what stands before each `.md` and after each `@` instead of searching the
 /// composition once per prompt.
+/// The ids of the candidates `composition` links to (they are always sent).
+pub fn linked_ids(composition: &str, candidates: &[CandidatePrompt]) -> Vec<String> {
+    linked(&composition.to_lowercase(), candidates)
+        .iter()
+        .zip(candidates)
+        .filter(|(is, _)| **is)
+        .map(|(_, c)| c.id.clone())
+        .collect()
+}
+
 fn linked(lower_composition: &str, candidates: &[CandidatePrompt]) -> Vec<bool> {
     let mut out = vec![false; candidates.len()];
     if !lower_composition.contains(".md") && !lower_composition.contains('@') {
@@ -425,6 +453,40 @@ mod tests {
                 "commands/summarize",
                 "commands/translate"
             ]
+        );
+    }
+
+    #[test]
+    fn prompts_used_together_with_linked_ones_are_boosted() {
+        let selector = ScoringSelector::new(TokenCounter::Estimate);
+        let candidates = vec![
+            prompt("rules/linked", &[], "Linked."),
+            prompt("rules/security", &["security"], "About security."),
+            prompt("workflows/partner", &[], "Unrelated words."),
+            prompt("workflows/lonely", &[], "Unrelated words."),
+        ];
+        let composition = "See [rules](../library/rules/linked.md) about security.";
+        assert_eq!(linked_ids(composition, &candidates), ["rules/linked"]);
+        // Without history the unrelated partner is not sent at all.
+        let plain = selector.select(composition, &candidates, 10_000);
+        assert_eq!(ids(&plain), ["rules/linked", "rules/security"]);
+        // Used with the linked prompt in 2 compositions: +4, enough to be sent after security.
+        let paired = selector
+            .clone()
+            .with_pairings(HashMap::from([("workflows/partner".to_string(), 2)]));
+        let boosted = paired.select(composition, &candidates, 10_000);
+        assert_eq!(
+            ids(&boosted),
+            ["rules/linked", "rules/security", "workflows/partner"]
+        );
+        // Many co-uses count as 3 (+6): still below a matching tag (+10).
+        let many = selector
+            .clone()
+            .with_pairings(HashMap::from([("workflows/partner".to_string(), 50)]));
+        let capped = many.select(composition, &candidates, 10_000);
+        assert_eq!(
+            ids(&capped),
+            ["rules/linked", "rules/security", "workflows/partner"]
         );
     }
 

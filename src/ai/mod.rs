@@ -34,7 +34,7 @@ use crate::config::Config;
 
 pub use context::{
     CandidatePrompt, ContextSelection, ContextSelector, ScoringSelector, context_budget,
-    create_selector,
+    create_selector, linked_ids,
 };
 pub use contract::{apply_edits, resolve_edits};
 pub use http::install_tls_provider;

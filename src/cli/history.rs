@@ -1,4 +1,5 @@
-//! `promptstack history list|search|show|stats|cleanup|rebuild`: browse and maintain history.
+//! `promptstack history list|search|show|related|stats|cleanup|rebuild`: browse and maintain
+//! history.
 // stdout is this command's output (the protocol owns stdout only under `lsp`).
 #![allow(clippy::print_stdout)]
 
@@ -47,6 +48,15 @@ enum HistoryCommand {
     Show {
         /// The composition's id (its history file name without `.md`).
         id: String,
+    },
+    /// Compositions related to one: sharing library prompts (3 points each), tags (2 each) or
+    /// its workspace (1), best first.
+    Related {
+        /// The composition's id (its history file name without `.md`).
+        id: String,
+        /// How many to show (at most 100).
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
     },
     /// Totals: compositions, versions, size on disk.
     Stats,
@@ -168,6 +178,7 @@ fn run_command(
         HistoryCommand::List { filters, sort } => list(repo, &filters, sort, me),
         HistoryCommand::Search { query, filters } => search(repo, &query.join(" "), &filters, me),
         HistoryCommand::Show { id } => show(repo, &id),
+        HistoryCommand::Related { id, limit } => related(repo.as_ref(), &id, limit),
         HistoryCommand::Stats => stats(repo, paths),
         HistoryCommand::Cleanup {
             all,
@@ -372,16 +383,55 @@ fn search(
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(repo: Arc<dyn CompositionRepository>, id: &str) -> anyhow::Result<ExitCode> {
-    // Accept the history file's name or path as well as the bare id.
+/// The id a user typed: the history file's name or path as well as the bare id.
+fn typed_id(id: &str) -> String {
     let id = Path::new(id)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| id.to_string());
-    let id = id.strip_suffix(".md").unwrap_or(&id);
+    id.strip_suffix(".md").map(str::to_string).unwrap_or(id)
+}
+
+fn not_found(id: &str) -> ExitCode {
+    eprintln!("error: no composition `{id}` in history (see `promptstack history list`)");
+    ExitCode::from(2)
+}
+
+fn related(repo: &dyn CompositionRepository, id: &str, limit: usize) -> anyhow::Result<ExitCode> {
+    let id = typed_id(id);
+    if repo.load(&id)?.is_none() {
+        return Ok(not_found(&id));
+    }
+    let related = repo.related(&id, limit)?;
+    if related.is_empty() {
+        println!("No related compositions: none shares a prompt, a tag or the workspace.");
+    }
+    for r in &related {
+        let mut shared = Vec::new();
+        if r.shared_prompts > 0 {
+            shared.push(format!("{} prompts", r.shared_prompts));
+        }
+        if r.shared_tags > 0 {
+            shared.push(format!("{} tags", r.shared_tags));
+        }
+        if r.same_workspace {
+            shared.push("workspace".to_string());
+        }
+        println!(
+            "{:>3}  {}  (shares {})",
+            r.score,
+            summary_line(&r.summary),
+            shared.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(repo: Arc<dyn CompositionRepository>, id: &str) -> anyhow::Result<ExitCode> {
+    let id = typed_id(id);
+    let id = id.as_str();
     let Some(composition) = repo.load(id)? else {
-        eprintln!("error: no composition `{id}` in history (see `promptstack history list`)");
-        return Ok(ExitCode::from(2));
+        return Ok(not_found(id));
     };
     let s = &composition.summary;
     println!("id:        {}", s.id);

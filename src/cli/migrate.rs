@@ -1,11 +1,12 @@
 //! `promptstack migrate status|up|down [--to N]`: the history database schema of the configured
-//! backend (SQLite file or PostgreSQL database).
+//! backend (SQLite file, PostgreSQL database or FalkorDB graph).
 // stdout is this command's output (the protocol owns stdout only under `lsp`).
 #![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
 
 use crate::config::Loaded;
+use crate::history::graph::GraphSettings;
 use crate::history::migrations::{self, MigrationStatus};
 use crate::history::postgres::ConnectSettings;
 use crate::history::{HistoryError, check_backend};
@@ -102,6 +103,39 @@ impl Schema for PostgresSchema {
     }
 }
 
+struct GraphSchema {
+    settings: GraphSettings,
+    client: falkordb::FalkorSyncClient,
+}
+
+impl Schema for GraphSchema {
+    fn describe(&self) -> String {
+        format!(
+            "{} graph {}",
+            self.settings.masked_url, self.settings.graph_name
+        )
+    }
+    fn latest(&self) -> u32 {
+        migrations::graph::latest_version()
+    }
+    fn current(&mut self) -> Result<u32, HistoryError> {
+        migrations::graph::refuse_newer(&self.settings, &self.client)
+    }
+    fn status(&mut self) -> Result<Vec<MigrationStatus>, HistoryError> {
+        migrations::graph::status(&self.settings, &self.client)
+    }
+    fn up(&mut self, to: Option<u32>) -> Result<Vec<u32>, HistoryError> {
+        migrations::graph::migrate_up(&self.settings, &self.client, to)
+    }
+    fn down(&mut self, to: u32) -> Result<Vec<u32>, HistoryError> {
+        migrations::graph::migrate_down(&self.settings, &self.client, to)
+    }
+    fn kept(&mut self) -> Result<Vec<(String, u64)>, HistoryError> {
+        // A graph step only adds or drops indexes: nothing is ever kept aside.
+        Ok(Vec::new())
+    }
+}
+
 fn open(loaded: &Loaded) -> anyhow::Result<Box<dyn Schema>> {
     let config = loaded.config();
     check_backend(config)?;
@@ -111,6 +145,13 @@ fn open(loaded: &Loaded) -> anyhow::Result<Box<dyn Schema>> {
             Box::new(PostgresSchema {
                 url: settings.masked_url.clone(),
                 client: settings.connect()?,
+            })
+        }
+        "graph" => {
+            let settings = GraphSettings::from_config(config)?;
+            Box::new(GraphSchema {
+                client: settings.connect()?,
+                settings,
             })
         }
         _ => {

@@ -37,8 +37,10 @@ Examples:
   promptstack config check            exit non-zero if the configuration is invalid
   promptstack history search \"code review\"  full-text search over saved compositions
   promptstack history cleanup --older-than 90   show what would go; add --yes to delete
+  promptstack history related 2026-11-26_13-02-06   compositions sharing its prompts, tags or workspace
   promptstack migrate status          history database schema version
   promptstack storage copy --to postgres   copy this history into the team database
+  promptstack storage copy --to graph      copy this history into the FalkorDB graph
   promptstack library sync            fetch the git prompt sources now
   promptstack publish --to skills .github/skills   write the library as Agent Skills
   promptstack render .claude/commands/fix.md --set ARGUMENTS=\"issue 12\"   fill a prompt's placeholders

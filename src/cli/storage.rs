@@ -1,4 +1,4 @@
-//! `promptstack storage copy`: moves this history between backends (SQLite ⇄ PostgreSQL) —
+//! `promptstack storage copy`: moves this history between backends (SQLite, PostgreSQL, graph) —
 //! compositions, versions, tags, prompt uses and placeholder values — idempotently, and prints
 //! the counts on both sides.
 // stdout is this command's output (the protocol owns stdout only under `lsp`).
@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use crate::config::{Loaded, Secret};
 use crate::history::copy;
+use crate::history::graph::GraphSettings;
 use crate::history::postgres::ConnectSettings;
 use crate::history::{
-    CompositionRepository, HistoryStats, Identity, PostgresRepository, SqliteRepository,
+    CompositionRepository, GraphRepository, HistoryStats, Identity, PostgresRepository,
+    SqliteRepository,
 };
 
 #[derive(Debug, clap::Args)]
@@ -25,19 +27,21 @@ pub struct StorageArgs {
 enum Backend {
     Sqlite,
     Postgres,
+    Graph,
 }
 
 #[derive(Debug, clap::Subcommand)]
 enum StorageCommand {
     /// Copy this history into another backend (running it again copies nothing twice).
     Copy {
-        /// Where to copy from (default: the other backend).
+        /// Where to copy from (default: SQLite, or PostgreSQL when copying to SQLite).
         #[arg(long, value_enum)]
         from: Option<Backend>,
         /// Where to copy to.
         #[arg(long, value_enum)]
         to: Backend,
-        /// PostgreSQL URL (default: `storage.postgres_url`).
+        /// PostgreSQL URL or FalkorDB address of the networked side (default:
+        /// `storage.postgres_url` / `storage.graph_url`).
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
@@ -47,9 +51,13 @@ pub fn run(args: StorageArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
     let StorageCommand::Copy { from, to, url } = args.command;
     let from = from.unwrap_or(match to {
         Backend::Sqlite => Backend::Postgres,
-        Backend::Postgres => Backend::Sqlite,
+        Backend::Postgres | Backend::Graph => Backend::Sqlite,
     });
     anyhow::ensure!(from != to, "--from and --to are the same backend");
+    anyhow::ensure!(
+        url.is_none() || from == Backend::Sqlite || to == Backend::Sqlite,
+        "--url names one server: copy between a networked backend and sqlite"
+    );
     let source = open(loaded, from, url.as_deref())?;
     let target = open(loaded, to, url.as_deref())?;
     eprintln!("Copying {} to {}", source.1, target.1);
@@ -119,6 +127,19 @@ fn open(
             let name = format!("postgres ({})", settings.masked_url);
             let identity = Identity::load(&paths.history_dir, config)?;
             (Arc::new(PostgresRepository::new(settings, identity)), name)
+        }
+        Backend::Graph => {
+            let settings = match url {
+                Some(url) => GraphSettings::from_url(
+                    &Secret::new(url),
+                    &config.graph_name,
+                    Duration::from_secs(config.postgres_connect_timeout_secs.max(1)),
+                )?,
+                None => GraphSettings::from_config(config)?,
+            };
+            let name = format!("graph ({} {})", settings.masked_url, settings.graph_name);
+            let identity = Identity::load(&paths.history_dir, config)?;
+            (Arc::new(GraphRepository::new(settings, identity)), name)
         }
     })
 }

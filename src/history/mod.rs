@@ -7,11 +7,14 @@
 pub mod cleanup;
 pub mod copy;
 pub mod files;
+pub mod graph;
 pub mod identity;
 pub mod migrations;
 pub mod postgres;
 pub mod recorder;
 pub mod recovering;
+pub mod related;
+pub mod snippet;
 pub mod sqlite;
 pub mod sync;
 pub mod team_files;
@@ -26,10 +29,15 @@ use crate::home::DataPaths;
 
 pub use cleanup::{CleanupPlan, CleanupReport, CleanupSelection};
 pub use files::HistoryFile;
+pub use graph::GraphRepository;
 pub use identity::Identity;
 pub use postgres::PostgresRepository;
 pub use recorder::{HistoryRecorder, SaveOutcome, SaveRequest};
 pub use recovering::RecoveringSqlite;
+pub use related::{
+    PromptPairing, RELATED_LIMIT_MAX, RELATED_PROMPT_WEIGHT, RELATED_TAG_WEIGHT,
+    RELATED_WORKSPACE_WEIGHT, RelatedComposition,
+};
 pub use sqlite::SqliteRepository;
 pub use sync::{SyncMode, SyncReport};
 
@@ -37,7 +45,7 @@ pub use sync::{SyncMode, SyncReport};
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     #[error(
-        "storage backend `{backend}` is not supported yet; set `storage.backend` to `sqlite` or `postgres`"
+        "storage backend `{backend}` is not supported yet; set `storage.backend` to `sqlite`, `postgres` or `graph`"
     )]
     BackendNotSupported { backend: String },
     /// The backend needs a setting that is missing or wrong (the message names it).
@@ -422,6 +430,25 @@ pub(crate) fn merge_versions(
     Some(merged)
 }
 
+/// `records` split into consecutive runs in which no id repeats (one statement of a batch
+/// save cannot update a composition twice); empty runs left out.
+pub(crate) fn runs_without_repeats(records: &[CompositionRecord]) -> Vec<&[CompositionRecord]> {
+    let mut runs: Vec<&[CompositionRecord]> = Vec::new();
+    let mut start = 0;
+    let mut seen = std::collections::HashSet::new();
+    for (i, record) in records.iter().enumerate() {
+        if !seen.insert(record.id.as_str()) {
+            runs.push(&records[start..i]);
+            start = i;
+            seen.clear();
+            seen.insert(record.id.as_str());
+        }
+    }
+    runs.push(&records[start..]);
+    runs.retain(|run| !run.is_empty());
+    runs
+}
+
 /// A composition that used a library prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromptReference {
@@ -483,6 +510,16 @@ pub trait CompositionRepository: Send + Sync {
     /// Merges placeholder values in (the later use wins); returns how many were new.
     fn import_placeholder_values(&self, values: &[PlaceholderValue])
     -> Result<usize, HistoryError>;
+    /// Compositions sharing library prompts, tags or the workspace with `id`, best first (score,
+    /// then most recently updated), at most `limit` (capped at [`RELATED_LIMIT_MAX`]).
+    fn related(&self, id: &str, limit: usize) -> Result<Vec<RelatedComposition>, HistoryError>;
+    /// Library prompts used in the most compositions that also used `prompt_id`, most first
+    /// (ties by id), at most `limit` (capped at [`RELATED_LIMIT_MAX`]).
+    fn used_together(
+        &self,
+        prompt_id: &str,
+        limit: usize,
+    ) -> Result<Vec<PromptPairing>, HistoryError>;
     /// Looks for damage an ordinary open does not notice, replacing an index that cannot be
     /// trusted (then [`take_replaced`](Self::take_replaced) says so). Can take seconds on a
     /// large index: run it in the background.
@@ -505,12 +542,24 @@ pub struct IndexReplaced {
     pub reason: String,
 }
 
-/// Whether the configured backend can be used: `sqlite`, or `postgres` with a valid URL. Other
-/// backends are refused (`config check`, `init`, server start) with a message that says so.
+/// Whether the configured backend can be used: `sqlite`, `postgres` with a valid URL or `graph`
+/// with a valid FalkorDB address. Other backends, and `graph` with a Neo4j URL, are refused
+/// (`config check`, `init`, server start) with a message that says so.
 pub fn check_backend(config: &Config) -> Result<(), HistoryError> {
+    if let Some(url) = config
+        .neo4j_url
+        .as_ref()
+        .filter(|_| config.storage == "graph")
+    {
+        return Err(HistoryError::NotConfigured(format!(
+            "`storage.neo4j_url` ({}) is set, but Neo4j is not supported yet: the `graph` backend runs on FalkorDB; set `storage.graph_url` instead and remove `storage.neo4j_url` (see docs/history.md)",
+            url.masked()
+        )));
+    }
     match config.storage.as_str() {
         "sqlite" => Ok(()),
         "postgres" => postgres::ConnectSettings::from_config(config).map(|_| ()),
+        "graph" => graph::GraphSettings::from_config(config).map(|_| ()),
         other => Err(HistoryError::BackendNotSupported {
             backend: other.to_string(),
         }),
@@ -531,6 +580,11 @@ pub fn open_repository(
             let settings = postgres::ConnectSettings::from_config(config)?;
             let identity = Identity::load(&paths.history_dir, config)?;
             Ok(Arc::new(PostgresRepository::new(settings, identity)))
+        }
+        "graph" => {
+            let settings = graph::GraphSettings::from_config(config)?;
+            let identity = Identity::load(&paths.history_dir, config)?;
+            Ok(Arc::new(GraphRepository::new(settings, identity)))
         }
         _ => Ok(Arc::new(
             RecoveringSqlite::open(&paths.database_path, Default::default())?
@@ -595,7 +649,7 @@ mod tests {
     fn other_backends_are_not_supported_yet() {
         let dir = tempfile::tempdir().unwrap();
         let paths = DataPaths::new(dir.path().join("data"), None, None);
-        for backend in ["graph", "mongo"] {
+        for backend in ["mongo"] {
             let loaded = crate::config::Loaded::load(crate::home::Home::at(dir.path()));
             let mut config = loaded.config().clone();
             config.storage = backend.into();
@@ -609,6 +663,20 @@ mod tests {
         config.storage = "postgres".into();
         let err = check_backend(&config).unwrap_err();
         assert!(err.to_string().contains("storage.postgres_url"), "{err}");
+        config.storage = "graph".into();
+        let err = check_backend(&config).unwrap_err();
+        assert!(err.to_string().contains("storage.graph_url"), "{err}");
+        config.graph_url = Some(crate::config::Secret::new("falkor://127.0.0.1:6379"));
+        assert!(check_backend(&config).is_ok());
+        config.neo4j_url = Some(crate::config::Secret::new("bolt://neo:s3cret-pass@db:7687"));
+        let err = check_backend(&config).unwrap_err().to_string();
+        assert!(err.contains("Neo4j is not supported yet"), "{err}");
+        assert!(!err.contains("s3cret-pass"), "{err}");
+        config.storage = "sqlite".into();
+        assert!(
+            check_backend(&config).is_ok(),
+            "a leftover Neo4j URL does not stop SQLite"
+        );
     }
 
     #[test]

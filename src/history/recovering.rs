@@ -23,6 +23,7 @@ use super::{
     HistoryError, HistoryStats, ImportReport, IndexEntry, IndexReplaced, ListOptions, Page,
     PlaceholderValue, PromptReference, SearchHit, StoredVersion, VersionInfo,
 };
+use super::{PromptPairing, RelatedComposition};
 
 /// A SQLite history index that replaces itself when corrupt and reopens after faults.
 pub struct RecoveringSqlite {
@@ -231,6 +232,18 @@ impl CompositionRepository for RecoveringSqlite {
 
     fn compositions_using(&self, prompt_id: &str) -> Result<Vec<PromptReference>, HistoryError> {
         self.run(|db| db.compositions_using(prompt_id))
+    }
+
+    fn related(&self, id: &str, limit: usize) -> Result<Vec<RelatedComposition>, HistoryError> {
+        self.run(|db| db.related(id, limit))
+    }
+
+    fn used_together(
+        &self,
+        prompt_id: &str,
+        limit: usize,
+    ) -> Result<Vec<PromptPairing>, HistoryError> {
+        self.run(|db| db.used_together(prompt_id, limit))
     }
 
     fn record_placeholder_values(&self, values: &[(String, String)]) -> Result<(), HistoryError> {

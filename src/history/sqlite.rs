@@ -1,5 +1,7 @@
 //! The SQLite history index: WAL, a busy timeout, foreign keys, FTS5 kept in sync by triggers.
 
+mod related;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -16,6 +18,7 @@ use super::{
     VersionInfo, VersionRecord, content_hash, from_millis, merge_versions, parse_snippet, title_of,
     to_millis,
 };
+use super::{PromptPairing, RelatedComposition};
 use crate::document::TextStats;
 
 /// Connection settings.
@@ -639,6 +642,18 @@ impl CompositionRepository for SqliteRepository {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    fn related(&self, id: &str, limit: usize) -> Result<Vec<RelatedComposition>, HistoryError> {
+        related::related(self, id, limit)
+    }
+
+    fn used_together(
+        &self,
+        prompt_id: &str,
+        limit: usize,
+    ) -> Result<Vec<PromptPairing>, HistoryError> {
+        related::used_together(self, prompt_id, limit)
     }
 
     fn record_placeholder_values(&self, values: &[(String, String)]) -> Result<(), HistoryError> {

@@ -4,6 +4,7 @@
 
 pub mod agent_catalog;
 pub mod ai;
+pub mod falkor;
 pub mod fuzz;
 pub mod git_remote;
 pub mod mcp_peer;

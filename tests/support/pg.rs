@@ -68,7 +68,8 @@ fn server_user() -> Result<Option<(u32, u32)>, String> {
         })
 }
 
-fn free_port() -> u16 {
+/// A free loopback TCP port.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -78,6 +79,28 @@ fn free_port() -> u16 {
 /// Servers still running at exit, stopped by an `atexit` handler (shared clusters live in
 /// statics, which are never dropped).
 static RUNNING: Mutex<Vec<(u32, PathBuf)>> = Mutex::new(Vec::new());
+
+/// Remembers a server process (and its directory) to stop and remove at exit.
+pub fn track(pid: u32, dir: &Path) {
+    static AT_EXIT: OnceLock<()> = OnceLock::new();
+    AT_EXIT.get_or_init(|| {
+        // SAFETY: registering a plain extern "C" function.
+        unsafe { libc::atexit(stop_all_at_exit) };
+    });
+    RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((pid, dir.to_path_buf()));
+}
+
+/// Stops a tracked server now (fast shutdown) and forgets it.
+pub fn stop_tracked(pid: u32) {
+    stop_pid(pid);
+    RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|(p, _)| *p != pid);
+}
 
 extern "C" fn stop_all_at_exit() {
     let running = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(|p| p.into_inner()));
@@ -121,11 +144,6 @@ impl Cluster {
     pub fn start_with(durable: bool) -> Result<Cluster, String> {
         let bin = bin_dir()?;
         let user = server_user()?;
-        static AT_EXIT: OnceLock<()> = OnceLock::new();
-        AT_EXIT.get_or_init(|| {
-            // SAFETY: registering a plain extern "C" function.
-            unsafe { libc::atexit(stop_all_at_exit) };
-        });
         let root = std::env::temp_dir().join(format!(
             "promptstack-pg-{}-{}",
             std::process::id(),
@@ -199,10 +217,7 @@ impl Cluster {
         }
         as_user(&mut server, self.user);
         let child = server.spawn().map_err(|e| format!("postgres: {e}"))?;
-        RUNNING
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((child.id(), self.root.clone()));
+        track(child.id(), &self.root);
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -219,12 +234,7 @@ impl Cluster {
     /// Stops the server (fast shutdown: clients are disconnected); the data stays.
     pub fn stop(&mut self) {
         if let Some(child) = self.child.take() {
-            let pid = child.id();
-            stop_pid(pid);
-            RUNNING
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|(p, _)| *p != pid);
+            stop_tracked(child.id());
         }
     }
 

@@ -5,6 +5,7 @@
 //! prompt uses, placeholder values): they move it into `kept_<version>_<table>` tables, and the
 //! matching up-migration moves it back.
 
+pub mod graph;
 pub mod postgres;
 pub mod sqlite;
 
@@ -94,7 +95,11 @@ mod tests {
 
     #[test]
     fn every_backend_numbers_its_migrations_in_order() {
-        for list in [sqlite::SQLITE_MIGRATIONS, postgres::POSTGRES_MIGRATIONS] {
+        for list in [
+            sqlite::SQLITE_MIGRATIONS,
+            postgres::POSTGRES_MIGRATIONS,
+            graph::GRAPH_MIGRATIONS,
+        ] {
             for (i, m) in list.iter().enumerate() {
                 assert_eq!(m.version as usize, i + 1, "{}", m.name);
             }

@@ -8,6 +8,7 @@
 
 mod copy;
 mod pool;
+mod related;
 mod search;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ use super::{
     PlaceholderValue, PromptReference, SearchHit, SortOrder, StoredVersion, VersionInfo,
     content_hash, title_of,
 };
+use super::{PromptPairing, RelatedComposition};
 use crate::document::TextStats;
 use pool::{Conn, Pool};
 
@@ -428,19 +430,8 @@ impl CompositionRepository for PostgresRepository {
     }
 
     fn save_many(&self, records: &[CompositionRecord]) -> Result<Vec<StoredVersion>, HistoryError> {
-        // One statement cannot update a row twice: a batch is split where an id repeats.
-        let mut groups: Vec<&[CompositionRecord]> = Vec::new();
-        let mut start = 0;
-        let mut seen = std::collections::HashSet::new();
-        for (i, record) in records.iter().enumerate() {
-            if !seen.insert(record.id.as_str()) {
-                groups.push(&records[start..i]);
-                start = i;
-                seen.clear();
-                seen.insert(record.id.as_str());
-            }
-        }
-        groups.push(&records[start..]);
+        // One statement cannot update a row twice.
+        let groups = super::runs_without_repeats(records);
         self.in_transaction(|tx, prepared| {
             let mut out = Vec::with_capacity(records.len());
             for group in groups.iter().filter(|g| !g.is_empty()) {
@@ -639,6 +630,18 @@ impl CompositionRepository for PostgresRepository {
                 used_at: row.get(SUMMARY_WIDTH),
             })
             .collect())
+    }
+
+    fn related(&self, id: &str, limit_to: usize) -> Result<Vec<RelatedComposition>, HistoryError> {
+        related::related(self, id, limit_to)
+    }
+
+    fn used_together(
+        &self,
+        prompt_id: &str,
+        limit_to: usize,
+    ) -> Result<Vec<PromptPairing>, HistoryError> {
+        related::used_together(self, prompt_id, limit_to)
     }
 
     fn record_placeholder_values(&self, values: &[(String, String)]) -> Result<(), HistoryError> {

@@ -1,6 +1,7 @@
 //! `promptstack.ai.review`, `.ai.dismiss` and `.ai.stats`: runs a review with `$/progress` and
 //! publishes its suggestions as diagnostics (source `promptstack-ai`).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
@@ -14,9 +15,10 @@ use tower_lsp_server::ls_types::*;
 use super::diagnostics;
 use crate::ai::{
     AiError, CandidatePrompt, ContextSelector, LineEdit, ReviewRequest, ScoringSelector,
-    Suggestion, SuggestionKind, TokenCounter, context_budget, resolve_edits,
+    Suggestion, SuggestionKind, TokenCounter, context_budget, linked_ids, resolve_edits,
 };
 use crate::document::{DocumentKind, MAX_FILE_BYTES};
+use crate::history::related::paired_counts;
 use crate::lsp::ai_session::Review;
 use crate::lsp::convert::{IndexedText, not_open};
 use crate::lsp::state::ServerState;
@@ -111,6 +113,7 @@ async fn review_inner(state: &Arc<ServerState>, args: Value, fresh: bool) -> Res
     );
     let composition = text.clone();
     let keywords = state.ai.keywords();
+    let history = state.history.get().and_then(|h| h.repo().ok());
     // The review runs as its own task so that closing the document or a newer review can abort
     // it (dropping the HTTP request); dropping this handler (cancelled command) aborts it too.
     let task = tokio::spawn(async move {
@@ -120,8 +123,12 @@ async fn review_inner(state: &Arc<ServerState>, args: Value, fresh: bool) -> Res
         let (selection, budget) = tokio::task::spawn_blocking(move || {
             let budget = context_budget(&model, context_percent, response_percent, &selected);
             let counter = TokenCounter::for_model(&model);
+            let paired = history.map_or_else(HashMap::new, |repo| {
+                paired_counts(repo.as_ref(), &linked_ids(&selected, &candidates))
+            });
             let selection = ScoringSelector::new(counter)
                 .with_keywords(keywords)
+                .with_pairings(paired)
                 .select(&selected, &candidates, budget);
             (selection, budget)
         })

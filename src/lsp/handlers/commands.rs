@@ -27,6 +27,7 @@ pub const HISTORY_SEARCH: &str = "promptstack.history.search";
 pub const HISTORY_OPEN: &str = "promptstack.history.open";
 pub const HISTORY_CLEANUP: &str = "promptstack.history.cleanup";
 pub const HISTORY_REBUILD: &str = "promptstack.history.rebuild";
+pub const HISTORY_RELATED: &str = "promptstack.history.related";
 
 /// Every command the server executes, as advertised at `initialize`.
 pub const NAMES: &[&str] = &[
@@ -42,6 +43,7 @@ pub const NAMES: &[&str] = &[
     HISTORY_OPEN,
     HISTORY_CLEANUP,
     HISTORY_REBUILD,
+    HISTORY_RELATED,
     ai_review::REVIEW,
     ai_review::DISMISS,
     ai_review::STATS,
@@ -102,6 +104,9 @@ async fn dispatch(state: &Arc<ServerState>, params: ExecuteCommandParams) -> Res
         HISTORY_OPEN => super::history::open_entry(state, first).await.map(Some),
         HISTORY_CLEANUP => super::history::cleanup(state, first).await.map(Some),
         HISTORY_REBUILD => super::history::rebuild(state).await.map(Some),
+        HISTORY_RELATED => super::history_related::related(state, first)
+            .await
+            .map(Some),
         ai_review::REVIEW => ai_review::review(state.clone(), first, true)
             .await
             .map(Some),

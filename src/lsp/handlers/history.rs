@@ -54,7 +54,7 @@ impl History {
     }
 
     /// The files of `summaries` (other people's written as local copies first). Blocks.
-    fn files_of(
+    pub(super) fn files_of(
         &self,
         repo: &dyn CompositionRepository,
         summaries: &[CompositionSummary],
@@ -64,7 +64,7 @@ impl History {
 
     /// Runs a blocking repository call off the protocol loop; if the call found the index
     /// corrupt (it was replaced by an empty one), refills it from the files.
-    async fn query<T: Send + 'static>(
+    pub(super) async fn query<T: Send + 'static>(
         self: &Arc<Self>,
         state: &ServerState,
         work: impl FnOnce(&dyn CompositionRepository) -> std::result::Result<T, HistoryError>
@@ -407,7 +407,7 @@ fn follow(state: &Arc<ServerState>, history: &Arc<History>, outcome: Pending<Sav
     });
 }
 
-fn history(state: &ServerState) -> Result<Arc<History>> {
+pub(super) fn history(state: &ServerState) -> Result<Arc<History>> {
     state.history.get().ok_or_else(|| not_ready("the history"))
 }
 
@@ -443,7 +443,7 @@ fn author_arg(args: &Value, me: &str) -> Result<Option<String>> {
     }
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
+pub(super) fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -458,7 +458,7 @@ fn date_arg(args: &Value, key: &str) -> Result<Option<time::Date>> {
         .transpose()
 }
 
-fn count_arg(args: &Value, key: &str) -> Result<Option<usize>> {
+pub(super) fn count_arg(args: &Value, key: &str) -> Result<Option<usize>> {
     match args.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v

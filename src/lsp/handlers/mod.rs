@@ -16,6 +16,7 @@ pub mod file_completion;
 pub mod folding;
 pub mod frontmatter_completion;
 pub mod history;
+pub mod history_related;
 pub mod hover;
 pub mod library_sync;
 pub mod new_composition;
