@@ -304,6 +304,13 @@ fn cli_sync_reports_changes_and_locked_keeps_the_recorded_commit() {
     let (_, list, _) = sandbox.cli_with(&["library", "list"], &env);
     assert!(list.contains("team:commands/fresh"), "{list}");
 
+    // A remote whose HEAD names no branch: the message says to set `ref`.
+    git_remote::git(&remote.bare, &["symbolic-ref", "HEAD", "refs/heads/nobody"]);
+    let (code, out, err) = sandbox.cli_with(&["library", "sync"], &env);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("set `ref` to a branch"), "{out}");
+    git_remote::git(&remote.bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+
     // A corrupt checkout is replaced by a fresh clone.
     std::fs::write(
         sandbox.home().join("data/sources/team/.git/HEAD"),

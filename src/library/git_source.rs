@@ -396,8 +396,9 @@ impl Shared {
         let url = self.spec.url.as_str();
         let commit = match want {
             Want::Ref(reference) => {
+                let default_branch = reference.is_none();
                 let reference = reference.as_deref().unwrap_or("HEAD");
-                self.git.run(
+                let fetched = self.git.run(
                     dir,
                     &[
                         "fetch",
@@ -408,7 +409,20 @@ impl Shared {
                         url,
                         reference,
                     ],
-                )?;
+                );
+                match fetched {
+                    // A bare repository whose HEAD names a branch nobody pushed.
+                    Err(GitError::BadRef { url, detail, .. }) if default_branch => {
+                        return Err(GitError::BadRef {
+                            url,
+                            reference: "HEAD".into(),
+                            detail: format!(
+                                "{detail} (the remote names no default branch: set `ref` to a branch)"
+                            ),
+                        });
+                    }
+                    other => other?,
+                };
                 self.git
                     .run(dir, &["rev-parse", "--verify", "FETCH_HEAD^{commit}"])?
                     .trim()
