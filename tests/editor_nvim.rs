@@ -195,6 +195,7 @@ fn plugin_attaches_and_runs_commands_in_real_neovim() {
                 "commands defined by plugin/ before setup",
                 "setup",
                 "commands work before any prompt file is open",
+                ":PromptStackSync reports the git sources",
                 "attaches to a .prompt.md",
                 "default LSP keys where they are free, the user's own kept",
                 "does not attach to other markdown",

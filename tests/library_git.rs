@@ -216,7 +216,7 @@ fn file_remote_clones_syncs_removes_and_follows_a_force_push() {
 
 #[test]
 fn daemon_remote_refreshes_on_its_interval_and_an_outage_is_told_once() {
-    if !git_remote::available() {
+    if !git_remote::available() || !git_remote::daemon_available() {
         return;
     }
     let sandbox = Sandbox::new();
@@ -303,6 +303,13 @@ fn cli_sync_reports_changes_and_locked_keeps_the_recorded_commit() {
     assert!(out.contains("has no ref `no-such-branch`"), "{out}");
     let (_, list, _) = sandbox.cli_with(&["library", "list"], &env);
     assert!(list.contains("team:commands/fresh"), "{list}");
+
+    // A remote whose HEAD names no branch: the message says to set `ref`.
+    git_remote::git(&remote.bare, &["symbolic-ref", "HEAD", "refs/heads/nobody"]);
+    let (code, out, err) = sandbox.cli_with(&["library", "sync"], &env);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("set `ref` to a branch"), "{out}");
+    git_remote::git(&remote.bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
 
     // A corrupt checkout is replaced by a fresh clone.
     std::fs::write(

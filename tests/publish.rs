@@ -210,8 +210,15 @@ fn republish_touches_only_our_files_and_check_says_when_out_of_date() {
         std::fs::read_to_string(dir.join("plan.md")).unwrap(),
         "edited by hand\n"
     );
-    let (code, out, _) = publish(&["--check"]);
+    let (code, out, _) = publish(&["--check", "--format", "json"]);
     assert_eq!(code, 0, "only files we may not touch differ: {out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["left_alone"].as_array().map(Vec::len),
+        Some(2),
+        "{report:#}"
+    );
+    assert_eq!(report["written"], false);
 
     // A prompt leaving the selection: our unedited file goes, the manifest forgets it.
     let (code, out, _) = sandbox.cli(&[

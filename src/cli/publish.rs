@@ -33,9 +33,9 @@ pub struct PublishArgs {
     /// Only prompts of this source (`library` or a `library.sources` name; repeatable).
     #[arg(long = "source")]
     sources: Vec<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: super::validate::Format,
 }
 
 fn parse_target(name: &str) -> Result<Target, String> {
@@ -55,10 +55,9 @@ pub fn run(args: PublishArgs, loaded: &Loaded) -> anyhow::Result<ExitCode> {
         _ => Mode::Write,
     };
     let report = publish::publish(&library.all(), &filter, args.target, &args.dir, mode)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_text(&report);
+    match args.format {
+        super::validate::Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        super::validate::Format::Text => print_text(&report),
     }
     Ok(if mode == Mode::Check && report.out_of_date() {
         ExitCode::from(1)

@@ -153,6 +153,16 @@ impl GitSource {
         }
         let dir = checkout_dir(data_dir, name);
         let root = match &spec.path {
+            // A `path` that is a symbolic link in the repository must not lead out of it.
+            Some(sub)
+                if dir.exists()
+                    && !crate::confine::is_within(&dir.join(sub), std::slice::from_ref(&dir)) =>
+            {
+                tracing::warn!(
+                    "prompt source `{name}`: `path` {sub} leads out of the repository; not read"
+                );
+                dir.join(".outside-the-repository")
+            }
             Some(sub) => dir.join(sub),
             None => dir.clone(),
         };
@@ -386,8 +396,9 @@ impl Shared {
         let url = self.spec.url.as_str();
         let commit = match want {
             Want::Ref(reference) => {
+                let default_branch = reference.is_none();
                 let reference = reference.as_deref().unwrap_or("HEAD");
-                self.git.run(
+                let fetched = self.git.run(
                     dir,
                     &[
                         "fetch",
@@ -398,7 +409,20 @@ impl Shared {
                         url,
                         reference,
                     ],
-                )?;
+                );
+                match fetched {
+                    // A bare repository whose HEAD names a branch nobody pushed.
+                    Err(GitError::BadRef { url, detail, .. }) if default_branch => {
+                        return Err(GitError::BadRef {
+                            url,
+                            reference: "HEAD".into(),
+                            detail: format!(
+                                "{detail} (the remote names no default branch: set `ref` to a branch)"
+                            ),
+                        });
+                    }
+                    other => other?,
+                };
                 self.git
                     .run(dir, &["rev-parse", "--verify", "FETCH_HEAD^{commit}"])?
                     .trim()
@@ -521,4 +545,51 @@ fn make_read_only(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(path: Option<&str>) -> GitSpec {
+        GitSpec {
+            url: "file:///nowhere".into(),
+            reference: None,
+            path: path.map(str::to_string),
+            refresh: Duration::ZERO,
+            format: None,
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_linking_out_of_the_checkout_is_not_read() {
+        let data = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.md"), "# Secret\n").unwrap();
+        let checkout = checkout_dir(data.path(), "team");
+        std::fs::create_dir_all(checkout.join("inside")).unwrap();
+        std::fs::write(checkout.join("inside/ok.md"), "# Fine\n").unwrap();
+        std::os::unix::fs::symlink(outside.path(), checkout.join("prompts")).unwrap();
+        let timeout = Duration::from_secs(1);
+        let linked = GitSource::new("team", spec(Some("prompts")), data.path(), timeout);
+        assert!(linked.load_all().prompts.is_empty());
+        let inside = GitSource::new("team", spec(Some("inside")), data.path(), timeout);
+        let ids: Vec<String> = inside
+            .load_all()
+            .prompts
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(ids, ["ok"]);
+        let notice = read_only_notice(
+            &[crate::config::SourceSpec {
+                name: "team".into(),
+                kind: crate::config::SourceKind::Git(spec(None)),
+            }],
+            data.path(),
+            &checkout.join("inside/ok.md"),
+        );
+        assert!(notice.is_some_and(|n| n.contains("read-only") && n.contains("file:///nowhere")));
+    }
 }

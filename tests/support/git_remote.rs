@@ -145,6 +145,32 @@ impl Remote {
     }
 }
 
+/// `git daemon` would fork `git-daemon` and wait for it: killing the wrapper would leave the
+/// server running. So the daemon itself is started.
+fn daemon_program() -> PathBuf {
+    let exec_path = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    Path::new(&exec_path).join("git-daemon")
+}
+
+/// Whether `git daemon` is installed (some distributions package it apart); otherwise skips the
+/// calling test (or fails it when external programs are required).
+pub fn daemon_available() -> bool {
+    let ok = daemon_program().is_file();
+    if !ok {
+        assert!(
+            !super::mcp_peer::required(),
+            "git daemon is required (PROMPTSTACK_REQUIRE_EXTERNAL=1) but {} is missing",
+            daemon_program().display()
+        );
+        eprintln!("skipped: `git daemon` is not installed");
+    }
+    ok
+}
+
 /// A `git daemon` serving the repositories under a folder on 127.0.0.1; killed on drop.
 pub struct Daemon {
     child: Child,
@@ -154,16 +180,7 @@ pub struct Daemon {
 impl Daemon {
     pub fn start(base: &Path) -> Daemon {
         let port = free_port();
-        // `git daemon` would fork `git-daemon` and wait for it: killing the wrapper would leave
-        // the server running. Start the daemon itself.
-        let exec_path = Command::new("git")
-            .arg("--exec-path")
-            .output()
-            .expect("git --exec-path");
-        let exec_path = String::from_utf8_lossy(&exec_path.stdout)
-            .trim()
-            .to_string();
-        let child = Command::new(Path::new(&exec_path).join("git-daemon"))
+        let child = Command::new(daemon_program())
             .args([
                 "--export-all",
                 "--reuseaddr",

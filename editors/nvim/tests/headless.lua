@@ -209,6 +209,20 @@ local function run_full()
     end)
   end)
 
+  step(":PromptStackSync reports the git sources", function()
+    local since = #notes
+    local asked = #notes
+    vim.cmd("PromptStackSync")
+    wait_for("the sync message", function()
+      -- Right after start the library may still be opening: the server says so; ask again.
+      if note_matching("still opening", asked) then
+        asked = #notes
+        vim.cmd("PromptStackSync")
+      end
+      return note_matching("no git prompt sources", since) ~= nil
+    end)
+  end)
+
   local task
   step("attaches to a .prompt.md", function()
     task = edit(ws .. "/task.prompt.md")

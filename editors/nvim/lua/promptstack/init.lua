@@ -16,6 +16,8 @@ local COMMANDS = {
   cleanup = "promptstack.history.cleanup",
   review = "promptstack.ai.review",
   render = "promptstack.render",
+  sync = "promptstack.library.sync",
+  publish = "promptstack.library.publish",
 }
 M.server_commands = COMMANDS
 
@@ -795,6 +797,41 @@ function M.validate()
   end)
 end
 
+--- Fetches the git prompt sources now (only `name` when given) and says what changed.
+function M.sync(name)
+  local args = {}
+  if name and name ~= "" then
+    args.name = name
+  end
+  M.execute(COMMANDS.sync, args, function(result)
+    notify((result or {}).message or "PromptStack: synced")
+  end)
+end
+
+--- Publishes the library into `dir` as `to`; extra words `check` / `dry` as in the CLI.
+function M.publish(fargs)
+  local to, dir = fargs[1], fargs[2]
+  if not to or not dir then
+    return notify(
+      "usage: :PromptStackPublish skills|claude-commands|vscode-prompts|cursor-rules DIR [check|dry]",
+      vim.log.levels.ERROR
+    )
+  end
+  local args = { to = to, dir = dir }
+  for i = 3, #fargs do
+    if fargs[i] == "check" then
+      args.check = true
+    elseif fargs[i] == "dry" then
+      args.dryRun = true
+    end
+  end
+  M.execute(COMMANDS.publish, args, function(result)
+    result = result or {}
+    local stale = args.check and result.outOfDate
+    notify(result.message or "PromptStack: published", stale and vim.log.levels.WARN or vim.log.levels.INFO)
+  end)
+end
+
 local function library_categories()
   local seen, out = {}, {}
   local lib = M.library_dir()
@@ -993,6 +1030,12 @@ function M.create_commands()
   create("PromptStackRender", function()
     M.render()
   end, { desc = "PromptStack: fill the placeholders and copy the final prompt" })
+  create("PromptStackSync", function(c)
+    M.sync(c.args)
+  end, { nargs = "?", desc = "PromptStack: fetch the git prompt sources now" })
+  create("PromptStackPublish", function(c)
+    M.publish(c.fargs)
+  end, { nargs = "+", desc = "PromptStack: publish the library into an agent's folder" })
   create("PromptStackMessages", function()
     vim.cmd("new")
     local buf = vim.api.nvim_get_current_buf()
