@@ -768,7 +768,7 @@ fn bench_search(fixture: &Fixture, backend: Backend, requests: usize, rows: &mut
 }
 
 /// `promptstack.history.related` for compositions picked at random from the fixture (each
-/// shares its workspace with about a tenth of the history, so the answer walks many edges).
+/// shares its workspace with a sixteenth of the history, so the answer walks many edges).
 fn bench_related(fixture: &Fixture, backend: Backend, requests: usize, rows: &mut Vec<Row>) {
     let (n, name) = (fixture.n, backend.name());
     let (mut client, _) = start(fixture, backend);

@@ -186,3 +186,50 @@ fn the_graph_server_stopped_mid_session_loses_no_save() {
         "every save kept:\n{stdout}"
     );
 }
+
+#[test]
+fn storage_copy_to_the_graph_and_back_is_idempotent() {
+    let server = match support::falkor::shared() {
+        Ok(server) => server,
+        Err(reason) => return skip(&reason),
+    };
+    let (url, name) = (server.url(), server.graph());
+    let home = Sandbox::new();
+    // A local SQLite history: one composition saved twice.
+    let mut client = Client::start(&home, &[]);
+    client.initialize(Value::Null, false);
+    let doc = uri(&home.workspace().join("a.prompt.md"));
+    client.open(&doc, "");
+    client.save(&doc, 2, "the yak parser\n");
+    client.save(&doc, 3, "the yak parser, faster\n");
+    client.history_search_until("yak", |r| r.len() == 1);
+    client.shutdown();
+
+    let env = [("PROMPTSTACK_GRAPH_NAME", name.as_str())];
+    let copy = |args: &[&str]| {
+        let (code, stdout, stderr) = home.cli_with(args, &env);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        stdout
+    };
+    let first = copy(&["storage", "copy", "--to", "graph", "--url", &url]);
+    assert!(
+        first.contains("Copied 1 compositions: 1 added, 0 updated, 2 versions"),
+        "{first}"
+    );
+    let again = copy(&["storage", "copy", "--to", "graph", "--url", &url]);
+    assert!(
+        again.contains("1 compositions: 0 added, 0 updated, 0 versions"),
+        "{again}"
+    );
+    let graph_line = again.lines().find(|l| l.starts_with("graph")).unwrap();
+    let counts: Vec<&str> = graph_line.split_whitespace().skip(1).take(2).collect();
+    assert_eq!(counts, ["1", "2"], "{again}");
+    // Into a lost local database: both versions come back from the graph.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(home.home().join(format!("data/history.db{suffix}")));
+    }
+    let back = copy(&[
+        "storage", "copy", "--from", "graph", "--to", "sqlite", "--url", &url,
+    ]);
+    assert!(back.contains("1 added, 0 updated, 2 versions"), "{back}");
+}

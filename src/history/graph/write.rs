@@ -41,6 +41,9 @@ FOREACH (dir IN CASE WHEN r.working_dir IS NULL THEN [] ELSE [r.working_dir] END
     MERGE (w:Workspace {path: dir}) MERGE (c)-[:IN]->(w))
 RETURN r.ord, created, changed, c.version";
 
+/// Most compositions one save query carries.
+const SAVE_BATCH: usize = 500;
+
 /// One record as the map [`SAVE`] reads.
 fn row(origin: &str, ord: usize, r: &CompositionRecord) -> Value {
     let stats = TextStats::of(&r.content);
@@ -85,7 +88,11 @@ pub(super) fn save_many(
 ) -> Result<Vec<StoredVersion>, HistoryError> {
     let origin = &repo.identity.origin;
     let mut out = Vec::with_capacity(records.len());
-    for run in runs_without_repeats(records) {
+    // Every value travels in the query text: batches stay a few hundred rows.
+    let batches = runs_without_repeats(records)
+        .into_iter()
+        .flat_map(|run| run.chunks(SAVE_BATCH));
+    for run in batches {
         let rows: Vec<Value> = run
             .iter()
             .enumerate()
