@@ -383,6 +383,58 @@ export async function reindexLibrary(server: ServerManager): Promise<void> {
   }
 }
 
+interface SyncResult {
+  message?: string;
+}
+
+/** `promptstack.library.sync`: fetches the git prompt sources now and says what changed. */
+export async function syncLibrary(server: ServerManager): Promise<void> {
+  const result = await withProgress('PromptStack: syncing prompt sources…', () =>
+    call<SyncResult>(server, 'promptstack.library.sync'),
+  );
+  if (result) {
+    void vscode.window.showInformationMessage(`PromptStack: ${result.message ?? 'sources synced'}`);
+  }
+}
+
+/** The shapes `promptstack.library.publish` writes, with the folder each tool reads by default. */
+const PUBLISH_TARGETS = [
+  { label: 'Agent Skills', to: 'skills', dir: '.github/skills' },
+  { label: 'Claude Code commands', to: 'claude-commands', dir: '.claude/commands' },
+  { label: 'VS Code prompt files', to: 'vscode-prompts', dir: '.github/prompts' },
+  { label: 'Cursor rules', to: 'cursor-rules', dir: '.cursor/rules' },
+];
+
+interface PublishResult {
+  message?: string;
+  outOfDate?: boolean;
+}
+
+/** `promptstack.library.publish`: writes the library into a workspace folder in a tool's shape. */
+export async function publishLibrary(server: ServerManager): Promise<void> {
+  const target = await vscode.window.showQuickPick(
+    PUBLISH_TARGETS.map((t) => ({ label: t.label, description: t.to, target: t })),
+    { title: 'PromptStack: Publish Library', placeHolder: 'Which tool reads the folder?' },
+  );
+  if (!target) {
+    return;
+  }
+  const dir = await vscode.window.showInputBox({
+    title: `PromptStack: Publish as ${target.label}`,
+    prompt: 'Folder inside the workspace; files a person wrote there are left alone',
+    value: target.target.dir,
+  });
+  if (!dir?.trim()) {
+    return;
+  }
+  const result = await withProgress('PromptStack: publishing the library…', () =>
+    call<PublishResult>(server, 'promptstack.library.publish', { to: target.target.to, dir: dir.trim() }),
+  );
+  if (result) {
+    void vscode.window.showInformationMessage(`PromptStack: ${result.message ?? 'published'}`);
+  }
+}
+
 function activeMarkdown(): vscode.TextDocument | undefined {
   const doc = vscode.window.activeTextEditor?.document;
   if (!doc) {

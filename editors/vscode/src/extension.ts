@@ -23,6 +23,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register('validateLibrary', commands.validateLibrary);
   register('createPrompt', commands.createPrompt);
   register('reindexLibrary', commands.reindexLibrary);
+  register('syncLibrary', commands.syncLibrary);
+  register('publishLibrary', commands.publishLibrary);
   register('reviewWithAi', commands.reviewWithAi);
   register('renderComposition', commands.renderComposition);
   register('showAiStats', commands.showAiStats);

@@ -714,6 +714,40 @@ try {
     });
   await closeNotifications();
 
+  await step('sync-library', async (snap) => {
+    // The workspace names no git source: the server says so rather than doing nothing.
+    await palette('PromptStack: Sync Library Sources');
+    const toast = await notification(/no git prompt sources in `library.sources`/);
+    await snap();
+    return toast;
+  });
+  await closeNotifications();
+
+  await step('publish-library', async (snap) => {
+    await palette('PromptStack: Publish Library to an Agent Folder');
+    await typeInQuickInput('Agent Skills');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Agent Skills' }).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+    await page.keyboard.press('Enter');
+    // The folder box comes pre-filled (and selected) with .github/skills; typing replaces it.
+    await typeInQuickInput('published/skills');
+    await page.keyboard.press('Enter');
+    const toast = await notification(/PromptStack: \d+ created, 0 updated, 0 removed/);
+    await snap();
+    const created = Number(/(\d+) created/.exec(toast)[1]);
+    const dir = path.join(WORKSPACE, 'published/skills');
+    const skills = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'SKILL.md'))) : [];
+    if (created < 18 || skills.length !== created) {
+      throw new Error(`the toast says ${created} created; ${dir} holds ${skills.length} skill folders`);
+    }
+    // A skill's `name` must equal its folder's (Agent Skills spec).
+    const skill = fs.readFileSync(path.join(dir, skills[0], 'SKILL.md'), 'utf8');
+    if (!skill.startsWith('---\n') || !skill.includes(`\nname: ${skills[0]}\n`)) {
+      throw new Error(`${skills[0]}/SKILL.md does not name its folder: ${skill.slice(0, 200)}`);
+    }
+    return `${toast}; ${skills.length} SKILL.md folders under published/skills`;
+  });
+  await closeNotifications();
+
   await step('search-history', async () => {
     await palette('PromptStack: Search History');
     await typeInQuickInput('release notes');
