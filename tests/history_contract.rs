@@ -53,6 +53,28 @@ fn sqlite() -> Option<Store> {
     })
 }
 
+/// A team store: each writer opened by `connect` gets its own history directory (another person
+/// or machine) on the same server.
+fn team_store(
+    connect: impl Fn(Identity) -> Arc<dyn CompositionRepository> + 'static,
+    another: fn() -> Option<Store>,
+) -> Store {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().to_path_buf();
+    let writers = std::sync::atomic::AtomicUsize::new(0);
+    Store {
+        open: Box::new(move |author| {
+            let n = writers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            connect(identity(&root.join(format!("h{n}")), author))
+        }),
+        shared: true,
+        another,
+        _dir: dir,
+    }
+}
+
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A fresh database on a real PostgreSQL server, or `None` (skipped, with the reason).
 fn postgres() -> Option<Store> {
     let url = match support::pg::fresh_database() {
@@ -62,24 +84,12 @@ fn postgres() -> Option<Store> {
             return None;
         }
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().to_path_buf();
-    let writers = std::sync::atomic::AtomicUsize::new(0);
-    Some(Store {
-        open: Box::new(move |author| {
-            let n = writers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let settings =
-                ConnectSettings::from_url(&Secret::new(&url), 4, std::time::Duration::from_secs(5))
-                    .expect("settings");
-            Arc::new(PostgresRepository::new(
-                settings,
-                identity(&root.join(format!("h{n}")), author),
-            ))
-        }),
-        shared: true,
-        another: postgres,
-        _dir: dir,
-    })
+    let settings =
+        ConnectSettings::from_url(&Secret::new(&url), 4, CONNECT_TIMEOUT).expect("settings");
+    Some(team_store(
+        move |identity| Arc::new(PostgresRepository::new(settings.clone(), identity)),
+        postgres,
+    ))
 }
 
 /// A fresh graph on a real FalkorDB server, or `None` (skipped, with the reason).
@@ -91,28 +101,13 @@ fn graph() -> Option<Store> {
             return None;
         }
     };
-    let (url, name) = (server.url(), server.graph());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().to_path_buf();
-    let writers = std::sync::atomic::AtomicUsize::new(0);
-    Some(Store {
-        open: Box::new(move |author| {
-            let n = writers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let settings = GraphSettings::from_url(
-                &Secret::new(&url),
-                &name,
-                std::time::Duration::from_secs(5),
-            )
+    let settings =
+        GraphSettings::from_url(&Secret::new(server.url()), &server.graph(), CONNECT_TIMEOUT)
             .expect("settings");
-            Arc::new(GraphRepository::new(
-                settings,
-                identity(&root.join(format!("h{n}")), author),
-            ))
-        }),
-        shared: true,
-        another: graph,
-        _dir: dir,
-    })
+    Some(team_store(
+        move |identity| Arc::new(GraphRepository::new(settings.clone(), identity)),
+        graph,
+    ))
 }
 
 fn identity(history_dir: &Path, author: &str) -> Identity {

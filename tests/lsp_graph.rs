@@ -4,11 +4,10 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 use support::falkor::{Server, skip};
-use support::{Client, Sandbox, TIMEOUT, history_files, uri};
+use support::team_outage::saves_survive_an_outage;
+use support::{Client, Sandbox, uri};
 
 /// The environment of a promptstack on graph `name` of `server`.
 fn graph_env(url: &str, name: &str) -> Vec<(&'static str, String)> {
@@ -126,56 +125,7 @@ fn the_graph_server_stopped_mid_session_loses_no_save() {
     let env = graph_env(&server.url(), "outage");
     let home = Sandbox::new();
     let mut client = graph_server(&home, &env);
-    let doc = uri(&home.workspace().join("outage.prompt.md"));
-    client.open(&doc, "");
-    client.save(&doc, 2, "first draft of the quokka plan\n");
-    client.history_search_until("quokka", |r| r.len() == 1);
-
-    server.stop();
-    client.save(&doc, 3, "second draft of the quokka plan\n");
-    client.save(&doc, 4, "third draft of the quokka plan, final\n");
-    // The file is written at once; the editor is told once; search says why it cannot answer.
-    let file = history_files(&home).pop().unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    while !std::fs::read_to_string(&file).unwrap().contains("final") {
-        assert!(Instant::now() < deadline, "history file never written");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let warning = client.wait_notification("window/showMessage", |p| {
-        p["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("team history unreachable"))
-    });
-    assert!(
-        warning["message"]
-            .as_str()
-            .unwrap()
-            .contains("nothing is lost"),
-        "{warning}"
-    );
-    let err = client
-        .history_command("promptstack.history.search", json!({ "query": "quokka" }))
-        .unwrap_err();
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("team history unreachable: "),
-        "{err}"
-    );
-
-    server.resume().expect("restart the server");
-    // No restart of ours: the waiting saves are pushed, in order, and search answers again.
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let found =
-            client.history_command("promptstack.history.search", json!({ "query": "final" }));
-        if found.is_ok_and(|f| f["results"].as_array().is_some_and(|r| r.len() == 1)) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the waiting saves never arrived");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let file = saves_survive_an_outage(&mut client, &home, &mut server);
     client.shutdown();
     let id = file.file_stem().unwrap().to_string_lossy().into_owned();
     let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -9,6 +9,7 @@ pub mod fuzz;
 pub mod git_remote;
 pub mod mcp_peer;
 pub mod pg;
+pub mod team_outage;
 pub mod wire_server;
 
 use std::collections::HashMap;
