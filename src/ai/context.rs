@@ -104,8 +104,10 @@ pub fn context_budget(
 
 /// Scores prompts: tag +10, category +5, keyword overlap +1 (+0.5 for body-only words), used
 /// together with a prompt the composition links +2 per composition of history that used both
-/// (at most 3 counted; see [`ScoringSelector::with_pairings`]), recently used +3, + use count. Only prompts with a relevance (tag, category, keywords) of at least 1
-/// are scored, so a much-used but unrelated prompt is not sent; at most [`MAX_SCORED`] are picked.
+/// (at most 3 counted; see [`ScoringSelector::with_pairings`]), recently used +3, + use count.
+/// Only prompts with a relevance (tag, category, keywords) of at least 1 are scored, so a
+/// much-used but unrelated prompt is not sent; at most [`MAX_SCORED`] are picked, from the
+/// [`MAX_TRIED`] best.
 /// Prompts' words are read once per version of each prompt (see [`KeywordCache`]).
 #[derive(Debug, Clone)]
 pub struct ScoringSelector {
@@ -124,6 +126,10 @@ const PAIRED_MAX: u32 = 3;
 /// Most prompts chosen by score (linked ones come on top): more rarely helps a review and makes
 /// every request larger.
 pub const MAX_SCORED: usize = 8;
+
+/// Best-scored prompts tried against the budget: when the best ones do not fit, a prompt far
+/// down the ranking adds little, and trying every match would count thousands of bodies.
+const MAX_TRIED: usize = 64;
 
 /// Used within this long counts as "recently used".
 const RECENT: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -217,20 +223,20 @@ impl ContextSelector for ScoringSelector {
         let mut scored = Vec::new();
         for (i, (prompt, words)) in candidates.iter().zip(&read.prompts).enumerate() {
             if linked_ids[i] {
-                linked.push(prompt);
+                linked.push((prompt, words));
                 continue;
             }
             let score = self.score(&read.keywords, &read.words, prompt, words);
             if score > 0.0 {
-                scored.push((score, prompt));
+                scored.push((score, prompt, words));
             }
         }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
         let mut used = 0;
         let mut out = ContextSelection::default();
-        for prompt in linked {
+        for (prompt, words) in linked {
             let room = budget_tokens.saturating_sub(used);
-            let cost = self.cost(prompt);
+            let cost = self.cost(prompt, words);
             if cost <= room {
                 used += cost;
                 out.prompts.push(to_context(prompt));
@@ -243,11 +249,11 @@ impl ContextSelector for ScoringSelector {
             }
         }
         let mut picked = 0;
-        for (_, prompt) in scored {
+        for (_, prompt, words) in scored.into_iter().take(MAX_TRIED) {
             if picked == MAX_SCORED {
                 break;
             }
-            let cost = self.cost(prompt);
+            let cost = self.cost(prompt, words);
             if used + cost <= budget_tokens {
                 used += cost;
                 picked += 1;
@@ -266,8 +272,10 @@ const SHORTENED_NOTE: &str =
 const MIN_SHORTENED_BODY_TOKENS: usize = 32;
 
 impl ScoringSelector {
-    fn cost(&self, prompt: &CandidatePrompt) -> usize {
-        self.counter.count(&prompt.body) + self.overhead(prompt)
+    /// Tokens sending `prompt` whole costs, counted once per prompt version (kept in `words`).
+    fn cost(&self, prompt: &CandidatePrompt, words: &PromptWords) -> usize {
+        *words.cost[self.counter.kind()]
+            .get_or_init(|| self.counter.count(&prompt.body) + self.overhead(prompt))
     }
 
     /// The title and the `<prompt id=… title=…>` wrapper cost a few tokens too.
@@ -623,6 +631,69 @@ mod tests {
                 .select(composition, &[unhashed], 1000)
                 .prompts
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn costs_are_counted_once_per_version_and_counter() {
+        let cache = Arc::new(KeywordCache::default());
+        let estimate = ScoringSelector::new(TokenCounter::Estimate).with_keywords(cache.clone());
+        let mut tone = prompt("rules/tone", &["tone"], "Keep sentences plain.");
+        tone.hash = "v1".into();
+        assert_eq!(
+            ids(&estimate.select("tone", &[tone.clone()], 40)),
+            ["rules/tone"]
+        );
+        // Same version with a body that no longer fits: the cost counted before still stands.
+        let mut same_version = tone.clone();
+        same_version.body = "plain ".repeat(400);
+        assert_eq!(
+            ids(&estimate.select("tone", &[same_version.clone()], 40)),
+            ["rules/tone"]
+        );
+        // Another counter counts for itself.
+        let bpe = ScoringSelector::new(TokenCounter::for_model("gpt-4o-mini"))
+            .with_keywords(cache.clone());
+        assert!(
+            bpe.select("tone", &[same_version.clone()], 40)
+                .prompts
+                .is_empty()
+        );
+        // A new version is counted again.
+        same_version.hash = "v2".into();
+        assert!(
+            estimate
+                .select("tone", &[same_version], 40)
+                .prompts
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn only_the_best_scored_prompts_are_tried_against_the_budget() {
+        let selector = ScoringSelector::new(TokenCounter::Estimate);
+        // The MAX_TRIED best (two tags) are too long; one short prompt with one tag follows them.
+        let mut candidates: Vec<_> = (0..MAX_TRIED)
+            .map(|i| {
+                prompt(
+                    &format!("rules/long{i:02}"),
+                    &["api", "rest"],
+                    &"word ".repeat(200),
+                )
+            })
+            .collect();
+        candidates.push(prompt("rules/short", &["api"], "Short."));
+        assert!(
+            selector
+                .select("api rest", &candidates, 50)
+                .prompts
+                .is_empty()
+        );
+        candidates.truncate(MAX_TRIED - 1);
+        candidates.push(prompt("rules/short", &["api"], "Short."));
+        assert_eq!(
+            ids(&selector.select("api rest", &candidates, 50)),
+            ["rules/short"]
         );
     }
 

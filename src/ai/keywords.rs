@@ -1,10 +1,12 @@
 //! Each library prompt's words, read once per version of the prompt and kept as numbers, so
-//! choosing a review's context compares numbers instead of re-reading every body.
+//! choosing a review's context compares numbers instead of re-reading every body; and its token
+//! cost, counted once per version.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::context::{CandidatePrompt, split_words};
+use super::tokens::COUNTER_KINDS;
 
 /// A prompt's words as vocabulary numbers (see [`KeywordCache`]).
 #[derive(Debug, Default)]
@@ -17,6 +19,9 @@ pub(crate) struct PromptWords {
     pub head: Vec<u32>,
     /// Distinct keyword-length words of the body that are not in `head`.
     pub body: Vec<u32>,
+    /// What sending the prompt costs in tokens, by [`super::TokenCounter::kind`]: counted the
+    /// first time a selection considers it, since BPE-counting a body costs far more than scoring.
+    pub cost: [OnceLock<usize>; COUNTER_KINDS],
 }
 
 /// The words of every prompt seen, by prompt id and content hash; shared by the reviews of a
@@ -129,6 +134,7 @@ fn read_prompt(vocabulary: &mut HashMap<String, u32>, prompt: &CandidatePrompt) 
         category,
         head,
         body,
+        cost: Default::default(),
     }
 }
 

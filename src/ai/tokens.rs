@@ -49,7 +49,20 @@ impl TokenCounter {
     pub fn is_exact(&self) -> bool {
         matches!(self, TokenCounter::Bpe(..))
     }
+
+    /// A small number per way of counting (below [`COUNTER_KINDS`]), so counts kept for one
+    /// counter are never read for another.
+    pub(crate) fn kind(&self) -> usize {
+        match self {
+            TokenCounter::Bpe(_, "o200k_base") => 0,
+            TokenCounter::Bpe(..) => 1,
+            TokenCounter::Estimate => 2,
+        }
+    }
 }
+
+/// How many [`TokenCounter::kind`]s there are.
+pub(crate) const COUNTER_KINDS: usize = 3;
 
 /// Runs of one kind (whitespace or not) longer than this are estimated rather than encoded.
 const LONG_RUN: usize = 256;
