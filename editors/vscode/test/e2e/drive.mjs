@@ -189,7 +189,8 @@ async function palette(title) {
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
-  await page.keyboard.press('Enter');
+  // The row that names the command, not whichever row the palette highlights first.
+  await row.click();
 }
 
 async function notification(pattern) {
