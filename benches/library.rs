@@ -1,6 +1,8 @@
-//! Library benchmark on synthetic libraries, through the real binary over stdio: cold index,
-//! time to first completion on restart, `/` completion latency (p50/p99 over 1,000 requests) and
-//! the server's resident memory; plus the same search measured in-process for comparison.
+//! Library benchmark on synthetic libraries shaped like real ones (see `common::realistic`),
+//! through the real binary over stdio: cold start (first useful answer, everything searchable,
+//! load end, peak memory), time to first completion on restart, `/` completion latency
+//! (p50/p99 over 1,000 requests), answer size and the server's resident memory; plus the same
+//! search in-process for comparison, and relevance (the intended prompt in the top 3).
 //!
 //! Run: `cargo bench --bench library` (sizes: `PROMPTSTACK_BENCH_SIZES=10000,100000`).
 
@@ -8,8 +10,8 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{CATEGORIES, Rng, WORDS, percentile};
-use std::path::Path;
+use common::realistic::{self, Generated, Vocabulary};
+use common::{Rng, percentile};
 
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -20,69 +22,6 @@ use promptstack::events::EventBus;
 use promptstack::home::DataPaths;
 use promptstack::library::source::FilesystemSource;
 use promptstack::library::{Library, OpenOptions};
-
-/// The library bench uses the first twenty filler words (as when its figures were taken).
-const FILLER: &[&str] = common::FILLER.split_at(20).0;
-const PLACEHOLDERS: &[&str] = &[
-    "language",
-    "audience",
-    "goal",
-    "context",
-    "constraints",
-    "examples",
-    "files",
-    "deadline",
-    "tone",
-    "format",
-    "topic",
-    "steps",
-    "risks",
-    "owner",
-];
-
-/// Writes `n` prompts of 0.5–3 KB: frontmatter, a few paragraphs, 0–4 placeholders.
-fn generate(root: &Path, n: usize) {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    for c in CATEGORIES {
-        std::fs::create_dir_all(root.join(c)).expect("create category");
-    }
-    for i in 0..n {
-        let category = rng.pick(CATEGORIES);
-        let title: Vec<&str> = (0..2 + rng.below(3)).map(|_| rng.pick(WORDS)).collect();
-        let tags: Vec<&str> = (0..1 + rng.below(4)).map(|_| rng.pick(WORDS)).collect();
-        let mut body = format!("# {}\n\n", title.join(" "));
-        let paragraphs = 2 + rng.below(8);
-        let mut used = Vec::new();
-        for _ in 0..paragraphs {
-            for _ in 0..25 + rng.below(30) {
-                let word = if rng.below(3) == 0 {
-                    rng.pick(WORDS)
-                } else {
-                    rng.pick(FILLER)
-                };
-                body.push_str(word);
-                body.push(' ');
-            }
-            if rng.below(2) == 0 && used.len() < 4 {
-                let name = rng.pick(PLACEHOLDERS);
-                if !used.contains(&name) {
-                    used.push(name);
-                    let kind = if rng.below(4) == 0 { "list" } else { "text" };
-                    body.push_str(&format!("{{{{{kind}:{name}}}}}"));
-                }
-            }
-            body.push_str("\n\n");
-        }
-        let text = format!(
-            "---\ntitle: {} {i}\ndescription: {} for {}\ntags: [{}]\n---\n{body}",
-            title.join(" "),
-            rng.pick(WORDS),
-            rng.pick(WORDS),
-            tags.join(", "),
-        );
-        std::fs::write(root.join(category).join(format!("p{i}.md")), text).expect("write prompt");
-    }
-}
 
 fn open(paths: &DataPaths) -> Library {
     Library::open_with(
@@ -97,30 +36,50 @@ fn open(paths: &DataPaths) -> Library {
     .expect("open library")
 }
 
-/// What a user types after `/`: prefixes while typing, typos, several words, and nothing.
-fn queries() -> Vec<String> {
+/// What a user types after `/`: prefixes while typing, typos, several words, a file name, and
+/// nothing. Words are drawn as often as the library uses them, so common words come up often.
+fn queries(vocabulary: &Vocabulary, library: &[Generated]) -> Vec<String> {
     let mut rng = Rng(42);
+    let mut word = |rng: &mut Rng| loop {
+        let w = vocabulary.common(rng);
+        if w.len() >= 3 {
+            return w.to_string();
+        }
+    };
     (0..1000)
-        .map(|i| match i % 5 {
+        .map(|i| match i % 6 {
             0 => {
-                let w = rng.pick(WORDS);
+                let w = word(&mut rng);
                 w[..(2 + rng.below(w.len() - 1)).min(w.len())].to_string()
             }
             1 => {
                 // One letter swapped: a typo.
-                let mut w: Vec<char> = rng.pick(WORDS).chars().collect();
+                let mut w: Vec<char> = word(&mut rng).chars().collect();
                 let at = rng.below(w.len() - 1);
                 w.swap(at, at + 1);
                 w.into_iter().collect()
             }
-            2 => format!("{} {}", rng.pick(WORDS), rng.pick(WORDS)),
-            3 => rng.pick(WORDS).to_string(),
+            2 => format!("{} {}", word(&mut rng), word(&mut rng)),
+            3 => word(&mut rng),
+            4 => library[rng.below(library.len())].handle.clone(),
             _ => String::new(),
         })
         .collect()
 }
 
-fn rss_of(pid: u32) -> (f64, f64) {
+const QUERY_KINDS: [&str; 6] = ["prefix", "typo", "two words", "word", "file name", "blank"];
+
+/// Memory of a process in MB, from `/proc/<pid>/status`.
+struct Memory {
+    /// Peak resident memory so far (`VmHWM`).
+    peak: f64,
+    resident: f64,
+    /// Resident memory that is not a mapped file (`RssAnon`: the index files the kernel can
+    /// drop are left out).
+    anonymous: f64,
+}
+
+fn memory_of(pid: u32) -> Memory {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -130,7 +89,11 @@ fn rss_of(pid: u32) -> (f64, f64) {
             .and_then(|kb| kb.parse::<f64>().ok())
             .map_or(f64::NAN, |kb| kb / 1024.0)
     };
-    (field("VmRSS:"), field("RssAnon:"))
+    Memory {
+        peak: field("VmHWM:"),
+        resident: field("VmRSS:"),
+        anonymous: field("RssAnon:"),
+    }
 }
 
 fn start(sandbox: &Sandbox) -> Client {
@@ -153,11 +116,10 @@ fn completion_count(client: &mut Client, doc: &str, version: i64, line: &str) ->
     answer["items"].as_array().map_or(0, Vec::len)
 }
 
-/// Polls until a query for the last generated prompt answers, i.e. the whole library is in.
-fn wait_for_last(client: &mut Client, doc: &str, n: usize) -> Duration {
-    let started = Instant::now();
+/// Polls `/query` until it answers with items; the time since `started`.
+fn wait_for_items(client: &mut Client, doc: &str, query: &str, started: Instant) -> Duration {
     let mut version = 2;
-    while completion_count(client, doc, version, &format!("/{}", n - 1)) == 0 {
+    while completion_count(client, doc, version, &format!("/{query}")) == 0 {
         version += 1;
         assert!(
             started.elapsed() < Duration::from_secs(600),
@@ -168,34 +130,48 @@ fn wait_for_last(client: &mut Client, doc: &str, n: usize) -> Duration {
     started.elapsed()
 }
 
-fn bench(n: usize) {
+/// A word only the last generated prompt has (in its description).
+const MARKER: &str = "zqxlastpromptmarker";
+
+fn bench(n: usize, vocabulary: &Vocabulary) {
     let sandbox = Sandbox::new();
     let started = Instant::now();
-    generate(&sandbox.library(), n);
-    eprintln!("[{n}] generated in {:.2?}", started.elapsed());
+    let library = realistic::generate(&sandbox.library(), n, vocabulary, MARKER);
+    eprintln!(
+        "[{n}] generated in {:.2?} ({} distinct words)",
+        started.elapsed(),
+        vocabulary.len()
+    );
     let doc = uri(&sandbox.workspace().join("bench.prompt.md"));
+    // A common word: any prompt loaded so far answers it.
+    let common = "review";
 
-    // Cold: no index yet. Measured from `initialized` to the last prompt being offered.
+    // Cold: no index yet, measured from `initialized`: the first useful (non-empty) answer,
+    // the last prompt searchable, the load's `$/progress` end; memory at its peak and after.
     let mut client = start(&sandbox);
     client.open(&doc, "");
-    let cold = wait_for_last(&mut client, &doc, n);
+    let started = Instant::now();
+    let cold_first = wait_for_items(&mut client, &doc, common, started);
+    let cold_all = wait_for_items(&mut client, &doc, MARKER, started);
+    client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+    let cold_end = started.elapsed();
+    let cold_memory = memory_of(client.pid());
     client.shutdown();
+    eprintln!(
+        "[{n}] cold: first answer {cold_first:.2?}, all searchable {cold_all:.2?}, load end {cold_end:.2?}; peak {:.0} MB, resident {:.0} MB ({:.0} MB anonymous)",
+        cold_memory.peak, cold_memory.resident, cold_memory.anonymous
+    );
 
     // Restart with the index on disk: time to the first non-empty completion answer.
     let started = Instant::now();
     let mut client = start(&sandbox);
     client.open(&doc, "");
-    let mut version = 2;
-    while completion_count(&mut client, &doc, version, "/revew") == 0 {
-        version += 1;
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let first_answer = started.elapsed();
+    let first_answer = wait_for_items(&mut client, &doc, common, started);
     // The load (reconcile against the files) ends with the `$/progress` end notification.
     client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
     let ready = started.elapsed();
 
-    let queries = queries();
+    let queries = queries(vocabulary, &library);
     for (i, q) in queries.iter().take(100).enumerate() {
         completion_count(&mut client, &doc, 1000 + i as i64, &format!("/{q}"));
     }
@@ -221,26 +197,23 @@ fn bench(n: usize) {
     }
     times.sort();
     answer_bytes.sort();
-    let (rss, anon) = rss_of(client.pid());
+    let memory = memory_of(client.pid());
     client.shutdown();
 
     // The same queries in-process, without JSON-RPC: what the handler itself costs.
     let paths = DataPaths::new(sandbox.home().join("data"), None, None);
-    let library = open(&paths);
-    library.wait_ready();
+    let opened = open(&paths);
+    opened.wait_ready();
     let mut direct = Vec::with_capacity(queries.len());
-    let mut by_kind: Vec<Vec<Duration>> = vec![Vec::new(); 5];
+    let mut by_kind: Vec<Vec<Duration>> = vec![Vec::new(); QUERY_KINDS.len()];
     for (i, q) in queries.iter().enumerate() {
         let t = Instant::now();
-        std::hint::black_box(library.search(q, 50).expect("search"));
+        std::hint::black_box(opened.search(q, 50).expect("search"));
         direct.push(t.elapsed());
-        by_kind[i % 5].push(t.elapsed());
+        by_kind[i % QUERY_KINDS.len()].push(t.elapsed());
     }
     direct.sort();
-    for (kind, mut times) in ["prefix", "typo", "two words", "word", "blank"]
-        .into_iter()
-        .zip(by_kind)
-    {
+    for (kind, mut times) in QUERY_KINDS.into_iter().zip(by_kind) {
         times.sort();
         eprintln!(
             "[{n}] in-process {kind:>9}: p50 {:>7.0?} p99 {:>7.0?}",
@@ -248,6 +221,7 @@ fn bench(n: usize) {
             percentile(&times, 0.99)
         );
     }
+    relevance(n, &opened, &library);
 
     eprintln!(
         "[{n}] completion answer with 25 items: median {:.1} KB, max {:.1} KB ({} answers)",
@@ -256,11 +230,42 @@ fn bench(n: usize) {
         answer_bytes.len(),
     );
     println!(
-        "| {n:>7} | {cold:>8.0?} | {first_answer:>8.0?} | {ready:>8.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {rss:>4.0} MB | {anon:>4.0} MB |",
+        "| {n:>7} | {cold_first:>8.2?} | {cold_all:>8.2?} | {cold_end:>8.2?} | {:>4.0} MB | {first_answer:>8.0?} | {ready:>8.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {:>7.0?} | {:>4.0} MB | {:>4.0} MB |",
+        cold_memory.peak,
         percentile(&times, 0.5),
         percentile(&times, 0.99),
         percentile(&direct, 0.5),
         percentile(&direct, 0.99),
+        memory.resident,
+        memory.anonymous,
+    );
+}
+
+/// The share of queries with a known intended prompt that find it in the top 3.
+fn relevance(n: usize, library: &Library, generated: &[Generated]) {
+    let queries = realistic::relevance_queries(generated, 300);
+    let mut by_kind: Vec<(&str, usize, usize)> = Vec::new();
+    for q in &queries {
+        let top = library.search(&q.query, 3).expect("search");
+        let found = top.iter().any(|h| h.prompt.id == q.intended);
+        match by_kind.iter_mut().find(|(k, ..)| *k == q.kind) {
+            Some((_, hits, all)) => {
+                *hits += usize::from(found);
+                *all += 1;
+            }
+            None => by_kind.push((q.kind, usize::from(found), 1)),
+        }
+    }
+    let hits: usize = by_kind.iter().map(|(_, h, _)| h).sum();
+    let parts: Vec<String> = by_kind
+        .iter()
+        .map(|(kind, h, all)| format!("{kind} {:.0} %", 100.0 * *h as f64 / *all as f64))
+        .collect();
+    eprintln!(
+        "[{n}] relevance: intended prompt in the top 3 for {:.0} % of {} queries ({})",
+        100.0 * hits as f64 / queries.len() as f64,
+        queries.len(),
+        parts.join(", ")
     );
 }
 
@@ -270,11 +275,12 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let vocabulary = Vocabulary::from_starter();
     println!(
-        "| prompts | cold index | restart: first answer | restart: reconciled | completion p50 | completion p99 | in-process p50 | in-process p99 | server RSS | server anonymous RSS |"
+        "| prompts | cold: first answer | cold: all searchable | cold: load end | cold: peak memory | restart: first answer | restart: reconciled | completion p50 | completion p99 | in-process p50 | in-process p99 | server RSS | server anonymous RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
-        bench(n);
+        bench(n, &vocabulary);
     }
 }

@@ -1,6 +1,8 @@
 //! Pieces every benchmark shares: a deterministic generator and percentiles.
 #![allow(dead_code)] // Each bench uses a different part.
 
+pub mod realistic;
+
 /// Plain English filler words; benches take a prefix of the list so older figures stay comparable.
 pub const FILLER: &[&str] = &[
     "the",
