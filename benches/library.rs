@@ -40,7 +40,7 @@ fn open(paths: &DataPaths) -> Library {
 /// nothing. Words are drawn as often as the library uses them, so common words come up often.
 fn queries(vocabulary: &Vocabulary, library: &[Generated]) -> Vec<String> {
     let mut rng = Rng(42);
-    let mut word = |rng: &mut Rng| loop {
+    let word = |rng: &mut Rng| loop {
         let w = vocabulary.common(rng);
         if w.len() >= 3 {
             return w.to_string();
