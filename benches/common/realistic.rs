@@ -23,7 +23,10 @@ impl Vocabulary {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut pending = vec![root];
         while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).expect("read starter folder").flatten() {
+            for entry in std::fs::read_dir(&dir)
+                .expect("read starter folder")
+                .flatten()
+            {
                 let path = entry.path();
                 if path.is_dir() {
                     pending.push(path);
@@ -104,7 +107,14 @@ const FOLDERS: &[&str] = &[
     "agents",
     "prompts",
 ];
-const HEADINGS: &[&str] = &["Role", "Instructions", "Task", "Context", "Goal", "Overview"];
+const HEADINGS: &[&str] = &[
+    "Role",
+    "Instructions",
+    "Task",
+    "Context",
+    "Goal",
+    "Overview",
+];
 const PLACEHOLDERS: &[&str] = &[
     "language",
     "audience",
@@ -158,14 +168,20 @@ pub fn generate(root: &Path, n: usize, vocabulary: &Vocabulary, marker: &str) ->
             ),
             _ => {
                 let folder = FOLDERS[rng.below(FOLDERS.len())];
-                (format!("{folder}/{handle}"), format!("{folder}/{handle}.md"))
+                (
+                    format!("{folder}/{handle}"),
+                    format!("{folder}/{handle}.md"),
+                )
             }
         };
         // Titles say what the file name says, in other words order and with a word more.
         let title = (naming == Naming::Title).then(|| {
             let mut t: Vec<String> = words.iter().map(|w| w.to_string()).collect();
             if rng.below(2) == 0 {
-                t.insert(rng.below(t.len() + 1), vocabulary.common(&mut rng).to_string());
+                t.insert(
+                    rng.below(t.len() + 1),
+                    vocabulary.common(&mut rng).to_string(),
+                );
             }
             t[0] = capitalised(&t[0]);
             t.join(" ")
