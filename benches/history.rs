@@ -14,7 +14,7 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{FILLER, Rng, percentile};
+use common::{FILLER, PLACEHOLDERS, Rng, percentile};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
@@ -116,22 +116,6 @@ const PARTS: &[&str] = &[
     "Ledger", "Account", "Profile", "Upload", "Stream", "Event", "Metric", "Alert", "Policy",
     "Tenant", "Billing", "Shipment", "Cart", "Catalog", "Price", "Coupon", "Review", "Rating",
     "Message", "Thread", "Channel", "Gateway",
-];
-const PLACEHOLDERS: &[&str] = &[
-    "language",
-    "audience",
-    "goal",
-    "context",
-    "constraints",
-    "examples",
-    "files",
-    "deadline",
-    "tone",
-    "format",
-    "topic",
-    "steps",
-    "risks",
-    "owner",
 ];
 const PROJECTS: &[&str] = &[
     "shop", "billing", "infra", "docs", "mobile", "web", "data", "ml", "support", "ops", "site",

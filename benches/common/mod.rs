@@ -107,6 +107,24 @@ pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
 }
 
 /// Library categories of the generated prompts.
+/// Placeholder names the generated prompts and compositions use.
+pub const PLACEHOLDERS: &[&str] = &[
+    "language",
+    "audience",
+    "goal",
+    "context",
+    "constraints",
+    "examples",
+    "files",
+    "deadline",
+    "tone",
+    "format",
+    "topic",
+    "steps",
+    "risks",
+    "owner",
+];
+
 pub const CATEGORIES: &[&str] = &["commands", "workflows", "rules", "prompt-decorations"];
 /// The topic words of generated prompts (titles, tags, bodies).
 pub const WORDS: &[&str] = &[

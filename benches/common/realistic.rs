@@ -115,22 +115,6 @@ const HEADINGS: &[&str] = &[
     "Goal",
     "Overview",
 ];
-const PLACEHOLDERS: &[&str] = &[
-    "language",
-    "audience",
-    "goal",
-    "context",
-    "constraints",
-    "examples",
-    "files",
-    "deadline",
-    "tone",
-    "format",
-    "topic",
-    "steps",
-    "risks",
-    "owner",
-];
 
 fn capitalised(word: &str) -> String {
     let mut chars = word.chars();
@@ -232,7 +216,7 @@ pub fn generate(root: &Path, n: usize, vocabulary: &Vocabulary, marker: &str) ->
                 body.push(' ');
             }
             if rng.below(2) == 0 && used.len() < 4 {
-                let name = PLACEHOLDERS[rng.below(PLACEHOLDERS.len())];
+                let name = rng.pick(super::PLACEHOLDERS);
                 if !used.contains(&name) {
                     used.push(name);
                     let kind = if rng.below(4) == 0 { "list" } else { "text" };
