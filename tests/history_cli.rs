@@ -222,13 +222,13 @@ fn migrations_roll_back_and_reapply_from_the_cli() {
     let home = home.path();
     let status = ok(home, &["migrate", "status"]);
     assert!(
-        status.contains("schema version 0 of 2") && status.contains("pending"),
+        status.contains("schema version 0 of 3") && status.contains("pending"),
         "{status}"
     );
-    assert!(ok(home, &["migrate", "up"]).contains("Applied 0001.\nApplied 0002."));
+    assert!(ok(home, &["migrate", "up"]).contains("Applied 0001.\nApplied 0002.\nApplied 0003."));
     assert!(ok(home, &["migrate", "up"]).contains("Already up to date."));
-    assert!(ok(home, &["migrate", "down"]).contains("Rolled back 0002."));
-    assert!(ok(home, &["migrate", "status"]).contains("schema version 1 of 2"));
+    assert!(ok(home, &["migrate", "down"]).contains("Rolled back 0003."));
+    assert!(ok(home, &["migrate", "status"]).contains("schema version 2 of 3"));
     assert!(ok(home, &["migrate", "down", "--to", "0"]).contains("Rolled back 0001."));
     assert!(ok(home, &["migrate", "up", "--to", "2"]).contains("Applied 0002."));
     let beyond = promptstack(home, &["migrate", "up", "--to", "9"]);

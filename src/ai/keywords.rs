@@ -72,22 +72,10 @@ impl KeywordCache {
             vocabulary,
             prompts: previous,
         } = &mut *cached;
-        let mut current = HashMap::with_capacity(candidates.len());
-        let prompts = candidates
-            .iter()
-            .map(|prompt| {
-                let kept = previous
-                    .remove_entry(&prompt.id)
-                    .filter(|(_, (hash, _))| !prompt.hash.is_empty() && *hash == prompt.hash);
-                let (id, words) = match kept {
-                    Some((id, (_, words))) => (id, words),
-                    None => (prompt.id.clone(), Arc::new(read_prompt(vocabulary, prompt))),
-                };
-                current.insert(id, (prompt.hash.clone(), words.clone()));
-                words
-            })
-            .collect();
-        *previous = current;
+        let prompts = match unchanged(previous, candidates) {
+            Some(prompts) => prompts,
+            None => read_changed(vocabulary, previous, candidates),
+        };
         let set = |words: &mut dyn Iterator<Item = &str>| {
             let mut bits = vec![0u64; vocabulary.len().div_ceil(64)];
             for number in words.filter_map(|w| vocabulary.get(w)) {
@@ -101,6 +89,49 @@ impl KeywordCache {
             words: set(&mut { words }),
         }
     }
+}
+
+/// The cached words of `candidates` when every one is cached at its hash and no other prompt
+/// is (the common case: reviews between library edits), without copying an id or a hash.
+fn unchanged(
+    cached: &HashMap<String, (String, Arc<PromptWords>)>,
+    candidates: &[CandidatePrompt],
+) -> Option<Vec<Arc<PromptWords>>> {
+    if cached.len() != candidates.len() {
+        return None;
+    }
+    candidates
+        .iter()
+        .map(|prompt| match cached.get(&prompt.id) {
+            Some((hash, words)) if !hash.is_empty() && *hash == prompt.hash => Some(words.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads the prompts not cached at their hash and keeps exactly `candidates` in the cache.
+fn read_changed(
+    vocabulary: &mut HashMap<String, u32>,
+    previous: &mut HashMap<String, (String, Arc<PromptWords>)>,
+    candidates: &[CandidatePrompt],
+) -> Vec<Arc<PromptWords>> {
+    let mut current = HashMap::with_capacity(candidates.len());
+    let prompts = candidates
+        .iter()
+        .map(|prompt| {
+            let kept = previous
+                .remove_entry(&prompt.id)
+                .filter(|(_, (hash, _))| !prompt.hash.is_empty() && *hash == prompt.hash);
+            let (id, words) = match kept {
+                Some((id, (_, words))) => (id, words),
+                None => (prompt.id.clone(), Arc::new(read_prompt(vocabulary, prompt))),
+            };
+            current.insert(id, (prompt.hash.clone(), words.clone()));
+            words
+        })
+        .collect();
+    *previous = current;
+    prompts
 }
 
 fn read_prompt(vocabulary: &mut HashMap<String, u32>, prompt: &CandidatePrompt) -> PromptWords {

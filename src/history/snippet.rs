@@ -1,5 +1,8 @@
-//! Snippets built from a composition's text for a search page, for backends whose full-text
-//! index returns matches without excerpts (the graph). Only the returned page is excerpted.
+//! Snippets built from a composition's text for a search page (SQLite ranks its candidates
+//! itself, the graph's full-text index returns matches without excerpts). Only the returned
+//! page is excerpted.
+
+use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use super::Snippet;
 
@@ -18,8 +21,17 @@ pub fn query_words(query: &str) -> Vec<String> {
         .collect()
 }
 
+/// `word` as the full-text indexes compare it: lowercase, accents removed ("Résumé" → "resume"),
+/// like SQLite's `unicode61 remove_diacritics 2` tokenizer.
+pub fn fold(word: &str) -> String {
+    word.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Byte ranges of the words (runs of letters and digits) in `text`.
-fn word_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+pub fn word_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut ranges = Vec::new();
     let mut start = None;
     for (at, ch) in text.char_indices() {
@@ -43,8 +55,9 @@ fn word_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
 /// matches.
 pub fn build(content: &str, words: &[String]) -> Snippet {
     let ranges = word_ranges(content);
+    let words: Vec<String> = words.iter().map(|w| fold(w)).collect();
     let matches = |r: &std::ops::Range<usize>| {
-        let word = content[r.clone()].to_lowercase();
+        let word = fold(&content[r.clone()]);
         words.iter().any(|w| word.starts_with(w.as_str()))
     };
     let first = ranges.iter().position(matches).unwrap_or(0);
@@ -89,6 +102,11 @@ mod tests {
             "Review the [PARSER]; [pars] it",
         );
         check("Le café est prêt", "CAFÉ", "Le [café] est prêt");
+        check(
+            "Résumé of the café",
+            "resume cafe",
+            "[Résumé] of the [café]",
+        );
         check("nothing here", "absent", "nothing here");
         check("", "x", "");
         let long: String = (0..100).map(|i| format!("w{i} ")).collect();

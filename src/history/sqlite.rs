@@ -1,6 +1,7 @@
 //! The SQLite history index: WAL, a busy timeout, foreign keys, FTS5 kept in sync by triggers.
 
 mod related;
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -13,10 +14,9 @@ use time::OffsetDateTime;
 use super::migrations::sqlite as migrations;
 use super::{
     Composition, CompositionExport, CompositionRecord, CompositionRepository, CompositionSummary,
-    FileStamp, HistoryError, HistoryStats, ImportReport, IndexEntry, ListOptions, MARK_CLOSE,
-    MARK_OPEN, Page, PlaceholderValue, PromptReference, SearchHit, SortOrder, StoredVersion,
-    VersionInfo, VersionRecord, content_hash, from_millis, merge_versions, parse_snippet, title_of,
-    to_millis,
+    FileStamp, HistoryError, HistoryStats, ImportReport, IndexEntry, ListOptions, Page,
+    PlaceholderValue, PromptReference, SearchHit, SortOrder, StoredVersion, VersionInfo,
+    VersionRecord, content_hash, from_millis, merge_versions, title_of, to_millis,
 };
 use super::{PromptPairing, RelatedComposition};
 use crate::document::TextStats;
@@ -315,24 +315,6 @@ pub(super) fn move_aside(path: &Path) -> Result<PathBuf, HistoryError> {
     Ok(aside)
 }
 
-/// Turns user words into an FTS5 query: every word quoted (so punctuation cannot break the
-/// syntax), all must occur, and the last one matches as a prefix (the word being typed).
-fn fts_query(query: &str) -> Option<String> {
-    // FTS5 reads the query as a C string: a NUL would end it inside a quoted word.
-    let query = query.replace('\0', " ");
-    let words: Vec<&str> = query.split_whitespace().collect();
-    let last = words.len().checked_sub(1)?;
-    let terms: Vec<String> = words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let star = if i == last { "*" } else { "" };
-            format!("\"{}\"{star}", w.replace('"', "\"\""))
-        })
-        .collect();
-    Some(terms.join(" "))
-}
-
 /// SQL conditions (on alias `c`) and their parameters for the filters of `options`; every row
 /// is by `author`.
 fn filters(options: &ListOptions, author: &Option<String>) -> (String, Vec<Value>) {
@@ -430,59 +412,7 @@ impl CompositionRepository for SqliteRepository {
     }
 
     fn search(&self, query: &str, options: &ListOptions) -> Result<Page<SearchHit>, HistoryError> {
-        let Some(matcher) = fts_query(query) else {
-            return Ok(Page::exact(Vec::new(), 0));
-        };
-        let (conditions, mut values) = filters(options, &self.author);
-        let conn = self.reader();
-        // Without filters the full-text index alone answers the count; joining every match to
-        // its row made common words several times slower.
-        let from = if conditions.is_empty() {
-            "FROM compositions_fts WHERE compositions_fts MATCH ?".to_string()
-        } else {
-            format!(
-                "FROM compositions_fts JOIN compositions c ON c.pk = compositions_fts.rowid
-                 WHERE compositions_fts MATCH ?{conditions}"
-            )
-        };
-        let mut all = vec![Value::Text(matcher)];
-        all.append(&mut values);
-        let total: i64 = conn.query_row(
-            &format!("SELECT COUNT(*) {from}"),
-            rusqlite::params_from_iter(all.iter()),
-            |r| r.get(0),
-        )?;
-        // `ORDER BY rank` (bm25) lets FTS5 sort internally, so snippets are built for the
-        // returned page only.
-        let sql = format!(
-            "SELECT compositions_fts.rowid, rank,
-                 snippet(compositions_fts, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '…', 16)
-             {from} ORDER BY rank LIMIT ? OFFSET ?"
-        );
-        all.push(Value::Integer(limit(options.limit)));
-        all.push(Value::Integer(limit(options.offset)));
-        let mut stmt = conn.prepare(&sql)?;
-        let ranked = stmt
-            .query_map(rusqlite::params_from_iter(all.iter()), |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, f64>(1)?,
-                    row.get::<_, String>(2)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut summaries = self.summaries_by_pk(&conn, ranked.iter().map(|r| r.0))?;
-        let items = ranked
-            .into_iter()
-            .filter_map(|(pk, score, snippet)| {
-                Some(SearchHit {
-                    summary: summaries.remove(&pk)?,
-                    score,
-                    snippet: parse_snippet(&snippet),
-                })
-            })
-            .collect();
-        Ok(Page::exact(items, total as usize))
+        search::search(self, query, options)
     }
 
     fn list(&self, options: &ListOptions) -> Result<Page<CompositionSummary>, HistoryError> {

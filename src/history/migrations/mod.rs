@@ -110,9 +110,9 @@ mod tests {
     fn plans_refuse_newer_schemas_and_unknown_targets() {
         let list = sqlite::SQLITE_MIGRATIONS;
         let versions = |plan: Vec<&Migration>| plan.iter().map(|m| m.version).collect::<Vec<_>>();
-        assert_eq!(versions(pending_up(list, 0, None).unwrap()), [1, 2]);
-        assert_eq!(versions(pending_up(list, 1, None).unwrap()), [2]);
-        assert_eq!(versions(pending_down(list, 2, 0).unwrap()), [2, 1]);
+        assert_eq!(versions(pending_up(list, 0, None).unwrap()), [1, 2, 3]);
+        assert_eq!(versions(pending_up(list, 1, Some(2)).unwrap()), [2]);
+        assert_eq!(versions(pending_down(list, 3, 0).unwrap()), [3, 2, 1]);
         assert!(matches!(
             pending_up(list, 9, None),
             Err(HistoryError::SchemaTooNew { found: 9, .. })

@@ -22,6 +22,12 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         up: include_str!("../../../migrations/sqlite/0002_usage.up.sql"),
         down: include_str!("../../../migrations/sqlite/0002_usage.down.sql"),
     },
+    Migration {
+        version: 3,
+        name: "search_prefixes",
+        up: include_str!("../../../migrations/sqlite/0003_search_prefixes.up.sql"),
+        down: include_str!("../../../migrations/sqlite/0003_search_prefixes.down.sql"),
+    },
 ];
 
 /// The newest schema this binary knows.
@@ -199,8 +205,8 @@ mod tests {
                 .iter()
                 .all(|s| s.applied_at.is_none())
         );
-        assert_eq!(migrate_up(&mut conn, None).unwrap(), vec![1, 2]);
-        assert_eq!(current_version(&conn).unwrap(), 2);
+        assert_eq!(migrate_up(&mut conn, None).unwrap(), vec![1, 2, 3]);
+        assert_eq!(current_version(&conn).unwrap(), 3);
         let full = tables(&conn);
         assert!(full.contains(&"placeholder_values".to_string()), "{full:?}");
         assert!(!full.iter().any(|t| t.starts_with("kept_")), "{full:?}");
@@ -209,7 +215,7 @@ mod tests {
             "idempotent"
         );
 
-        assert_eq!(migrate_down(&mut conn, 1).unwrap(), vec![2]);
+        assert_eq!(migrate_down(&mut conn, 1).unwrap(), vec![3, 2]);
         assert!(!tables(&conn).contains(&"placeholder_values".to_string()));
         let st = status(&conn).unwrap();
         assert!(st[0].applied_at.is_some() && st[1].applied_at.is_none());
@@ -223,7 +229,7 @@ mod tests {
         assert_eq!(current_version(&conn).unwrap(), 0);
 
         assert_eq!(migrate_up(&mut conn, Some(1)).unwrap(), vec![1]);
-        assert_eq!(migrate_up(&mut conn, None).unwrap(), vec![2]);
+        assert_eq!(migrate_up(&mut conn, None).unwrap(), vec![2, 3]);
         assert_eq!(tables(&conn), full);
         assert!(kept_rows(&conn).unwrap().is_empty());
     }

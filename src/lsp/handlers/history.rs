@@ -500,25 +500,30 @@ pub async fn search(state: &ServerState, args: Value) -> Result<Value> {
         ..ListOptions::default()
     };
     let shared = history.clone();
-    let results: Vec<(CompositionSummary, String, PathBuf)> = history
+    let (results, total, more) = history
         .query(state, move |repo| {
-            let found: Vec<(CompositionSummary, String)> = if query.is_empty() {
-                let page = repo.list(&options)?;
-                page.items.into_iter().map(|s| (s, String::new())).collect()
-            } else {
-                let page = repo.search(&query, &options)?;
-                page.items
-                    .into_iter()
-                    .map(|hit| (hit.summary, hit.snippet.marked("**", "**")))
-                    .collect()
-            };
+            let (found, total, more): (Vec<(CompositionSummary, String)>, usize, bool) =
+                if query.is_empty() {
+                    let page = repo.list(&options)?;
+                    let found = page.items.into_iter().map(|s| (s, String::new())).collect();
+                    (found, page.total, page.capped)
+                } else {
+                    let page = repo.search(&query, &options)?;
+                    let found = page
+                        .items
+                        .into_iter()
+                        .map(|hit| (hit.summary, hit.snippet.marked("**", "**")))
+                        .collect();
+                    (found, page.total, page.capped)
+                };
             let summaries: Vec<CompositionSummary> = found.iter().map(|(s, _)| s.clone()).collect();
             let files = shared.files_of(repo, &summaries);
-            Ok(found
+            let results: Vec<(CompositionSummary, String, PathBuf)> = found
                 .into_iter()
                 .zip(files)
                 .map(|((summary, snippet), file)| (summary, snippet, file))
-                .collect())
+                .collect();
+            Ok((results, total, more))
         })
         .await?;
     let results: Vec<Value> = results
@@ -536,7 +541,8 @@ pub async fn search(state: &ServerState, args: Value) -> Result<Value> {
             })
         })
         .collect();
-    Ok(json!({ "results": results }))
+    // `more`: the backend stopped counting at `total` ("1,000+ matches").
+    Ok(json!({ "results": results, "total": total, "more": more }))
 }
 
 /// `promptstack.history.open`: asks the client to show a composition's history file.

@@ -1,0 +1,246 @@
+//! Full-text search on the SQLite index, bounded whatever the number of matches: FTS5 finds
+//! the [`CANDIDATES`] most recently created matches (its doclists are in row order, so that is
+//! a walk from their end), they are ranked here with BM25 over that set, and matches are counted
+//! up to [`COUNT_CAP`] ("1,000+"). Ranking every match with FTS5's `rank` made a common word at
+//! a million compositions take a second. Snippets are built for the returned page only.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value;
+
+use super::{SqliteRepository, filters};
+use crate::history::{HistoryError, ListOptions, Page, SearchHit, snippet};
+
+/// Matches ranked per query: the most recently created ones.
+pub const CANDIDATES: usize = 250;
+/// Matches counted per query; more are reported as "at least this many".
+pub const COUNT_CAP: usize = 1000;
+
+/// BM25's usual constants: term-frequency saturation and length normalisation.
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+pub(super) fn search(
+    repo: &SqliteRepository,
+    query: &str,
+    options: &ListOptions,
+) -> Result<Page<SearchHit>, HistoryError> {
+    let Some(matcher) = fts_query(query) else {
+        return Ok(Page::exact(Vec::new(), 0));
+    };
+    let (conditions, values) = filters(options, &repo.author);
+    let mut params = vec![Value::Text(matcher)];
+    params.extend(values);
+    let from = format!(
+        "FROM compositions_fts JOIN compositions c ON c.pk = compositions_fts.rowid
+         WHERE compositions_fts MATCH ?{conditions}"
+    );
+    // Without filters the full-text index alone answers the count.
+    let count_from = if conditions.is_empty() {
+        "FROM compositions_fts WHERE compositions_fts MATCH ?"
+    } else {
+        from.as_str()
+    };
+    let conn = repo.reader();
+    let counted: i64 = conn.query_row(
+        &format!(
+            "SELECT COUNT(*) FROM (SELECT 1 {count_from} LIMIT {})",
+            COUNT_CAP + 1
+        ),
+        rusqlite::params_from_iter(params.iter()),
+        |r| r.get(0),
+    )?;
+    let counted = usize::try_from(counted).unwrap_or(0);
+    let mut stmt = conn.prepare(&format!(
+        "SELECT c.pk, c.content {from} ORDER BY compositions_fts.rowid DESC LIMIT {CANDIDATES}"
+    ))?;
+    let candidates = stmt
+        .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let words = snippet::query_words(query);
+    let ranked = rank(&candidates, &words);
+    let page: Vec<&(i64, f64)> = ranked
+        .iter()
+        .skip(options.offset)
+        .take(options.limit)
+        .collect();
+    let mut summaries = repo.summaries_by_pk(&conn, page.iter().map(|(pk, _)| *pk))?;
+    let content: HashMap<i64, &str> = candidates
+        .iter()
+        .map(|(pk, text)| (*pk, text.as_str()))
+        .collect();
+    let items = page
+        .into_iter()
+        .filter_map(|&(pk, score)| {
+            Some(SearchHit {
+                summary: summaries.remove(&pk)?,
+                score,
+                snippet: snippet::build(content.get(&pk)?, &words),
+            })
+        })
+        .collect();
+    Ok(Page {
+        items,
+        total: counted.min(COUNT_CAP),
+        capped: counted > COUNT_CAP,
+    })
+}
+
+/// The FTS5 query for user words: each word a quoted string (nothing reaches FTS5's query
+/// syntax), all required, the last a prefix (the word being typed). `None` without a word.
+fn fts_query(query: &str) -> Option<String> {
+    // FTS5 reads the query as a C string: a NUL would end it inside a quoted word.
+    let query = query.replace('\0', " ");
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let last = words.len().checked_sub(1)?;
+    let terms: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let star = if i == last { "*" } else { "" };
+            format!("\"{}\"{star}", w.replace('"', "\"\""))
+        })
+        .collect();
+    Some(terms.join(" "))
+}
+
+/// Candidates ranked by BM25 over the candidate set, best first, as `(pk, score)` with SQLite's
+/// convention (lower is better); ties go to the newer composition. Every word but the last must
+/// equal a word of the text and the last may begin one, as in [`fts_query`]; words are folded
+/// like the FTS5 tokenizer folds them.
+fn rank(candidates: &[(i64, String)], words: &[String]) -> Vec<(i64, f64)> {
+    let terms: Vec<String> = words.iter().map(|w| snippet::fold(w)).collect();
+    let last = terms.len().saturating_sub(1);
+    // Per candidate: its length in words and how often each term occurs in it.
+    let counts: Vec<(usize, Vec<usize>)> = candidates
+        .iter()
+        .map(|(_, text)| {
+            let ranges = snippet::word_ranges(text);
+            let mut tf = vec![0; terms.len()];
+            for range in &ranges {
+                let word = snippet::fold(&text[range.clone()]);
+                for (i, term) in terms.iter().enumerate() {
+                    let hit = if i == last {
+                        word.starts_with(term.as_str())
+                    } else {
+                        word == *term
+                    };
+                    tf[i] += usize::from(hit);
+                }
+            }
+            (ranges.len(), tf)
+        })
+        .collect();
+    let n = candidates.len() as f64;
+    let average = counts.iter().map(|(len, _)| *len as f64).sum::<f64>() / n.max(1.0);
+    let idf: Vec<f64> = (0..terms.len())
+        .map(|i| {
+            let having = counts.iter().filter(|(_, tf)| tf[i] > 0).count() as f64;
+            (1.0 + (n - having + 0.5) / (having + 0.5)).ln()
+        })
+        .collect();
+    let mut ranked: Vec<(i64, f64)> = candidates
+        .iter()
+        .zip(&counts)
+        .map(|((pk, _), (len, tf))| {
+            let norm = K1 * (1.0 - B + B * *len as f64 / average.max(1.0));
+            let score: f64 = tf
+                .iter()
+                .zip(&idf)
+                .map(|(&f, idf)| idf * (f as f64 * (K1 + 1.0)) / (f as f64 + norm))
+                .sum();
+            (*pk, -score)
+        })
+        .collect();
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+    ranked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::CompositionRepository;
+    use crate::history::testing::{record, repo};
+
+    #[test]
+    fn matches_are_counted_up_to_the_cap_and_the_newest_ranked() {
+        let (_dir, repo) = repo();
+        let older: Vec<_> = (0..COUNT_CAP + 5)
+            .map(|i| record(&format!("c{i}"), &format!("common note {i}"), i as i64))
+            .collect();
+        repo.save_many(&older).unwrap();
+        repo.save(&record("best", "Common, common, common.", 0))
+            .unwrap();
+        let page = repo.search("common", &ListOptions::default()).unwrap();
+        assert_eq!((page.total, page.capped), (COUNT_CAP, true));
+        assert_eq!(page.items[0].summary.id, "best");
+        assert_eq!(
+            page.items[0].snippet.marked("[", "]"),
+            "[Common], [common], [common]"
+        );
+        // Past the candidates there is nothing to page to.
+        let past = ListOptions {
+            offset: CANDIDATES,
+            ..ListOptions::default()
+        };
+        assert!(repo.search("common", &past).unwrap().items.is_empty());
+        let few = repo.search("note 100", &ListOptions::default()).unwrap();
+        // "100" is a prefix: 100 and 1000–1004.
+        assert_eq!((few.total, few.capped), (6, false));
+        assert_eq!(few.items.len(), 6);
+    }
+
+    fn ranked(texts: &[&str], query: &str) -> Vec<i64> {
+        let candidates: Vec<(i64, String)> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as i64, t.to_string()))
+            .collect();
+        rank(&candidates, &snippet::query_words(query))
+            .into_iter()
+            .map(|(pk, _)| pk)
+            .collect()
+    }
+
+    #[test]
+    fn more_occurrences_in_a_shorter_text_rank_first() {
+        let texts = [
+            "review the plan and then some other long words that dilute it a lot more",
+            "review review the plan",
+            "a plan to review",
+        ];
+        assert_eq!(ranked(&texts, "review"), [1, 2, 0]);
+    }
+
+    #[test]
+    fn the_last_word_is_a_prefix_and_accents_fold() {
+        let texts = [
+            "Résumé of the meeting",
+            "resumes everywhere resume",
+            "nothing",
+        ];
+        assert_eq!(ranked(&texts, "RESUM"), [1, 0, 2]);
+        // Earlier words match whole words only.
+        assert_eq!(ranked(&texts, "resum meeting")[0], 0);
+    }
+
+    #[test]
+    fn ties_go_to_the_newer_composition() {
+        assert_eq!(
+            ranked(&["same text", "same text", "same text"], "same"),
+            [2, 1, 0]
+        );
+    }
+
+    #[test]
+    fn queries_quote_every_word_and_the_last_is_a_prefix() {
+        assert_eq!(
+            fts_query("a \"b\" c").unwrap(),
+            "\"a\" \"\"\"b\"\"\" \"c\"*"
+        );
+        assert_eq!(fts_query("x\0y").unwrap(), "\"x\" \"y\"*");
+        assert_eq!(fts_query("   "), None);
+    }
+}
