@@ -24,6 +24,9 @@ pub fn query_words(query: &str) -> Vec<String> {
 /// `word` as the full-text indexes compare it: lowercase, accents removed ("Résumé" → "resume"),
 /// like SQLite's `unicode61 remove_diacritics 2` tokenizer.
 pub fn fold(word: &str) -> String {
+    if word.is_ascii() {
+        return word.to_ascii_lowercase();
+    }
     word.nfd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)

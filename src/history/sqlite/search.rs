@@ -31,34 +31,32 @@ pub(super) fn search(
     let (conditions, values) = filters(options, &repo.author);
     let mut params = vec![Value::Text(matcher)];
     params.extend(values);
-    let from = format!(
-        "FROM compositions_fts JOIN compositions c ON c.pk = compositions_fts.rowid
-         WHERE compositions_fts MATCH ?{conditions}"
-    );
-    // Without filters the full-text index alone answers the count.
-    let count_from = if conditions.is_empty() {
-        "FROM compositions_fts WHERE compositions_fts MATCH ?"
+    // One pass over the index finds the matches to count and, newest first, the candidates
+    // (a prefix's doclists are merged once per statement, the main cost of a common prefix).
+    // Without filters the full-text index alone answers it.
+    let sql = if conditions.is_empty() {
+        format!(
+            "SELECT rowid FROM compositions_fts WHERE compositions_fts MATCH ?
+             ORDER BY rowid DESC LIMIT {}",
+            COUNT_CAP + 1
+        )
     } else {
-        from.as_str()
+        format!(
+            "SELECT c.pk FROM compositions_fts JOIN compositions c ON c.pk = compositions_fts.rowid
+             WHERE compositions_fts MATCH ?{conditions}
+             ORDER BY compositions_fts.rowid DESC LIMIT {}",
+            COUNT_CAP + 1
+        )
     };
     let conn = repo.reader();
-    let counted: i64 = conn.query_row(
-        &format!(
-            "SELECT COUNT(*) FROM (SELECT 1 {count_from} LIMIT {})",
-            COUNT_CAP + 1
-        ),
-        rusqlite::params_from_iter(params.iter()),
-        |r| r.get(0),
-    )?;
-    let counted = usize::try_from(counted).unwrap_or(0);
-    let mut stmt = conn.prepare(&format!(
-        "SELECT c.pk, c.content {from} ORDER BY compositions_fts.rowid DESC LIMIT {CANDIDATES}"
-    ))?;
-    let candidates = stmt
+    let matches = conn
+        .prepare(&sql)?
         .query_map(rusqlite::params_from_iter(params.iter()), |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            row.get::<_, i64>(0)
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let counted = matches.len();
+    let candidates = contents(&conn, &matches[..counted.min(CANDIDATES)])?;
     let words = snippet::query_words(query);
     let ranked = rank(&candidates, &words);
     let page: Vec<&(i64, f64)> = ranked
@@ -88,6 +86,23 @@ pub(super) fn search(
     })
 }
 
+/// The content of the compositions with these row keys.
+fn contents(conn: &rusqlite::Connection, pks: &[i64]) -> Result<Vec<(i64, String)>, HistoryError> {
+    if pks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; pks.len()].join(", ");
+    let rows = conn
+        .prepare(&format!(
+            "SELECT pk, content FROM compositions WHERE pk IN ({marks})"
+        ))?
+        .query_map(rusqlite::params_from_iter(pks.iter()), |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// The FTS5 query for user words: each word a quoted string (nothing reaches FTS5's query
 /// syntax), all required, the last a prefix (the word being typed). `None` without a word.
 fn fts_query(query: &str) -> Option<String> {
@@ -109,43 +124,27 @@ fn fts_query(query: &str) -> Option<String> {
 /// Candidates ranked by BM25 over the candidate set, best first, as `(pk, score)` with SQLite's
 /// convention (lower is better); ties go to the newer composition. Every word but the last must
 /// equal a word of the text and the last may begin one, as in [`fts_query`]; words are folded
-/// like the FTS5 tokenizer folds them.
+/// like the FTS5 tokenizer folds them. Lengths are in bytes: only their ratio to the average
+/// matters.
 fn rank(candidates: &[(i64, String)], words: &[String]) -> Vec<(i64, f64)> {
     let terms: Vec<String> = words.iter().map(|w| snippet::fold(w)).collect();
-    let last = terms.len().saturating_sub(1);
-    // Per candidate: its length in words and how often each term occurs in it.
-    let counts: Vec<(usize, Vec<usize>)> = candidates
+    let counts: Vec<Vec<usize>> = candidates
         .iter()
-        .map(|(_, text)| {
-            let ranges = snippet::word_ranges(text);
-            let mut tf = vec![0; terms.len()];
-            for range in &ranges {
-                let word = snippet::fold(&text[range.clone()]);
-                for (i, term) in terms.iter().enumerate() {
-                    let hit = if i == last {
-                        word.starts_with(term.as_str())
-                    } else {
-                        word == *term
-                    };
-                    tf[i] += usize::from(hit);
-                }
-            }
-            (ranges.len(), tf)
-        })
+        .map(|(_, text)| occurrences(text, &terms))
         .collect();
     let n = candidates.len() as f64;
-    let average = counts.iter().map(|(len, _)| *len as f64).sum::<f64>() / n.max(1.0);
+    let average = candidates.iter().map(|(_, t)| t.len() as f64).sum::<f64>() / n.max(1.0);
     let idf: Vec<f64> = (0..terms.len())
         .map(|i| {
-            let having = counts.iter().filter(|(_, tf)| tf[i] > 0).count() as f64;
+            let having = counts.iter().filter(|tf| tf[i] > 0).count() as f64;
             (1.0 + (n - having + 0.5) / (having + 0.5)).ln()
         })
         .collect();
     let mut ranked: Vec<(i64, f64)> = candidates
         .iter()
         .zip(&counts)
-        .map(|((pk, _), (len, tf))| {
-            let norm = K1 * (1.0 - B + B * *len as f64 / average.max(1.0));
+        .map(|((pk, text), tf)| {
+            let norm = K1 * (1.0 - B + B * text.len() as f64 / average.max(1.0));
             let score: f64 = tf
                 .iter()
                 .zip(&idf)
@@ -156,6 +155,41 @@ fn rank(candidates: &[(i64, String)], words: &[String]) -> Vec<(i64, f64)> {
         .collect();
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
     ranked
+}
+
+/// How often each folded term occurs in `text` as a word (the last term: as a word's start).
+/// ASCII text, most compositions, is searched with `memmem` in a lower-cased copy; other text
+/// is folded word by word.
+fn occurrences(text: &str, terms: &[String]) -> Vec<usize> {
+    let last = terms.len().saturating_sub(1);
+    if !text.is_ascii() {
+        let mut tf = vec![0; terms.len()];
+        for range in snippet::word_ranges(text) {
+            let word = snippet::fold(&text[range]);
+            for (i, term) in terms.iter().enumerate() {
+                let hit = if i == last {
+                    word.starts_with(term.as_str())
+                } else {
+                    word == *term
+                };
+                tf[i] += usize::from(hit);
+            }
+        }
+        return tf;
+    }
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let inside_word = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_alphanumeric);
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, term)| {
+            memchr::memmem::find_iter(bytes, term.as_bytes())
+                .filter(|&at| at == 0 || !inside_word(at - 1))
+                .filter(|&at| i == last || !inside_word(at + term.len()))
+                .count()
+        })
+        .collect()
 }
 
 #[cfg(test)]
