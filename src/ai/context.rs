@@ -231,7 +231,15 @@ impl ContextSelector for ScoringSelector {
                 scored.push((score, prompt, words));
             }
         }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        // Only the best MAX_TRIED are tried: pick them in linear time, then sort just those.
+        let best_first = |a: &(f64, &CandidatePrompt, _), b: &(f64, &CandidatePrompt, _)| {
+            b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id))
+        };
+        if scored.len() > MAX_TRIED {
+            scored.select_nth_unstable_by(MAX_TRIED - 1, best_first);
+            scored.truncate(MAX_TRIED);
+        }
+        scored.sort_by(best_first);
         let mut used = 0;
         let mut out = ContextSelection::default();
         for (prompt, words) in linked {
@@ -249,7 +257,7 @@ impl ContextSelector for ScoringSelector {
             }
         }
         let mut picked = 0;
-        for (_, prompt, words) in scored.into_iter().take(MAX_TRIED) {
+        for (_, prompt, words) in scored {
             if picked == MAX_SCORED {
                 break;
             }
