@@ -408,7 +408,10 @@ impl PromptIndex {
         for id in ids {
             let term = Term::from_field_text(self.fields.id, id);
             let query = TermQuery::new(term, IndexRecordOption::Basic);
-            if let Some((_, address)) = searcher.search(&query, &TopDocs::with_limit(1))?.first() {
+            if let Some((_, address)) = searcher
+                .search(&query, &TopDocs::with_limit(1).order_by_score())?
+                .first()
+            {
                 let doc: TantivyDocument = searcher.doc(*address)?;
                 out.extend(prompt_from_doc(&self.fields, &doc));
             }
@@ -514,7 +517,7 @@ impl PromptIndex {
         let mut top = Vec::new();
         for (bodies, every_word) in passes {
             let query = self.build_query(&words, bodies, every_word);
-            top = searcher.search(&query, &TopDocs::with_limit(limit))?;
+            top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
             if top.len() >= enough {
                 break;
             }
