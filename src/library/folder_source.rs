@@ -88,7 +88,7 @@ impl FolderSource {
         };
         let title = (prompt.title_source == super::prompt::TitleSource::Frontmatter)
             .then(|| prompt.title.clone());
-        prompt.title = formats::display_name(format, &prompt.path, &prompt.extra, title.as_deref());
+        prompt.title = formats::display_name(&prompt.path, &prompt.extra, title.as_deref());
         prompt.title_source = super::prompt::TitleSource::Frontmatter;
         prompt.format = Some(format);
         prompt.reparse_placeholders();

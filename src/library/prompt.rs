@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::document::frontmatter::{self, Split};
 use crate::document::placeholders::{self, Dialects, PlaceholderKind};
-use crate::formats::Format;
+use crate::formats::{self, Format};
 
 /// Where a prompt's title came from (validation warns unless it is the frontmatter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +165,21 @@ impl Prompt {
     pub fn reparse_placeholders(&mut self) {
         self.placeholders = distinct_placeholders(&self.body, &self.dialects());
     }
+
+    /// What a user may type to find the prompt: its id, its file name and its frontmatter
+    /// `name`.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = vec![self.id.clone(), formats::file_name(&self.path)];
+        names.extend(nonblank(self.extra.get("name").and_then(|v| v.as_str())));
+        names
+    }
+}
+
+/// `text` trimmed, unless that leaves nothing.
+fn nonblank(text: Option<&str>) -> Option<String> {
+    text.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 
 fn distinct_placeholders(body: &str, dialects: &Dialects) -> Vec<(String, PlaceholderKind)> {
@@ -242,6 +257,17 @@ mod tests {
             ("no-title", TitleSource::FileName)
         );
         assert!(p.frontmatter_error.is_some());
+    }
+
+    #[test]
+    fn names_are_the_id_the_file_name_and_the_frontmatter_name() {
+        let p = prompt(
+            "prompts/plan.prompt",
+            "---\ntitle: Plan\nname: planner\n---\n",
+        );
+        assert_eq!(p.names(), ["prompts/plan.prompt", "plan", "planner"]);
+        let p = prompt("skills/pdf-forms/SKILL", "---\nname: ' '\n---\n# SKILL\n");
+        assert_eq!(p.names(), ["skills/pdf-forms/SKILL", "pdf-forms"]);
     }
 
     #[test]
