@@ -268,30 +268,6 @@ pub fn detect_in(relative: &Path, hint: FormatHint) -> Option<Format> {
     }
 }
 
-/// The best name a file of `format` offers for a prompt list: its `title`, then `name`, then the
-/// file (or, for a skill, folder) name — never a body heading such as "Role".
-pub fn display_name(
-    path: &Path,
-    frontmatter: &std::collections::BTreeMap<String, serde_json::Value>,
-    title: Option<&str>,
-) -> String {
-    let text = |key: &str| {
-        frontmatter
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    if let Some(title) = title.map(str::trim).filter(|t| !t.is_empty()) {
-        return title.to_string();
-    }
-    if let Some(name) = text("name") {
-        return name;
-    }
-    file_name(path)
-}
-
 /// The name the tools give a file: a skill's folder name (`pdf/SKILL.md` is `pdf`), a command
 /// file without `.md`, a prompt file without `.prompt.md`.
 pub fn file_name(path: &Path) -> String {

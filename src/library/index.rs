@@ -501,7 +501,7 @@ fn prompt_from_doc(f: &Fields, doc: &TantivyDocument) -> Option<Prompt> {
     let id = text(f.id)?;
     let title_source = match text(f.title_source).as_deref() {
         Some("frontmatter") => TitleSource::Frontmatter,
-        Some("heading") => TitleSource::Heading,
+        Some("name") => TitleSource::Name,
         _ => TitleSource::FileName,
     };
     let placeholders = all(f.placeholder_kinds)
@@ -745,7 +745,7 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
     doc.add_u64(f.size, p.size);
     let source = match p.title_source {
         TitleSource::Frontmatter => "frontmatter",
-        TitleSource::Heading => "heading",
+        TitleSource::Name => "name",
         TitleSource::FileName => "file_name",
     };
     doc.add_text(f.title_source, source);
