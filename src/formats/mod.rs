@@ -268,39 +268,14 @@ pub fn detect_in(relative: &Path, hint: FormatHint) -> Option<Format> {
     }
 }
 
-/// The best name a file of `format` offers for a prompt list: its `title`, then `name`, then the
-/// file (or, for a skill, folder) name — never a body heading such as "Role".
-pub fn display_name(
-    format: Format,
-    path: &Path,
-    frontmatter: &std::collections::BTreeMap<String, serde_json::Value>,
-    title: Option<&str>,
-) -> String {
-    let text = |key: &str| {
-        frontmatter
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    if let Some(title) = title.map(str::trim).filter(|t| !t.is_empty()) {
-        return title.to_string();
-    }
-    if let Some(name) = text("name") {
-        return name;
-    }
-    file_stem(format, path)
-}
-
-/// The name a tool derives from the file's path: the skill folder, the command file without
-/// `.md`, the prompt file without `.prompt.md`.
-fn file_stem(format: Format, path: &Path) -> String {
+/// The name the tools give a file: a skill's folder name (`pdf/SKILL.md` is `pdf`), a command
+/// file without `.md`, a prompt file without `.prompt.md`.
+pub fn file_name(path: &Path) -> String {
     let file = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if format == Format::Skill {
+    if file == "SKILL.md" {
         return path
             .parent()
             .and_then(Path::file_name)
@@ -397,39 +372,17 @@ mod tests {
     }
 
     #[test]
-    fn names_prefer_title_then_name_then_file() {
-        let fm = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
-                .collect::<std::collections::BTreeMap<_, _>>()
-        };
-        let skill = Path::new("/x/.claude/skills/pdf-tools/SKILL.md");
-        assert_eq!(
-            display_name(Format::Skill, skill, &fm(&[]), None),
-            "pdf-tools"
-        );
-        assert_eq!(
-            display_name(Format::Skill, skill, &fm(&[("name", "pdf")]), None),
-            "pdf"
-        );
-        assert_eq!(
-            display_name(
-                Format::VsCodePrompt,
-                Path::new("a/plan.prompt.md"),
-                &fm(&[]),
-                Some("Plan it")
-            ),
-            "Plan it"
-        );
-        assert_eq!(
-            display_name(
-                Format::VsCodePrompt,
-                Path::new("a/plan.prompt.md"),
-                &fm(&[]),
-                None
-            ),
-            "plan"
-        );
+    fn file_names_are_what_the_tools_call_the_file() {
+        let cases = [
+            ("/x/.claude/skills/pdf-tools/SKILL.md", "pdf-tools"),
+            ("/lib/skills/pdf-forms/SKILL.md", "pdf-forms"),
+            ("a/plan.prompt.md", "plan"),
+            ("a/Planner.agent.md", "Planner"),
+            ("r/ts.mdc", "ts"),
+            ("/lib/commands/create-readme.md", "create-readme"),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(file_name(Path::new(path)), expected, "{path}");
+        }
     }
 }

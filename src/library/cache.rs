@@ -272,7 +272,8 @@ mod tests {
         assert_eq!(cache.all_tags(), [("x".into(), 2), ("z".into(), 1)]);
         assert_eq!(cache.placeholder_names(), [("n".to_string(), 1)]);
         let titles: Vec<_> = cache.all().iter().map(|p| p.title.clone()).collect();
-        assert_eq!(titles, ["alpha", "Beta", "Gamma"]);
+        // An untitled file is named by its file name, not its "# Gamma" heading.
+        assert_eq!(titles, ["alpha", "Beta", "c"]);
 
         // An identical file is no change; an edit changes one entry and its aggregates.
         assert_eq!(

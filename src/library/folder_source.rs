@@ -86,10 +86,6 @@ impl FolderSource {
         let Some(format) = self.format_of(&prompt.path)? else {
             return Some(prompt);
         };
-        let title = (prompt.title_source == super::prompt::TitleSource::Frontmatter)
-            .then(|| prompt.title.clone());
-        prompt.title = formats::display_name(format, &prompt.path, &prompt.extra, title.as_deref());
-        prompt.title_source = super::prompt::TitleSource::Frontmatter;
         prompt.format = Some(format);
         prompt.reparse_placeholders();
         Some(prompt)

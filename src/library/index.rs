@@ -29,12 +29,16 @@ use crate::document::placeholders::PlaceholderKind;
 use super::prompt::{Prompt, TitleSource, id_key};
 
 /// Bump when the schema or the tokenizer changes: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 const VERSION_FILE: &str = "promptstack-schema-version";
 const TOKENIZER: &str = "prompt";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 /// Metadata matches that make a body search unnecessary (see [`PromptIndex::search`]).
 pub const ENOUGH_HITS: usize = 10;
+/// The query is a prompt's whole id, file name or `name` (BM25-scored: a rare key scores high).
+const NAME_EXACT_BOOST: f32 = 10.0;
+/// The query starts a prompt's name (a constant score, as every prefix match).
+const NAME_PREFIX_BOOST: f32 = 20.0;
 
 /// Why the index failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +73,12 @@ struct Fields {
     /// [`id_key`] of the id, as a fast column: hits are mapped to prompts without string reads.
     key: Field,
     title: Field,
+    /// The words of the id, the file name and the frontmatter `name`, also split at case
+    /// changes (`createReadme` → `createreadme create readme`).
+    name_words: Field,
+    /// The same names whole, as [`name_key`]s (`commands-create-readme`, `create-readme`), for
+    /// exact and prefix matches of what users type after `/`.
+    names: Field,
     description: Field,
     tags: Field,
     category: Field,
@@ -99,6 +109,8 @@ fn schema() -> (Schema, Fields) {
         id: b.add_text_field("id", STRING | STORED),
         key: b.add_u64_field("key", FAST),
         title: b.add_text_field("title", stored_text.clone()),
+        name_words: b.add_text_field("name_words", text.clone()),
+        names: b.add_text_field("names", STRING),
         description: b.add_text_field("description", stored_text.clone()),
         tags: b.add_text_field("tags", stored_text.clone()),
         category: b.add_text_field("category", stored_text.clone()),
@@ -131,6 +143,45 @@ pub fn is_blank_query(query: &str) -> bool {
     let mut analyzer = analyzer();
     let mut stream = analyzer.token_stream(query);
     !stream.advance()
+}
+
+/// The words of `text` as the index sees them.
+fn tokens(text: &str) -> Vec<String> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+/// `name` with a space at each case change: `createReadme` → `create Readme`,
+/// `APIDesign` → `API Design`, `v2Api` → `v2 Api`.
+fn split_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if i > 0 && c.is_uppercase() {
+            let before = chars[i - 1];
+            let lower_after = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if before.is_lowercase()
+                || before.is_numeric()
+                || (before.is_uppercase() && lower_after)
+            {
+                out.push(' ');
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A name as one comparable key: its words (split at `-`, `_`, `/`, `.`, spaces and case
+/// changes, lowercased) joined by `-`. `Create_Readme`, `create readme`, `createReadme` and
+/// `create-readme` are all `create-readme`, so each finds that file name.
+fn name_key(name: &str) -> String {
+    tokens(&split_case(name)).join("-")
 }
 
 /// A progress callback: `(done, total)`.
@@ -408,7 +459,10 @@ impl PromptIndex {
         for id in ids {
             let term = Term::from_field_text(self.fields.id, id);
             let query = TermQuery::new(term, IndexRecordOption::Basic);
-            if let Some((_, address)) = searcher.search(&query, &TopDocs::with_limit(1))?.first() {
+            if let Some((_, address)) = searcher
+                .search(&query, &TopDocs::with_limit(1).order_by_score())?
+                .first()
+            {
                 let doc: TantivyDocument = searcher.doc(*address)?;
                 out.extend(prompt_from_doc(&self.fields, &doc));
             }
@@ -447,7 +501,7 @@ fn prompt_from_doc(f: &Fields, doc: &TantivyDocument) -> Option<Prompt> {
     let id = text(f.id)?;
     let title_source = match text(f.title_source).as_deref() {
         Some("frontmatter") => TitleSource::Frontmatter,
-        Some("heading") => TitleSource::Heading,
+        Some("name") => TitleSource::Name,
         _ => TitleSource::FileName,
     };
     let placeholders = all(f.placeholder_kinds)
@@ -496,7 +550,7 @@ impl PromptIndex {
     /// tags ×3, body ×1); typing another word narrows the list.
     pub fn search(&self, query: &str, limit: usize) -> Result<SearchHits, IndexError> {
         let searcher = self.reader().searcher();
-        let words = self.tokens(query);
+        let words = tokens(query);
         if words.is_empty() {
             return Ok(SearchHits {
                 searcher,
@@ -511,10 +565,11 @@ impl PromptIndex {
         if words.len() > 1 {
             passes.insert(0, (false, true));
         }
+        let key = name_key(query);
         let mut top = Vec::new();
         for (bodies, every_word) in passes {
-            let query = self.build_query(&words, bodies, every_word);
-            top = searcher.search(&query, &TopDocs::with_limit(limit))?;
+            let query = self.build_query(&words, &key, bodies, every_word);
+            top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
             if top.len() >= enough {
                 break;
             }
@@ -546,23 +601,21 @@ impl PromptIndex {
         })
     }
 
-    /// The words of `query` as the index sees them.
-    fn tokens(&self, query: &str) -> Vec<String> {
-        let mut analyzer = analyzer();
-        let mut stream = analyzer.token_stream(query);
-        let mut out = Vec::new();
-        while stream.advance() {
-            out.push(stream.token().text.clone());
-        }
-        out
-    }
-
-    /// Per word: exact terms on every field (title and tags boosted), a prefix on title and tags
-    /// (the user is still typing), and a fuzzy match on title and tags (typos: distance 1 from 4
-    /// letters, 2 from 8). Several words also match as a phrase in the title (and body).
+    /// Per word: exact terms on every field (title, name words and tags boosted), a prefix on
+    /// title, name words and tags (the user is still typing), and a fuzzy match on title and tags
+    /// (typos: distance 1 from 4 letters, 2 from 8). Several words also match as a phrase in the
+    /// title (and body). The whole query as a name `key` (`create-readme`) matching an id, file
+    /// name or `name` exactly, or with several words as its prefix (`create-rea`), ranks above
+    /// any word match: that is the prompt the user is typing the name of.
     /// `every_word`: each word must match somewhere (the cheap, precise first pass for several
     /// words); otherwise any word may.
-    fn build_query(&self, words: &[String], bodies: bool, every_word: bool) -> Box<dyn Query> {
+    fn build_query(
+        &self,
+        words: &[String],
+        key: &str,
+        bodies: bool,
+        every_word: bool,
+    ) -> Box<dyn Query> {
         let f = &self.fields;
         let boosted = |q: Box<dyn Query>, boost: f32| -> (Occur, Box<dyn Query>) {
             (Occur::Should, Box::new(BoostQuery::new(q, boost)))
@@ -570,6 +623,7 @@ impl PromptIndex {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut exact = vec![
             (f.title, 4.0),
+            (f.name_words, 4.0),
             (f.tags, 3.0),
             (f.category, 2.0),
             (f.placeholders, 1.5),
@@ -592,7 +646,14 @@ impl PromptIndex {
                 ));
             }
             let letters = word.chars().count();
-            for (field, boost) in [(f.title, 1.0), (f.tags, 0.8)] {
+            // Typos in names are left to the title (an untitled prompt's title is its name):
+            // fuzzy name words cost a quarter more per search and found nothing more.
+            let fields = [
+                (f.title, 1.0, true),
+                (f.name_words, 1.0, false),
+                (f.tags, 0.8, true),
+            ];
+            for (field, boost, typos) in fields {
                 let term = Term::from_field_text(field, word);
                 if typing && letters >= 2 {
                     alternatives.push(boosted(
@@ -605,7 +666,7 @@ impl PromptIndex {
                     4..8 => 1,
                     _ => 2,
                 };
-                if distance > 0 {
+                if typos && distance > 0 {
                     alternatives.push(boosted(
                         Box::new(FuzzyTermQuery::new(term, distance, true)),
                         boost,
@@ -628,6 +689,21 @@ impl PromptIndex {
                 clauses.push(boosted(Box::new(PhraseQuery::new(terms)), boost));
             }
         }
+        if !key.is_empty() {
+            let term = Term::from_field_text(f.names, key);
+            clauses.push(boosted(
+                Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic)),
+                NAME_EXACT_BOOST,
+            ));
+            // One word is already matched as a prefix of every name word; several words narrow
+            // the prefix enough to stay cheap.
+            if words.len() > 1 {
+                clauses.push(boosted(
+                    Box::new(FuzzyTermQuery::new_prefix(term, 0, false)),
+                    NAME_PREFIX_BOOST,
+                ));
+            }
+        }
         Box::new(BooleanQuery::new(clauses))
     }
 }
@@ -637,6 +713,25 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
     doc.add_text(f.id, &p.id);
     doc.add_u64(f.key, id_key(&p.id));
     doc.add_text(f.title, &p.title);
+    let names = p.names();
+    let mut words: Vec<String> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for name in &names {
+        for word in tokens(name).into_iter().chain(tokens(&split_case(name))) {
+            if !words.contains(&word) {
+                words.push(word);
+            }
+        }
+        let key = name_key(name);
+        if !key.is_empty() && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    // Each word once: a name repeated in the id and `name:` is no stronger a match.
+    doc.add_text(f.name_words, words.join(" "));
+    for key in keys {
+        doc.add_text(f.names, key);
+    }
     if let Some(d) = &p.description {
         doc.add_text(f.description, d);
     }
@@ -657,7 +752,7 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
     doc.add_u64(f.size, p.size);
     let source = match p.title_source {
         TitleSource::Frontmatter => "frontmatter",
-        TitleSource::Heading => "heading",
+        TitleSource::Name => "name",
         TitleSource::FileName => "file_name",
     };
     doc.add_text(f.title_source, source);
@@ -827,6 +922,53 @@ mod tests {
     }
 
     #[test]
+    fn ids_file_names_and_names_match_whole_and_by_prefix() {
+        let index = PromptIndex::in_memory().unwrap();
+        let mut prompts = sample();
+        prompts.extend([
+            prompt(
+                "commands/create-readme",
+                "---\ntitle: Documentation starter\n---\n# Role\nWrite docs.\n",
+            ),
+            // Decoys: the same words in titles, tags and other names.
+            prompt(
+                "workflows/readme-review",
+                "---\ntitle: Create a readme review\ntags: [create, readme]\n---\nCreate.\n",
+            ),
+            prompt(
+                "commands/create-readme-badges",
+                "---\ntitle: Badges\n---\nBadges.\n",
+            ),
+            prompt(
+                "skills/pdf-forms/SKILL",
+                "---\nname: fill-pdf\n---\n# SKILL\nForms.\n",
+            ),
+            prompt("prompts/releaseNotesDraft", "# Role\nDraft notes.\n"),
+        ]);
+        index.update(true, prompts, vec![], None).unwrap();
+        let first = |q: &str| ids(&index, q).first().cloned().unwrap_or_default();
+        for q in [
+            "create-readme",
+            "create readme",
+            "Create_Readme",
+            "createReadme",
+            "create-rea",
+            "commands/create-readme",
+            "commands/create",
+        ] {
+            assert_eq!(first(q), "commands/create-readme", "{q}");
+        }
+        assert_eq!(first("create-readme-b"), "commands/create-readme-badges");
+        for q in ["pdf-forms", "fill-pdf", "fill", "pdf for"] {
+            assert_eq!(first(q), "skills/pdf-forms/SKILL", "{q}");
+        }
+        for q in ["release notes draft", "releaseNotesDr", "notes draft"] {
+            assert_eq!(first(q), "prompts/releaseNotesDraft", "{q}");
+        }
+        assert_eq!(first("releaseNotes"), "workflows/release-notes");
+    }
+
+    #[test]
     fn updates_are_incremental_and_stored_prompts_round_trip() {
         let index = PromptIndex::in_memory().unwrap();
         index.update(true, sample(), vec![], None).unwrap();
@@ -840,7 +982,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(index.len(), 2);
-        assert!(ids(&index, "security").is_empty());
+        assert!(ids(&index, "checklist").is_empty());
         assert_eq!(ids(&index, "threat"), ["rules/security"]);
         let stored = index.stored_prompts().unwrap();
         assert_eq!(stored.len(), 2);

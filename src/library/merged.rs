@@ -222,7 +222,7 @@ mod tests {
         ids.sort();
         assert_eq!(ids, ["commands/review", "team:review"]);
         let team_review = merged.get("team:review").unwrap().unwrap();
-        assert_eq!(team_review.title, "Team review");
+        assert_eq!(team_review.title, "review");
         assert_eq!(team_review.source.as_deref(), Some("team"));
         assert_eq!(merged.get("commands/review").unwrap().unwrap().source, None);
         assert_eq!(merged.get("other:review").unwrap(), None);

@@ -8,13 +8,16 @@ use sha2::{Digest, Sha256};
 
 use crate::document::frontmatter::{self, Split};
 use crate::document::placeholders::{self, Dialects, PlaceholderKind};
-use crate::formats::Format;
+use crate::formats::{self, Format};
 
-/// Where a prompt's title came from (validation warns unless it is the frontmatter).
+/// Where a prompt's title (its label in lists) came from: the best name the file offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TitleSource {
+    /// Frontmatter `title`.
     Frontmatter,
-    Heading,
+    /// Frontmatter `name` (skills, agents, prompt files).
+    Name,
+    /// The file name (a skill's folder name), never a body heading such as "Role".
     FileName,
 }
 
@@ -108,8 +111,8 @@ pub fn id_for(root: &Path, path: &Path) -> Option<String> {
 }
 
 impl Prompt {
-    /// Builds a prompt from a file's text. Never fails: missing or broken frontmatter falls back
-    /// to the first heading, then the file name, for the title.
+    /// Builds a prompt from a file's text. Never fails: without a frontmatter `title` (or with
+    /// broken frontmatter) the title is its `name`, then the file name.
     pub fn from_text(id: String, path: PathBuf, text: &str, stamp: FileStamp) -> Prompt {
         let (fm, frontmatter_error) = match frontmatter::split(text) {
             Split::Found(block) => match frontmatter::parse(&block) {
@@ -119,15 +122,11 @@ impl Prompt {
             _ => (Default::default(), None),
         };
         let body = frontmatter::body(text).to_string();
-        let (title, title_source) = match fm.title {
-            Some(t) => (t, TitleSource::Frontmatter),
-            None => match first_heading(&body) {
-                Some(h) => (h, TitleSource::Heading),
-                None => (
-                    id.rsplit('/').next().unwrap_or(&id).to_string(),
-                    TitleSource::FileName,
-                ),
-            },
+        let name = fm.extra.get("name").and_then(|v| v.as_str());
+        let (title, title_source) = match (nonblank(fm.title.as_deref()), nonblank(name)) {
+            (Some(t), _) => (t, TitleSource::Frontmatter),
+            (None, Some(n)) => (n, TitleSource::Name),
+            (None, None) => (formats::file_name(&path), TitleSource::FileName),
         };
         let placeholders = distinct_placeholders(&body, &Dialects::default());
         let category = id.split_once('/').map(|(c, _)| c.to_string());
@@ -165,6 +164,21 @@ impl Prompt {
     pub fn reparse_placeholders(&mut self) {
         self.placeholders = distinct_placeholders(&self.body, &self.dialects());
     }
+
+    /// What a user may type to find the prompt: its id, its file name and its frontmatter
+    /// `name`.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = vec![self.id.clone(), formats::file_name(&self.path)];
+        names.extend(nonblank(self.extra.get("name").and_then(|v| v.as_str())));
+        names
+    }
+}
+
+/// `text` trimmed, unless that leaves nothing.
+fn nonblank(text: Option<&str>) -> Option<String> {
+    text.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 
 fn distinct_placeholders(body: &str, dialects: &Dialects) -> Vec<(String, PlaceholderKind)> {
@@ -173,18 +187,6 @@ fn distinct_placeholders(body: &str, dialects: &Dialects) -> Vec<(String, Placeh
         .into_iter()
         .map(|(name, kind)| (name.to_string(), kind))
         .collect()
-}
-
-/// The text of the first ATX heading (`# Title`) in a Markdown body.
-fn first_heading(body: &str) -> Option<String> {
-    body.lines().find_map(|line| {
-        let rest = line.trim_start().strip_prefix('#')?;
-        let rest = rest.trim_start_matches('#');
-        if !rest.starts_with([' ', '\t']) {
-            return None;
-        }
-        Some(rest.trim().trim_end_matches('#').trim().to_string()).filter(|t| !t.is_empty())
-    })
 }
 
 #[cfg(test)]
@@ -229,11 +231,11 @@ mod tests {
     }
 
     #[test]
-    fn title_falls_back_to_heading_then_file_name() {
-        let p = prompt("root-note", "intro\n## Second *level* ##\n# First\n");
+    fn title_falls_back_to_name_then_file_name_never_a_heading() {
+        let p = prompt("root-note", "intro\n## Second *level* ##\n# Role\n");
         assert_eq!(
             (p.title.as_str(), p.title_source),
-            ("Second *level*", TitleSource::Heading)
+            ("root-note", TitleSource::FileName)
         );
         assert_eq!(p.category, None);
         let p = prompt("rules/no-title", "---\ntitle: [broken\n---\n#hashtag\n");
@@ -242,6 +244,32 @@ mod tests {
             ("no-title", TitleSource::FileName)
         );
         assert!(p.frontmatter_error.is_some());
+        let p = prompt(
+            "agents/reviewer",
+            "---\nname: ' code-reviewer '\ntitle: ''\n---\n# Role\n",
+        );
+        assert_eq!(
+            (p.title.as_str(), p.title_source),
+            ("code-reviewer", TitleSource::Name)
+        );
+        let p = prompt("skills/pdf-forms/SKILL", "# SKILL\nFill forms.\n");
+        assert_eq!(
+            (p.title.as_str(), p.title_source),
+            ("pdf-forms", TitleSource::FileName)
+        );
+        assert_eq!(p.names(), ["skills/pdf-forms/SKILL", "pdf-forms"]);
+    }
+
+    #[test]
+    fn names_are_the_id_the_file_name_and_the_frontmatter_name() {
+        let p = prompt(
+            "prompts/plan.prompt",
+            "---\ntitle: Plan\nname: planner\n---\n",
+        );
+        assert_eq!(p.title, "Plan");
+        assert_eq!(p.names(), ["prompts/plan.prompt", "plan", "planner"]);
+        let p = prompt("prompts/plan.prompt", "Plan it.\n");
+        assert_eq!(p.title, "plan");
     }
 
     #[test]

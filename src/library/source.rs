@@ -644,7 +644,7 @@ mod tests {
         let source = FilesystemSource::new(dir.path().to_path_buf());
         let root = source.root().to_path_buf();
         let a = write(&root, "commands/a.md", b"# A");
-        assert_eq!(source.get("commands/a").unwrap().unwrap().title, "A");
+        assert_eq!(source.get("commands/a").unwrap().unwrap().title, "a");
         assert_eq!(source.get("../etc/passwd").unwrap(), None);
         assert_eq!(source.get("missing").unwrap(), None);
         std::fs::remove_file(&a).unwrap();
