@@ -15,7 +15,7 @@ use promptstack::history::graph::GraphSettings;
 use promptstack::history::postgres::ConnectSettings;
 use promptstack::history::{
     CompositionRecord, CompositionRepository, GraphRepository, Identity, ListOptions,
-    PostgresRepository, SortOrder, SqliteRepository,
+    PostgresRepository, SEARCH_CANDIDATES, SEARCH_COUNT_CAP, SortOrder, SqliteRepository,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -128,6 +128,7 @@ macro_rules! contract {
             }
             #[test] fn saves_add_versions_only_when_content_changes() { run(super::saves_add_versions_only_when_content_changes) }
             #[test] fn search_ranks_highlights_filters_and_pages() { run(super::search_ranks_highlights_filters_and_pages) }
+            #[test] fn search_of_a_common_word_is_bounded() { run(super::search_of_a_common_word_is_bounded) }
             #[test] fn list_filters_sorts_and_pages() { run(super::list_filters_sorts_and_pages) }
             #[test] fn delete_cascades_and_stats_add_up() { run(super::delete_cascades_and_stats_add_up) }
             #[test] fn prompt_uses_and_placeholder_values() { run(super::prompt_uses_and_placeholder_values) }
@@ -334,6 +335,30 @@ fn search_ranks_highlights_filters_and_pages(store: &Store) {
         })
         .is_empty()
     );
+}
+
+/// A word in more compositions than a search ranks: the count stops at the backend's cap (and
+/// says so), the newest matches are ranked, and a narrower query is counted exactly.
+fn search_of_a_common_word_is_bounded(store: &Store) {
+    let repo = (store.open)("alice");
+    let many: Vec<_> = (0..SEARCH_COUNT_CAP + 5)
+        .map(|i| record(&format!("c{i}"), &format!("common note {i}"), i as i64))
+        .collect();
+    repo.save_many(&many).unwrap();
+    let newest = (SEARCH_COUNT_CAP + 10) as i64;
+    repo.save(&record("best", "Common, common, common.", newest))
+        .unwrap();
+    let page = repo.search("common", &ListOptions::default()).unwrap();
+    assert!(page.capped, "total {}", page.total);
+    assert!(
+        (SEARCH_CANDIDATES..=SEARCH_COUNT_CAP).contains(&page.total),
+        "{}",
+        page.total
+    );
+    assert_eq!(page.items[0].summary.id, "best");
+    // "100" is the word being typed: 100 and 1000–1004.
+    let few = repo.search("note 100", &ListOptions::default()).unwrap();
+    assert_eq!((few.total, few.capped), (6, false));
 }
 
 fn list_filters_sorts_and_pages(store: &Store) {

@@ -269,6 +269,14 @@ impl Default for ListOptions {
     }
 }
 
+/// Matches a full-text search ranks: the most recent ones, so a query costs the same whatever
+/// the number of matches (ranking every match of a common word at a million compositions took
+/// a second).
+pub const SEARCH_CANDIDATES: usize = 250;
+/// Matches a search counts where counting is cheap (SQLite, the graph); more are reported as
+/// "at least this many" ([`Page::capped`]).
+pub const SEARCH_COUNT_CAP: usize = 1000;
+
 /// One page of results and the total number of matches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {

@@ -11,8 +11,8 @@ use super::{
 use crate::history::{
     Composition, CompositionExport, CompositionRecord, CompositionSummary, FileStamp, HistoryError,
     HistoryStats, ListOptions, Page, PromptPairing, RELATED_LIMIT_MAX, RELATED_PROMPT_WEIGHT,
-    RELATED_TAG_WEIGHT, RELATED_WORKSPACE_WEIGHT, RelatedComposition, SearchHit, SortOrder,
-    VersionInfo, VersionRecord, from_millis, snippet,
+    RELATED_TAG_WEIGHT, RELATED_WORKSPACE_WEIGHT, RelatedComposition, SEARCH_CANDIDATES,
+    SEARCH_COUNT_CAP, SearchHit, SortOrder, VersionInfo, VersionRecord, from_millis, snippet,
 };
 
 /// Cypher conditions (on node `c`) for the filters of `options`, with their parameters.
@@ -141,18 +141,30 @@ pub(super) fn search(
     }
     let (conditions, mut params) = filters(options);
     params.push(("query", Value::String(fulltext_query(&words))));
+    // Counting stops at the cap, and only the most recent matches are ranked (as on SQLite and
+    // PostgreSQL), so a common word does not sort the whole history by score.
     let counted = repo.run(
-        &format!("{MATCHES}{conditions} RETURN count(c)"),
+        &format!(
+            "{MATCHES}{conditions} WITH c LIMIT {} RETURN count(c)",
+            SEARCH_COUNT_CAP + 1
+        ),
         params.clone(),
     )?;
-    let total = counted.first().map_or(0, |r| as_count(&r[0]));
+    let counted = counted.first().map_or(0, |r| as_count(&r[0]));
+    let total = counted.min(SEARCH_COUNT_CAP);
+    let capped = counted > SEARCH_COUNT_CAP;
     if total <= options.offset {
-        return Ok(Page::exact(Vec::new(), total));
+        return Ok(Page {
+            items: Vec::new(),
+            total,
+            capped,
+        });
     }
     params.extend(paging(options));
     let rows = repo.run(
         &format!(
             "{MATCHES}{conditions}
+             WITH c, score ORDER BY c.updated_at DESC LIMIT {SEARCH_CANDIDATES}
              RETURN {SUMMARY}, score, c.content
              ORDER BY score DESC, c.updated_at DESC, c.id SKIP $skip LIMIT $limit"
         ),
@@ -169,7 +181,11 @@ pub(super) fn search(
             snippet: snippet::build(&as_str(&r[SUMMARY_WIDTH + 1]), &words),
         })
         .collect();
-    Ok(Page::exact(items, total))
+    Ok(Page {
+        items,
+        total,
+        capped,
+    })
 }
 
 pub(super) fn versions(repo: &GraphRepository, id: &str) -> Result<Vec<VersionInfo>, HistoryError> {

@@ -9,7 +9,7 @@ use crate::history::{HistoryError, ListOptions, Page, SearchHit, parse_snippet};
 
 /// Matches ranked per query: the most recently updated ones. Ranking reads each candidate's
 /// tsvector, so this bounds the cost of a query whatever the number of matches.
-pub const CANDIDATES: i64 = 250;
+const CANDIDATES: i64 = crate::history::SEARCH_CANDIDATES as i64;
 
 /// Turns user words into a `tsquery`: every run of letters and digits is a required lexeme and
 /// the last one a prefix (the word being typed). Nothing else reaches the query parser, so no

@@ -1,20 +1,17 @@
 //! Full-text search on the SQLite index, bounded whatever the number of matches: FTS5 finds
 //! the [`CANDIDATES`] most recently created matches (its doclists are in row order, so that is
 //! a walk from their end), they are ranked here with BM25 over that set, and matches are counted
-//! up to [`COUNT_CAP`] ("1,000+"). Ranking every match with FTS5's `rank` made a common word at
-//! a million compositions take a second. Snippets are built for the returned page only.
+//! up to [`COUNT_CAP`] ("1,000+"). Snippets are built for the returned page only.
 
 use std::collections::HashMap;
 
 use rusqlite::types::Value;
 
 use super::{SqliteRepository, filters};
-use crate::history::{HistoryError, ListOptions, Page, SearchHit, snippet};
-
-/// Matches ranked per query: the most recently created ones.
-pub const CANDIDATES: usize = 250;
-/// Matches counted per query; more are reported as "at least this many".
-pub const COUNT_CAP: usize = 1000;
+use crate::history::{
+    HistoryError, ListOptions, Page, SEARCH_CANDIDATES as CANDIDATES,
+    SEARCH_COUNT_CAP as COUNT_CAP, SearchHit, snippet,
+};
 
 /// BM25's usual constants: term-frequency saturation and length normalisation.
 const K1: f64 = 1.2;
