@@ -3,8 +3,6 @@
 //! a walk from their end), they are ranked here with BM25 over that set, and matches are counted
 //! up to [`COUNT_CAP`] ("1,000+"). Snippets are built for the returned page only.
 
-use std::collections::HashMap;
-
 use rusqlite::types::Value;
 
 use super::{SqliteRepository, filters};
@@ -56,23 +54,20 @@ pub(super) fn search(
     let candidates = contents(&conn, &matches[..counted.min(CANDIDATES)])?;
     let words = snippet::query_words(query);
     let ranked = rank(&candidates, &words);
-    let page: Vec<&(i64, f64)> = ranked
-        .iter()
+    let page: Vec<(usize, f64)> = ranked
+        .into_iter()
         .skip(options.offset)
         .take(options.limit)
         .collect();
-    let mut summaries = repo.summaries_by_pk(&conn, page.iter().map(|(pk, _)| *pk))?;
-    let content: HashMap<i64, &str> = candidates
-        .iter()
-        .map(|(pk, text)| (*pk, text.as_str()))
-        .collect();
+    let mut summaries = repo.summaries_by_pk(&conn, page.iter().map(|(i, _)| candidates[*i].0))?;
     let items = page
         .into_iter()
-        .filter_map(|&(pk, score)| {
+        .filter_map(|(i, score)| {
+            let (pk, content) = &candidates[i];
             Some(SearchHit {
-                summary: summaries.remove(&pk)?,
+                summary: summaries.remove(pk)?,
                 score,
-                snippet: snippet::build(content.get(&pk)?, &words),
+                snippet: snippet::build(content, &words),
             })
         })
         .collect();
@@ -118,12 +113,12 @@ fn fts_query(query: &str) -> Option<String> {
     Some(terms.join(" "))
 }
 
-/// Candidates ranked by BM25 over the candidate set, best first, as `(pk, score)` with SQLite's
+/// Candidates ranked by BM25 over the candidate set, best first, as `(index, score)` with SQLite's
 /// convention (lower is better); ties go to the newer composition. Every word but the last must
 /// equal a word of the text and the last may begin one, as in [`fts_query`]; words are folded
 /// like the FTS5 tokenizer folds them. Lengths are in bytes: only their ratio to the average
 /// matters.
-fn rank(candidates: &[(i64, String)], words: &[String]) -> Vec<(i64, f64)> {
+fn rank(candidates: &[(i64, String)], words: &[String]) -> Vec<(usize, f64)> {
     let terms: Vec<String> = words.iter().map(|w| snippet::fold(w)).collect();
     let counts: Vec<Vec<usize>> = candidates
         .iter()
@@ -137,20 +132,22 @@ fn rank(candidates: &[(i64, String)], words: &[String]) -> Vec<(i64, f64)> {
             (1.0 + (n - having + 0.5) / (having + 0.5)).ln()
         })
         .collect();
-    let mut ranked: Vec<(i64, f64)> = candidates
+    let mut ranked: Vec<(usize, f64)> = candidates
         .iter()
         .zip(&counts)
-        .map(|((pk, text), tf)| {
+        .enumerate()
+        .map(|(i, ((_, text), tf))| {
             let norm = K1 * (1.0 - B + B * text.len() as f64 / average.max(1.0));
             let score: f64 = tf
                 .iter()
                 .zip(&idf)
                 .map(|(&f, idf)| idf * (f as f64 * (K1 + 1.0)) / (f as f64 + norm))
                 .sum();
-            (*pk, -score)
+            (i, -score)
         })
         .collect();
-    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+    let pk = |i: usize| candidates[i].0;
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(pk(b.0).cmp(&pk(a.0))));
     ranked
 }
 
@@ -231,7 +228,7 @@ mod tests {
             .collect();
         rank(&candidates, &snippet::query_words(query))
             .into_iter()
-            .map(|(pk, _)| pk)
+            .map(|(i, _)| candidates[i].0)
             .collect()
     }
 
