@@ -28,7 +28,9 @@ impl LibraryChange {
 /// A cache of prompts keyed by id. Changes touch exactly the affected entries.
 pub trait PromptCache: Send + Sync {
     /// Replaces the whole content (after a full load); returns how the content changed.
-    fn replace_all(&self, prompts: Vec<Prompt>) -> Vec<LibraryChange>;
+    fn replace_all(&self, prompts: Vec<Arc<Prompt>>) -> Vec<LibraryChange>;
+    /// Adds or updates these prompts, keeping the rest (a load in steps); returns what changed.
+    fn extend(&self, prompts: Vec<Arc<Prompt>>) -> Vec<LibraryChange>;
     /// Applies one source change; returns what actually changed (nothing for an identical file).
     fn apply(&self, change: SourceChange) -> Vec<LibraryChange>;
     fn get(&self, id: &str) -> Option<Arc<Prompt>>;
@@ -95,20 +97,20 @@ impl CacheState {
         }
     }
 
-    fn insert(&mut self, prompt: Prompt) -> Option<LibraryChange> {
+    fn insert(&mut self, prompt: Arc<Prompt>) -> Option<LibraryChange> {
         if let Some(old) = self.prompts.get(&prompt.id)
             && old.hash == prompt.hash
             && old.path == prompt.path
         {
             // Same content (a touch or a duplicate event): keep the fresher stamp only.
             if old.mtime_ns != prompt.mtime_ns {
-                self.put(Arc::new(prompt));
+                self.put(prompt);
             }
             return None;
         }
         self.account(&prompt, true);
         let id = prompt.id.clone();
-        match self.put(Arc::new(prompt)) {
+        match self.put(prompt) {
             Some(old) => {
                 self.account(&old, false);
                 // Re-add in case the old and new title keys were equal and the removal took it.
@@ -151,7 +153,7 @@ impl MemoryCache {
 }
 
 impl PromptCache for MemoryCache {
-    fn replace_all(&self, prompts: Vec<Prompt>) -> Vec<LibraryChange> {
+    fn replace_all(&self, prompts: Vec<Arc<Prompt>>) -> Vec<LibraryChange> {
         let mut state = self.write();
         let fresh: std::collections::HashSet<String> =
             prompts.iter().map(|p| p.id.clone()).collect();
@@ -167,10 +169,18 @@ impl PromptCache for MemoryCache {
         changes
     }
 
+    fn extend(&self, prompts: Vec<Arc<Prompt>>) -> Vec<LibraryChange> {
+        let mut state = self.write();
+        prompts
+            .into_iter()
+            .filter_map(|p| state.insert(p))
+            .collect()
+    }
+
     fn apply(&self, change: SourceChange) -> Vec<LibraryChange> {
         let mut state = self.write();
         match change {
-            SourceChange::Upserted(p) => state.insert(*p).into_iter().collect(),
+            SourceChange::Upserted(p) => state.insert(Arc::new(*p)).into_iter().collect(),
             SourceChange::Removed { id } => state.remove(&id).into_iter().collect(),
             SourceChange::RemovedFolder { id_prefix } => {
                 let ids: Vec<String> = state
@@ -251,6 +261,10 @@ mod tests {
         )
     }
 
+    fn shared(prompts: Vec<Prompt>) -> Vec<Arc<Prompt>> {
+        prompts.into_iter().map(Arc::new).collect()
+    }
+
     fn upsert(p: Prompt) -> SourceChange {
         SourceChange::Upserted(Box::new(p))
     }
@@ -258,11 +272,11 @@ mod tests {
     #[test]
     fn changes_touch_only_affected_entries() {
         let cache = MemoryCache::new();
-        let added = cache.replace_all(vec![
+        let added = cache.replace_all(shared(vec![
             prompt("a", "---\ntitle: Beta\ntags: [x, z]\n---\n{{text:n}}"),
             prompt("b", "---\ntitle: alpha\ntags: [x]\n---\n"),
             prompt("dir/c", "# Gamma"),
-        ]);
+        ]));
         assert_eq!(added.len(), 3);
         let a_before = cache.get("a").unwrap();
         assert!(Arc::ptr_eq(
@@ -309,9 +323,19 @@ mod tests {
     #[test]
     fn same_title_edit_keeps_the_listing_entry() {
         let cache = MemoryCache::new();
-        cache.replace_all(vec![prompt("a", "# Same\none")]);
+        cache.replace_all(shared(vec![prompt("a", "# Same\none")]));
         cache.apply(upsert(prompt("a", "# Same\ntwo")));
         assert_eq!(cache.all().len(), 1);
         assert_eq!(cache.all()[0].body, "# Same\ntwo");
+    }
+
+    #[test]
+    fn extend_adds_and_updates_but_keeps_the_rest() {
+        let cache = MemoryCache::new();
+        cache.extend(shared(vec![prompt("a", "one"), prompt("b", "two")]));
+        let changes = cache.extend(shared(vec![prompt("b", "two"), prompt("c", "three")]));
+        assert_eq!(changes, [LibraryChange::Added("c".into())]);
+        let ids: Vec<_> = cache.all().iter().map(|p| p.id.clone()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
     }
 }

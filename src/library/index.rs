@@ -195,6 +195,9 @@ enum Command {
         progress: Option<Progress>,
         done: mpsc::Sender<Result<(), IndexError>>,
     },
+    Merge {
+        done: mpsc::Sender<()>,
+    },
 }
 
 /// One search match from the index.
@@ -432,6 +435,22 @@ impl PromptIndex {
             })
             .map_err(|_| IndexError::WriterGone)?;
         wait.recv().map_err(|_| IndexError::WriterGone)?
+    }
+
+    /// Merges every segment into one (after a build: see [`MERGE_AFTER`]). Blocks until done;
+    /// a failure only costs search speed and is logged.
+    pub fn merge(&self) {
+        let (done, wait) = mpsc::channel();
+        let sent = self
+            .live
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .commands
+            .as_ref()
+            .is_some_and(|c| c.send(Command::Merge { done }).is_ok());
+        if sent {
+            let _ = wait.recv();
+        }
     }
 
     /// Every indexed prompt, rebuilt from the stored fields (for reconciling without reading
@@ -773,8 +792,8 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
     doc
 }
 
-/// A batch at least this large (a build) is followed by merging the index into one segment.
-const MERGE_AFTER: usize = 1000;
+/// A build that wrote at least this many prompts is followed by [`PromptIndex::merge`].
+pub const MERGE_AFTER: usize = 1000;
 
 /// Merges every segment into one: every query walks each segment's term dictionary once per
 /// word and field, so after a build many small segments cost more than the merge. Failures only
@@ -837,9 +856,6 @@ fn run_writer(
                     }
                     writer.commit()?;
                     reader.reload()?;
-                    if total >= MERGE_AFTER {
-                        merge_all(&mut writer, reader);
-                    }
                     Ok(())
                 })();
                 let mut broken = false;
@@ -857,6 +873,10 @@ fn run_writer(
                 if broken {
                     return;
                 }
+            }
+            Command::Merge { done } => {
+                merge_all(&mut writer, reader);
+                let _ = done.send(());
             }
         }
     }

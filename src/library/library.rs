@@ -18,7 +18,7 @@ use crate::home::DataPaths;
 
 use super::cache::{LibraryChange, MemoryCache, PromptCache};
 use super::git_source::{SyncOutcome, SyncRequest};
-use super::index::{Fresh, IndexError, Progress, PromptIndex, is_blank_query};
+use super::index::{Fresh, IndexError, MERGE_AFTER, Progress, PromptIndex, is_blank_query};
 use super::prompt::Prompt;
 use super::source::{PromptSource, SkipReason, SkippedFile, SourceChange, open_source};
 use super::usage::{UsageEntry, UsageHandler, UsageStats, now_secs};
@@ -456,32 +456,55 @@ fn start_watch(inner: &Arc<Inner>, jobs: mpsc::Sender<Job>) -> Option<super::sou
 }
 
 /// Progress in work units over two phases: reading files, then indexing the changed ones.
+/// Files read and indexed per step of the first load: the first step is small so the first
+/// prompts answer searches within a second of starting on a large library that has no index yet;
+/// later steps grow so the commits between them stay few.
+const FIRST_STEP: usize = 1000;
+const LARGEST_STEP: usize = 8192;
+
+/// Build progress over `files * 2` units: each file counts once when read and once when indexed.
 struct Tracker {
-    progress: Option<Progress>,
-    files: usize,
+    progress: Option<Arc<Mutex<Progress>>>,
+    total: usize,
+    done: usize,
 }
 
 impl Tracker {
-    fn read(&mut self, done: usize) {
-        if let Some(p) = self.progress.as_mut() {
-            p(done, self.files * 2);
+    fn new(progress: Option<Progress>, files: usize) -> Tracker {
+        Tracker {
+            progress: progress.map(|p| Arc::new(Mutex::new(p))),
+            total: files * 2,
+            done: 0,
         }
     }
 
-    /// Maps the index's `(done, total)` over the upserts onto the second half.
-    fn indexing(mut self) -> Option<Progress> {
-        let files = self.files;
-        let mut outer = self.progress.take()?;
-        Some(Box::new(move |done, total| {
-            let scaled = (done * files).checked_div(total).unwrap_or(files);
-            outer(files + scaled, files * 2);
+    fn report(&self, done: usize) {
+        if let Some(p) = &self.progress {
+            (p.lock().unwrap_or_else(|e| e.into_inner()))(done, self.total);
+        }
+    }
+
+    fn advance(&mut self, units: usize) {
+        self.done += units;
+        self.report(self.done);
+    }
+
+    /// Maps the index's `(done, total)` over one step's upserts onto that step's `units`.
+    fn indexing(&self, units: usize) -> Option<Progress> {
+        let progress = self.progress.clone()?;
+        let (base, total) = (self.done, self.total);
+        Some(Box::new(move |done, of| {
+            let scaled = (done * units).checked_div(of).unwrap_or(units);
+            (progress.lock().unwrap_or_else(|e| e.into_inner()))(base + scaled, total);
         }))
     }
 }
 
 /// First load: files against the index. Unchanged files (same path, mtime and size as indexed)
-/// are taken from the index without reading them; the rest are read, and the index gets exactly
-/// the added, changed and removed prompts.
+/// are taken from the index without reading them and answer at once; the rest are read and
+/// indexed in steps, each searchable as soon as it is committed, so a library without an index
+/// answers from what is loaded so far (completion lists are incomplete anyway). The index gets
+/// exactly the added, changed and removed prompts.
 fn load(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
     let mut indexed = if inner.index.fresh().is_none() {
         inner.index.stored_prompts()?
@@ -489,13 +512,10 @@ fn load(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
         HashMap::new()
     };
     let scan = inner.source.scan();
-    let mut tracker = Tracker {
-        progress,
-        files: scan.files.len(),
-    };
-    tracker.read(0);
+    let mut tracker = Tracker::new(progress, scan.files.len());
+    tracker.report(0);
     let mut skipped = scan.skipped;
-    let mut prompts = Vec::with_capacity(scan.files.len());
+    let mut reused = Vec::new();
     let mut to_read = Vec::new();
     for file in scan.files {
         match indexed.remove(&file.id) {
@@ -504,51 +524,73 @@ fn load(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
                     && p.mtime_ns == file.stamp.mtime_ns
                     && p.size == file.stamp.size =>
             {
-                prompts.push(Arc::new(p));
+                reused.push(Arc::new(p));
             }
             old => to_read.push((file, old)),
         }
     }
-    let reused = prompts.len();
-    tracker.read(reused);
-    let read = read_parallel(inner.source.as_ref(), to_read, |n| tracker.read(reused + n));
-    let mut upserts = Vec::new();
-    for (result, old) in read {
-        match result {
-            Ok(p) => {
-                let p = Arc::new(p);
-                if old
-                    .as_ref()
-                    .is_none_or(|o| o.hash != p.hash || o.path != p.path)
-                {
-                    upserts.push(p.clone());
-                }
-                prompts.push(p);
-            }
-            Err(s) => skipped.push(s),
+    let reused_count = reused.len();
+    inner.cache.extend(reused);
+    tracker.advance(reused_count * 2);
+    let mut deletes: Vec<String> = indexed.into_keys().collect();
+    let deleted = deletes.len();
+    let (mut upserted, mut step) = (0, FIRST_STEP);
+    let mut pending = to_read.into_iter();
+    loop {
+        let batch: Vec<_> = pending.by_ref().take(step).collect();
+        if batch.is_empty() && deletes.is_empty() {
+            break;
         }
+        let units = batch.len();
+        let base = tracker.done;
+        let read = read_parallel(inner.source.as_ref(), batch, |n| tracker.report(base + n));
+        tracker.advance(units);
+        let mut loaded = Vec::with_capacity(units);
+        let mut upserts = Vec::new();
+        for (result, old) in read {
+            match result {
+                Ok(p) => {
+                    let p = Arc::new(p);
+                    if old
+                        .as_ref()
+                        .is_none_or(|o| o.hash != p.hash || o.path != p.path)
+                    {
+                        upserts.push(p.clone());
+                    }
+                    loaded.push(p);
+                }
+                Err(s) => skipped.push(s),
+            }
+        }
+        upserted += upserts.len();
+        // The cache first: a prompt the index finds is then always one `get` knows.
+        inner.cache.extend(loaded);
+        if !upserts.is_empty() || !deletes.is_empty() {
+            update_index(
+                inner,
+                false,
+                upserts,
+                std::mem::take(&mut deletes),
+                tracker.indexing(units),
+                || inner.cache.all(),
+            )?;
+        }
+        tracker.advance(units);
+        step = (step * 2).min(LARGEST_STEP);
     }
-    let deletes: Vec<String> = indexed.into_keys().collect();
+    if upserted >= MERGE_AFTER {
+        inner.index.merge();
+    }
     tracing::info!(
-        prompts = prompts.len(),
-        reused,
-        upserts = upserts.len(),
-        deletes = deletes.len(),
+        prompts = inner.cache.len(),
+        reused = reused_count,
+        upserts = upserted,
+        deletes = deleted,
         skipped = skipped.len(),
         "library loaded"
     );
-    if !upserts.is_empty() || !deletes.is_empty() {
-        update_index(inner, false, upserts, deletes, tracker.indexing(), || {
-            prompts.clone()
-        })?;
-    } else if let Some(mut p) = tracker.indexing() {
-        p(1, 1);
-    }
     *inner.skipped.write().unwrap_or_else(|p| p.into_inner()) =
         skipped.into_iter().map(|s| (s.path, s.reason)).collect();
-    inner
-        .cache
-        .replace_all(prompts.into_iter().map(Arc::unwrap_or_clone).collect());
     release_freed_memory();
     Ok(())
 }
@@ -641,14 +683,13 @@ fn read_parallel<T: Send>(
 
 fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
     let scan = inner.source.scan();
-    let mut tracker = Tracker {
-        progress,
-        files: scan.files.len(),
-    };
-    tracker.read(0);
+    let files = scan.files.len();
+    let mut tracker = Tracker::new(progress, files);
+    tracker.report(0);
     let mut skipped = scan.skipped;
-    let files = scan.files.into_iter().map(|f| (f, ())).collect();
-    let read = read_parallel(inner.source.as_ref(), files, |n| tracker.read(n));
+    let scanned = scan.files.into_iter().map(|f| (f, ())).collect();
+    let read = read_parallel(inner.source.as_ref(), scanned, |n| tracker.report(n));
+    tracker.advance(files);
     let mut prompts = Vec::new();
     for (result, ()) in read {
         match result {
@@ -661,14 +702,16 @@ fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError
         true,
         prompts.clone(),
         Vec::new(),
-        tracker.indexing(),
+        tracker.indexing(files),
         || prompts.clone(),
     )?;
+    tracker.advance(files);
+    if prompts.len() >= MERGE_AFTER {
+        inner.index.merge();
+    }
     *inner.skipped.write().unwrap_or_else(|p| p.into_inner()) =
         skipped.into_iter().map(|s| (s.path, s.reason)).collect();
-    let changes = inner
-        .cache
-        .replace_all(prompts.into_iter().map(Arc::unwrap_or_clone).collect());
+    let changes = inner.cache.replace_all(prompts);
     release_freed_memory();
     notify(inner, changes);
     Ok(())
@@ -736,6 +779,9 @@ fn update_index(
             let prompts = everything();
             let count = prompts.len();
             inner.index.update(true, prompts, Vec::new(), None)?;
+            if count >= MERGE_AFTER {
+                inner.index.merge();
+            }
             let dir = inner.index.dir().unwrap_or(Path::new("")).display();
             // Nobody listening (the CLI) is fine: the log line above says it.
             let _ = inner.notices.send(format!(
@@ -1000,6 +1046,100 @@ mod tests {
         assert!(eventually("zebra", &["workflows/zebra"]));
         std::fs::remove_file(path).unwrap();
         assert!(eventually("zebra", &[]));
+    }
+
+    /// The library folder, except that reads past the first `open` files wait for `release`.
+    struct GatedSource {
+        folder: FilesystemSource,
+        open: usize,
+        reads: AtomicUsize,
+        released: (Mutex<bool>, Condvar),
+    }
+
+    impl GatedSource {
+        fn release(&self) {
+            *self.released.0.lock().unwrap() = true;
+            self.released.1.notify_all();
+        }
+    }
+
+    impl PromptSource for GatedSource {
+        fn scan(&self) -> crate::library::source::Scan {
+            self.folder.scan()
+        }
+
+        fn read(&self, file: &crate::library::source::ScannedFile) -> Result<Prompt, SkippedFile> {
+            if self.reads.fetch_add(1, Ordering::SeqCst) >= self.open {
+                let mut released = self.released.0.lock().unwrap();
+                while !*released {
+                    released = self.released.1.wait(released).unwrap();
+                }
+            }
+            self.folder.read(file)
+        }
+
+        fn get(&self, id: &str) -> Result<Option<Prompt>, SkippedFile> {
+            self.folder.get(id)
+        }
+
+        fn resolve(&self, paths: &[PathBuf]) -> Vec<SourceChange> {
+            self.folder.resolve(paths)
+        }
+
+        fn watch(
+            &self,
+        ) -> Result<crate::library::source::Watch, crate::library::source::SourceError> {
+            self.folder.watch()
+        }
+    }
+
+    #[test]
+    fn a_first_load_answers_from_the_prompts_indexed_so_far() {
+        let fx = Fixture::new();
+        let files = FIRST_STEP + 200;
+        for n in 0..files {
+            fx.write(
+                &format!("commands/p{n}.md"),
+                &prompt_text(&format!("Zebra {n}"), "x", "b"),
+            );
+        }
+        let source = Arc::new(GatedSource {
+            folder: FilesystemSource::new(fx.paths.library_dir.clone()),
+            open: FIRST_STEP,
+            reads: AtomicUsize::new(0),
+            released: (Mutex::new(false), Condvar::new()),
+        });
+        let library = Library::open_with(
+            source.clone(),
+            &fx.paths,
+            EventBus::new(),
+            OpenOptions {
+                watch: false,
+                progress: None,
+            },
+        )
+        .unwrap();
+        // The second step's reads wait: the first step alone must answer.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut found = Vec::new();
+        while found.is_empty() && Instant::now() < deadline {
+            found = library.search("zebra", 5).unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let ready_early = library.is_ready();
+        let got = found.first().map(|hit| library.get(&hit.prompt.id));
+        // Released before asserting: a failed assertion must not leave the worker waiting.
+        source.release();
+        assert!(!ready_early, "the load cannot have finished");
+        assert_eq!(
+            found.len(),
+            5,
+            "the first step answers before the load ends"
+        );
+        assert_eq!(got.flatten().as_ref(), Some(&found[0].prompt));
+        library.wait_ready();
+        let stats = library.stats();
+        assert_eq!((stats.prompts, stats.indexed), (files, files as u64));
     }
 
     #[test]
