@@ -437,9 +437,13 @@ impl PromptIndex {
         wait.recv().map_err(|_| IndexError::WriterGone)?
     }
 
-    /// Merges every segment into one (after a build: see [`MERGE_AFTER`]). Blocks until done;
-    /// a failure only costs search speed and is logged.
-    pub fn merge(&self) {
+    /// After a build that wrote `written` prompts, merges every segment into one if the build was
+    /// large (`MERGE_AFTER`). Blocks until done; a failure only costs search speed and is
+    /// logged.
+    pub fn merge_after_build(&self, written: usize) {
+        if written < MERGE_AFTER {
+            return;
+        }
         let (done, wait) = mpsc::channel();
         let sent = self
             .live
@@ -792,8 +796,9 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
     doc
 }
 
-/// A build that wrote at least this many prompts is followed by [`PromptIndex::merge`].
-pub const MERGE_AFTER: usize = 1000;
+/// A build that wrote at least this many prompts is followed by merging the index into one
+/// segment.
+const MERGE_AFTER: usize = 1000;
 
 /// Merges every segment into one: every query walks each segment's term dictionary once per
 /// word and field, so after a build many small segments cost more than the merge. Failures only

@@ -18,7 +18,7 @@ use crate::home::DataPaths;
 
 use super::cache::{LibraryChange, MemoryCache, PromptCache};
 use super::git_source::{SyncOutcome, SyncRequest};
-use super::index::{Fresh, IndexError, MERGE_AFTER, Progress, PromptIndex, is_blank_query};
+use super::index::{Fresh, IndexError, Progress, PromptIndex, is_blank_query};
 use super::prompt::Prompt;
 use super::source::{PromptSource, SkipReason, SkippedFile, SourceChange, open_source};
 use super::usage::{UsageEntry, UsageHandler, UsageStats, now_secs};
@@ -455,7 +455,6 @@ fn start_watch(inner: &Arc<Inner>, jobs: mpsc::Sender<Job>) -> Option<super::sou
     }
 }
 
-/// Progress in work units over two phases: reading files, then indexing the changed ones.
 /// Files read and indexed per step of the first load: the first step is small so the first
 /// prompts answer searches within a second of starting on a large library that has no index yet;
 /// later steps grow so the commits between them stay few.
@@ -578,9 +577,7 @@ fn load(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
         tracker.advance(units);
         step = (step * 2).min(LARGEST_STEP);
     }
-    if upserted >= MERGE_AFTER {
-        inner.index.merge();
-    }
+    inner.index.merge_after_build(upserted);
     tracing::info!(
         prompts = inner.cache.len(),
         reused = reused_count,
@@ -706,9 +703,7 @@ fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError
         || prompts.clone(),
     )?;
     tracker.advance(files);
-    if prompts.len() >= MERGE_AFTER {
-        inner.index.merge();
-    }
+    inner.index.merge_after_build(prompts.len());
     *inner.skipped.write().unwrap_or_else(|p| p.into_inner()) =
         skipped.into_iter().map(|s| (s.path, s.reason)).collect();
     let changes = inner.cache.replace_all(prompts);
@@ -779,9 +774,7 @@ fn update_index(
             let prompts = everything();
             let count = prompts.len();
             inner.index.update(true, prompts, Vec::new(), None)?;
-            if count >= MERGE_AFTER {
-                inner.index.merge();
-            }
+            inner.index.merge_after_build(count);
             let dir = inner.index.dir().unwrap_or(Path::new("")).display();
             // Nobody listening (the CLI) is fine: the log line above says it.
             let _ = inner.notices.send(format!(
