@@ -351,8 +351,7 @@ fn a_token_in_the_url_never_reaches_output_or_logs() {
     let (mut client, _) = start(&sandbox, &entry, "trace");
     let said = wait_message(&mut client, "prompt source `team`");
     assert!(!said.to_string().contains("s3cr3t-token"), "{said}");
-    let log = client.stderr.lock().unwrap().clone();
-    assert!(log.contains("prompt source `team`"), "{log}");
+    let log = client.wait_for_log("prompt source `team`");
     assert!(!log.contains("s3cr3t-token"), "token in the log");
     client.shutdown();
 }

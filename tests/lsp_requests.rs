@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 use support::{Client, Incoming, Sandbox, uri};
 
@@ -23,21 +21,6 @@ fn started(sandbox: &Sandbox) -> (Client, String, String) {
     client.open(&big, &huge_line());
     client.open(&small, "# Small\n{{text:x}}\n");
     (client, big, small)
-}
-
-/// Waits until the server's stderr has a line containing `needle`.
-fn wait_for_log(client: &Client, needle: &str) {
-    let deadline = Instant::now() + support::TIMEOUT;
-    while Instant::now() < deadline {
-        if client.stderr.lock().expect("stderr").contains(needle) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
-        "no log line with {needle:?}; stderr:\n{}",
-        client.stderr.lock().expect("stderr")
-    );
 }
 
 #[test]
@@ -87,7 +70,7 @@ fn cancelling_a_request_stops_its_work() {
     let error = client.wait_response(slow).expect_err("a cancelled request");
     assert_eq!(error["code"], -32800, "{error}");
     // The work on the blocking pool noticed and stopped early.
-    wait_for_log(&client, "the request was cancelled");
+    client.wait_for_log("the request was cancelled");
     assert_eq!(client.shutdown(), Some(0));
 }
 

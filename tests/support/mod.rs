@@ -649,6 +649,23 @@ impl Client {
         );
     }
 
+    /// Waits until the server's stderr has a line containing `needle` and returns the log so far.
+    /// The log is its own pipe: a line may arrive after a message the server sent later on stdout.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let log = self.stderr.lock().expect("stderr").clone();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?}; stderr:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The server's process id (benchmarks read its memory use).
     pub fn pid(&self) -> u32 {
         self.child.id()
