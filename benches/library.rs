@@ -96,6 +96,15 @@ fn memory_of(pid: u32) -> Memory {
     }
 }
 
+/// How many segments the committed search index has: each one costs every query a walk of its
+/// term dictionaries, so a build should end in one.
+fn index_segments(sandbox: &Sandbox) -> usize {
+    let meta = std::fs::read_to_string(sandbox.home().join("data/index/meta.json"))
+        .expect("the index's meta.json");
+    let meta: Value = serde_json::from_str(&meta).expect("meta.json is JSON");
+    meta["segments"].as_array().map_or(0, Vec::len)
+}
+
 fn start(sandbox: &Sandbox) -> Client {
     let mut client = Client::start(sandbox, &[("PROMPTSTACK_LOG", "warn")]);
     client.initialize(Value::Null, false);
@@ -158,8 +167,11 @@ fn bench(n: usize, vocabulary: &Vocabulary) {
     let cold_memory = memory_of(client.pid());
     client.shutdown();
     eprintln!(
-        "[{n}] cold: first answer {cold_first:.2?}, all searchable {cold_all:.2?}, load end {cold_end:.2?}; peak {:.0} MB, resident {:.0} MB ({:.0} MB anonymous)",
-        cold_memory.peak, cold_memory.resident, cold_memory.anonymous
+        "[{n}] cold: first answer {cold_first:.2?}, all searchable {cold_all:.2?}, load end {cold_end:.2?}; peak {:.0} MB, resident {:.0} MB ({:.0} MB anonymous); {} index segments",
+        cold_memory.peak,
+        cold_memory.resident,
+        cold_memory.anonymous,
+        index_segments(&sandbox)
     );
 
     // Restart with the index on disk: time to the first non-empty completion answer.
