@@ -7,10 +7,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, RwLock};
 
 use tantivy::collector::TopDocs;
+use tantivy::index::SegmentMeta;
+use tantivy::merge_policy::{LogMergePolicy, MergeCandidate, MergePolicy};
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
@@ -196,7 +199,7 @@ enum Command {
         done: mpsc::Sender<Result<(), IndexError>>,
     },
     Merge {
-        done: mpsc::Sender<()>,
+        done: mpsc::Sender<Result<(), IndexError>>,
     },
 }
 
@@ -217,6 +220,52 @@ pub struct PromptIndex {
     /// Replaced as a whole when the directory has to be created again.
     live: RwLock<Live>,
     fresh: Option<Fresh>,
+    /// Builds under way (see [`PromptIndex::begin_build`]), shared with the merge policy.
+    builds: Arc<AtomicUsize>,
+}
+
+/// tantivy's default merge policy, held while a build is under way: a build commits in steps
+/// and ends by merging everything into one segment, and a background merge started by a step's
+/// commit would merge the same segments a second time, concurrently, and make one of the two
+/// fail.
+#[derive(Debug)]
+struct HeldDuringBuilds {
+    builds: Arc<AtomicUsize>,
+    inner: LogMergePolicy,
+}
+
+impl MergePolicy for HeldDuringBuilds {
+    fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
+        if self.builds.load(Ordering::SeqCst) > 0 {
+            Vec::new()
+        } else {
+            self.inner.compute_merge_candidates(segments)
+        }
+    }
+}
+
+/// A build of the index under way: background merges wait until it is finished or dropped.
+pub struct Build<'a> {
+    index: &'a PromptIndex,
+}
+
+impl Build<'_> {
+    /// Ends a build that wrote `written` prompts; a large one (`MERGE_AFTER`) is merged into one
+    /// segment first. Blocks until done. A failed merge only costs search speed.
+    pub fn finish(self, written: usize) -> Result<(), IndexError> {
+        if written < MERGE_AFTER {
+            return Ok(());
+        }
+        let (done, wait) = mpsc::channel();
+        self.index.send(Command::Merge { done })?;
+        wait.recv().map_err(|_| IndexError::WriterGone)?
+    }
+}
+
+impl Drop for Build<'_> {
+    fn drop(&mut self) {
+        self.index.builds.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The reader and the writer thread of one index.
@@ -229,7 +278,7 @@ struct Live {
 
 impl Live {
     /// A reader and a writer thread over `index`.
-    fn start(index: Index, fields: Fields) -> Result<Live, IndexError> {
+    fn start(index: Index, fields: Fields, builds: &Arc<AtomicUsize>) -> Result<Live, IndexError> {
         index.tokenizers().register(TOKENIZER, analyzer());
         let reader = index
             .reader_builder()
@@ -237,6 +286,10 @@ impl Live {
             .try_into()?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
         let writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_MEMORY)?;
+        writer.set_merge_policy(Box::new(HeldDuringBuilds {
+            builds: builds.clone(),
+            inner: LogMergePolicy::default(),
+        }));
         let (tx, rx) = mpsc::channel();
         let thread_reader = reader.clone();
         let writer_thread = std::thread::Builder::new()
@@ -327,12 +380,14 @@ impl PromptIndex {
                 create_in(dir, schema)?
             }
         };
-        match Live::start(index, fields) {
+        let builds = Arc::default();
+        match Live::start(index, fields, &builds) {
             Ok(live) => Ok(PromptIndex {
                 fields,
                 dir: Some(dir.to_path_buf()),
                 live: RwLock::new(live),
                 fresh,
+                builds,
             }),
             Err(IndexError::Tantivy(tantivy::TantivyError::LockFailure(..))) => {
                 tracing::warn!(
@@ -352,11 +407,13 @@ impl PromptIndex {
 
     fn in_memory_because(reason: Fresh) -> Result<PromptIndex, IndexError> {
         let (schema, fields) = schema();
+        let builds = Arc::default();
         Ok(PromptIndex {
             fields,
             dir: None,
-            live: RwLock::new(Live::start(Index::create_in_ram(schema), fields)?),
+            live: RwLock::new(Live::start(Index::create_in_ram(schema), fields, &builds)?),
             fresh: Some(reason),
+            builds,
         })
     }
 
@@ -377,7 +434,7 @@ impl PromptIndex {
         // The old writer goes first: it must not release its lock file in the new directory.
         live.stop();
         let (schema, fields) = schema();
-        *live = Live::start(create_in(dir, schema)?, fields)?;
+        *live = Live::start(create_in(dir, schema)?, fields, &self.builds)?;
         tracing::warn!("recreated the search index at {}", dir.display());
         Ok(())
     }
@@ -420,41 +477,33 @@ impl PromptIndex {
         progress: Option<Progress>,
     ) -> Result<(), IndexError> {
         let (done, wait) = mpsc::channel();
+        self.send(Command::Update {
+            clear,
+            upserts,
+            deletes,
+            progress,
+            done,
+        })?;
+        wait.recv().map_err(|_| IndexError::WriterGone)?
+    }
+
+    /// Starts a build (a first load or a reindex: many prompts, perhaps in several commits).
+    /// Background merges wait until the returned [`Build`] is finished, which merges a large
+    /// build into one segment, or dropped.
+    pub fn begin_build(&self) -> Build<'_> {
+        self.builds.fetch_add(1, Ordering::SeqCst);
+        Build { index: self }
+    }
+
+    fn send(&self, command: Command) -> Result<(), IndexError> {
         self.live
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .commands
             .as_ref()
             .ok_or(IndexError::WriterGone)?
-            .send(Command::Update {
-                clear,
-                upserts,
-                deletes,
-                progress,
-                done,
-            })
-            .map_err(|_| IndexError::WriterGone)?;
-        wait.recv().map_err(|_| IndexError::WriterGone)?
-    }
-
-    /// After a build that wrote `written` prompts, merges every segment into one if the build was
-    /// large (`MERGE_AFTER`). Blocks until done; a failure only costs search speed and is
-    /// logged.
-    pub fn merge_after_build(&self, written: usize) {
-        if written < MERGE_AFTER {
-            return;
-        }
-        let (done, wait) = mpsc::channel();
-        let sent = self
-            .live
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .commands
-            .as_ref()
-            .is_some_and(|c| c.send(Command::Merge { done }).is_ok());
-        if sent {
-            let _ = wait.recv();
-        }
+            .send(command)
+            .map_err(|_| IndexError::WriterGone)
     }
 
     /// Every indexed prompt, rebuilt from the stored fields (for reconciling without reading
@@ -800,27 +849,15 @@ fn to_doc(f: &Fields, p: &Prompt) -> TantivyDocument {
 /// segment.
 const MERGE_AFTER: usize = 1000;
 
-/// Merges every segment into one: every query walks each segment's term dictionary once per
-/// word and field, so after a build many small segments cost more than the merge. Failures only
-/// cost speed, so they are logged.
-fn merge_all(writer: &mut IndexWriter, reader: &IndexReader) {
-    let ids: Vec<_> = reader
-        .searcher()
-        .segment_readers()
-        .iter()
-        .map(|s| s.segment_id())
-        .collect();
-    if ids.len() < 2 {
-        return;
+/// Merges every committed segment into one: every query walks each segment's term dictionary
+/// once per word and field, so after a build many small segments cost more than the merge.
+fn merge_all(writer: &mut IndexWriter, reader: &IndexReader) -> Result<(), IndexError> {
+    let ids = writer.index().searchable_segment_ids()?;
+    if ids.len() >= 2 {
+        writer.merge(&ids).wait()?;
+        reader.reload()?;
     }
-    match writer.merge(&ids).wait() {
-        Ok(_) => {
-            if let Err(e) = reader.reload() {
-                tracing::warn!("reloading the search index after a merge: {e}");
-            }
-        }
-        Err(e) => tracing::warn!("merging the search index: {e}"),
-    }
+    Ok(())
 }
 
 fn run_writer(
@@ -880,8 +917,7 @@ fn run_writer(
                 }
             }
             Command::Merge { done } => {
-                merge_all(&mut writer, reader);
-                let _ = done.send(());
+                let _ = done.send(merge_all(&mut writer, reader));
             }
         }
     }
@@ -1065,6 +1101,28 @@ mod tests {
         drop(index);
         let reopened = PromptIndex::open(&path).unwrap();
         assert_eq!((reopened.fresh(), reopened.len()), (None, 3));
+    }
+
+    #[test]
+    fn a_build_in_steps_ends_in_one_segment_merged_once() {
+        let index = PromptIndex::in_memory().unwrap();
+        let build = index.begin_build();
+        // The first load's steps for 10,000 files: eight segments from two writer threads, as
+        // many as make tantivy's default policy start a merge of its own.
+        let mut written = 0;
+        for step in [1000, 2000, 4000, 3000] {
+            let batch = (written..written + step)
+                .map(|n| prompt(&format!("p/{n}"), &format!("# Prompt {n}\nBody {n}.\n")))
+                .collect();
+            index.update(false, batch, vec![], None).unwrap();
+            written += step;
+        }
+        build
+            .finish(written)
+            .expect("the only merge of these segments");
+        let searcher = index.reader().searcher();
+        assert_eq!(searcher.num_docs(), written as u64);
+        assert_eq!(searcher.segment_readers().len(), 1);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::home::DataPaths;
 
 use super::cache::{LibraryChange, MemoryCache, PromptCache};
 use super::git_source::{SyncOutcome, SyncRequest};
-use super::index::{Fresh, IndexError, Progress, PromptIndex, is_blank_query};
+use super::index::{Build, Fresh, IndexError, Progress, PromptIndex, is_blank_query};
 use super::prompt::Prompt;
 use super::source::{PromptSource, SkipReason, SkippedFile, SourceChange, open_source};
 use super::usage::{UsageEntry, UsageHandler, UsageStats, now_secs};
@@ -535,6 +535,7 @@ fn load(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
     let deleted = deletes.len();
     let (mut upserted, mut step) = (0, FIRST_STEP);
     let mut pending = to_read.into_iter();
+    let build = inner.index.begin_build();
     loop {
         let batch: Vec<_> = pending.by_ref().take(step).collect();
         if batch.is_empty() && deletes.is_empty() {
@@ -577,7 +578,7 @@ fn load(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError> {
         tracker.advance(units);
         step = (step * 2).min(LARGEST_STEP);
     }
-    inner.index.merge_after_build(upserted);
+    finish_build(build, upserted);
     tracing::info!(
         prompts = inner.cache.len(),
         reused = reused_count,
@@ -694,6 +695,7 @@ fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError
             Err(s) => skipped.push(s),
         }
     }
+    let build = inner.index.begin_build();
     update_index(
         inner,
         true,
@@ -703,7 +705,7 @@ fn reindex(inner: &Inner, progress: Option<Progress>) -> Result<(), LibraryError
         || prompts.clone(),
     )?;
     tracker.advance(files);
-    inner.index.merge_after_build(prompts.len());
+    finish_build(build, prompts.len());
     *inner.skipped.write().unwrap_or_else(|p| p.into_inner()) =
         skipped.into_iter().map(|s| (s.path, s.reason)).collect();
     let changes = inner.cache.replace_all(prompts);
@@ -756,6 +758,13 @@ fn apply(inner: &Inner, changes: Vec<SourceChange>) {
     notify(inner, library_changes);
 }
 
+/// Ends a build of the index; a failed merge only costs search speed, so it is logged.
+fn finish_build(build: Build<'_>, written: usize) {
+    if let Err(e) = build.finish(written) {
+        tracing::warn!("merging the search index after a build: {e}");
+    }
+}
+
 /// Updates the index. When its directory was deleted under it (writes fail, and tantivy's
 /// writer would not survive a second failure), creates it again, adds back `everything` (every
 /// prompt once this change is applied) and tells the user.
@@ -773,8 +782,9 @@ fn update_index(
             inner.index.recreate()?;
             let prompts = everything();
             let count = prompts.len();
+            let build = inner.index.begin_build();
             inner.index.update(true, prompts, Vec::new(), None)?;
-            inner.index.merge_after_build(count);
+            finish_build(build, count);
             let dir = inner.index.dir().unwrap_or(Path::new("")).display();
             // Nobody listening (the CLI) is fine: the log line above says it.
             let _ = inner.notices.send(format!(
