@@ -200,8 +200,8 @@ fn bench(n: usize, vocabulary: &Vocabulary) {
         completion_count(&mut client, &doc, 1000 + i as i64, &format!("/{q}"));
     }
     let mut times = Vec::with_capacity(queries.len());
-    // Bytes of each full (25-item) answer, re-serialised compactly as the server writes it.
-    let mut answer_bytes = Vec::new();
+    // Bytes and items of each non-empty answer, re-serialised compactly as the server writes it.
+    let (mut answer_bytes, mut answer_items) = (Vec::new(), Vec::new());
     for (i, q) in queries.iter().enumerate() {
         let line = format!("/{q}");
         client.notify(
@@ -215,12 +215,15 @@ fn bench(n: usize, vocabulary: &Vocabulary) {
             .request("textDocument/completion", params)
             .expect("completion");
         times.push(t.elapsed());
-        if answer["items"].as_array().map_or(0, Vec::len) == 25 {
+        let items = answer["items"].as_array().map_or(0, Vec::len);
+        if items > 0 {
             answer_bytes.push(serde_json::to_vec(&answer).map_or(0, |b| b.len()));
+            answer_items.push(items);
         }
     }
     times.sort();
     answer_bytes.sort();
+    answer_items.sort();
     let memory = memory_of(client.pid());
     client.shutdown();
 
@@ -248,9 +251,11 @@ fn bench(n: usize, vocabulary: &Vocabulary) {
     relevance(n, &opened, &library);
 
     eprintln!(
-        "[{n}] completion answer with 25 items: median {:.1} KB, max {:.1} KB ({} answers)",
+        "[{n}] completion answer: median {:.1} KB, max {:.1} KB; items median {}, fewest {} ({} answers)",
         percentile(&answer_bytes, 0.5) as f64 / 1024.0,
         answer_bytes.last().copied().unwrap_or_default() as f64 / 1024.0,
+        percentile(&answer_items, 0.5),
+        answer_items.first().copied().unwrap_or_default(),
         answer_bytes.len(),
     );
     println!(

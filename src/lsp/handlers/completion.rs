@@ -10,15 +10,21 @@ use std::sync::Arc;
 use crate::document::DocumentKind;
 use crate::document::file_refs::{self, FileRefContext};
 use crate::document::placeholders;
+use crate::library::prompt::Prompt;
 use crate::library::snippet;
 use crate::lsp::handlers::commands::PROMPT_USED;
 use crate::lsp::state::ServerState;
 use crate::lsp::work::{Snapshot, on_document};
 
-/// Most prompts offered per request; the list is incomplete, so typing refines it. Each item
-/// carries its whole body as the snippet (clients insert it without resolving), so this bounds
-/// the response size (~25 × 2.5 KB for 2 KB prompts); the preview comes only on resolve.
+/// Most prompts offered per request; the list is incomplete, so typing refines it.
 const MAX_PROMPTS: usize = 25;
+/// Most bytes of one answer's JSON. Each item carries its whole body as the snippet (LSP lets a
+/// client resolve the documentation lazily, never the text it inserts; the preview comes only on
+/// resolve), so with 1–3 KB prompts this ends the list before `MAX_PROMPTS`, after about a
+/// dozen items: as many as an editor shows at once.
+const ANSWER_BUDGET: usize = 32 * 1024;
+/// `{"isIncomplete":true,"items":[]}` around the items.
+const ANSWER_ENVELOPE: usize = 32;
 /// Body lines shown in the resolved documentation.
 const PREVIEW_LINES: usize = 40;
 
@@ -288,68 +294,87 @@ fn prompt_items(state: &ServerState, uri: &Uri, query: &str, range: Range) -> Ve
             return Vec::new();
         }
     };
+    let snippets = state.features().snippets;
+    let mut items = Vec::with_capacity(hits.len());
+    let mut bytes = ANSWER_ENVELOPE;
+    for (rank, hit) in hits.iter().enumerate() {
+        let item = prompt_item(&hit.prompt, rank, query, range, uri, snippets);
+        // The item and its comma; the best one is always sent, however large.
+        bytes += serde_json::to_vec(&item).map_or(0, |json| json.len()) + 1;
+        if bytes > ANSWER_BUDGET && !items.is_empty() {
+            break;
+        }
+        items.push(item);
+    }
     state.uses.lock().unwrap_or_else(|p| p.into_inner()).offer(
         uri.as_str(),
-        hits.iter()
+        hits[..items.len()]
+            .iter()
             .map(|h| (h.prompt.id.as_str(), h.prompt.body.as_str())),
     );
-    let snippets = state.features().snippets;
-    hits.into_iter()
-        .enumerate()
-        .map(|(rank, hit)| {
-            let p = hit.prompt;
-            let mut detail = match (&p.source, p.format) {
-                // The format and where it lives: "Agent Skill · from team · ~/.claude/skills/pdf".
-                (source, Some(format)) => {
-                    let place = p
-                        .path
-                        .parent()
-                        .map(|d| d.display().to_string())
-                        .unwrap_or_default();
-                    let from = source
-                        .as_deref()
-                        .map(|s| format!(" · from {s}"))
-                        .unwrap_or_default();
-                    format!("{}{from} · {place}", format.label())
-                }
-                (Some(source), None) => format!("from {source}"),
-                (None, None) => p.category.clone().unwrap_or_default(),
-            };
-            if !p.tags.is_empty() {
-                if !detail.is_empty() {
-                    detail.push_str(" · ");
-                }
-                detail.push_str(&p.tags.join(", "));
-            }
-            let (new_text, format) = if snippets {
-                (
-                    snippet::to_snippet_with(&p.body, &p.dialects()),
-                    InsertTextFormat::SNIPPET,
-                )
-            } else {
-                (
-                    snippet::to_plain_text(&p.body),
-                    InsertTextFormat::PLAIN_TEXT,
-                )
-            };
-            CompletionItem {
-                label: p.title.clone(),
-                kind: Some(CompletionItemKind::SNIPPET),
-                detail: Some(detail),
-                sort_text: Some(format!("{rank:05}")),
-                filter_text: Some(format!("/{query}")),
-                text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(range, new_text))),
-                insert_text_format: Some(format),
-                command: Some(Command::new(
-                    "Record prompt use".into(),
-                    PROMPT_USED.into(),
-                    Some(vec![json!({ "id": p.id, "uri": uri.as_str() })]),
-                )),
-                // No `data`: resolve reads the id from the command, which every client echoes.
-                ..Default::default()
-            }
-        })
-        .collect()
+    items
+}
+
+/// One library prompt as a completion item: its body as a snippet (or plain text) replacing
+/// `range`; accepting it runs the command that records the use.
+fn prompt_item(
+    p: &Prompt,
+    rank: usize,
+    query: &str,
+    range: Range,
+    uri: &Uri,
+    snippets: bool,
+) -> CompletionItem {
+    let mut detail = match (&p.source, p.format) {
+        // The format and where it lives: "Agent Skill · from team · ~/.claude/skills/pdf".
+        (source, Some(format)) => {
+            let place = p
+                .path
+                .parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            let from = source
+                .as_deref()
+                .map(|s| format!(" · from {s}"))
+                .unwrap_or_default();
+            format!("{}{from} · {place}", format.label())
+        }
+        (Some(source), None) => format!("from {source}"),
+        (None, None) => p.category.clone().unwrap_or_default(),
+    };
+    if !p.tags.is_empty() {
+        if !detail.is_empty() {
+            detail.push_str(" · ");
+        }
+        detail.push_str(&p.tags.join(", "));
+    }
+    let (new_text, format) = if snippets {
+        (
+            snippet::to_snippet_with(&p.body, &p.dialects()),
+            InsertTextFormat::SNIPPET,
+        )
+    } else {
+        (
+            snippet::to_plain_text(&p.body),
+            InsertTextFormat::PLAIN_TEXT,
+        )
+    };
+    CompletionItem {
+        label: p.title.clone(),
+        kind: Some(CompletionItemKind::SNIPPET),
+        detail: Some(detail),
+        sort_text: Some(format!("{rank:05}")),
+        filter_text: Some(format!("/{query}")),
+        text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(range, new_text))),
+        insert_text_format: Some(format),
+        command: Some(Command::new(
+            "Record prompt use".into(),
+            PROMPT_USED.into(),
+            Some(vec![json!({ "id": p.id, "uri": uri.as_str() })]),
+        )),
+        // No `data`: resolve reads the id from the command, which every client echoes.
+        ..Default::default()
+    }
 }
 
 /// Values used before for a placeholder, most recent first; accepting one replaces the whole
