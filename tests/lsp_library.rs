@@ -120,12 +120,21 @@ fn plain_text_clients_get_the_body_as_written() {
     client.shutdown();
 }
 
-/// The `/review` answer once all `count` prompts are loaded (each has "review" in its title).
-fn review_answer(client: &mut Client, doc: &str, count: usize) -> Value {
-    client.open(doc, "/review");
+/// The `/review` answer from a library of 40 prompts titled "Review NN" with `body`.
+fn review_answer(body: &str) -> Value {
+    let sandbox = Sandbox::new();
+    for n in 0..40 {
+        sandbox.write(
+            &sandbox.library().join(format!("commands/review-{n:02}.md")),
+            format!("---\ntitle: Review {n:02}\n---\n{body}").as_bytes(),
+        );
+    }
+    let mut client = start(&sandbox);
+    let doc = uri(&sandbox.workspace().join("plan.prompt.md"));
+    client.open(&doc, "/review");
     let params = json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": 7}});
     let answer = poll(
-        client,
+        &mut client,
         "textDocument/completion",
         params,
         Duration::from_secs(10),
@@ -135,24 +144,17 @@ fn review_answer(client: &mut Client, doc: &str, count: usize) -> Value {
     let listed = client
         .request("workspace/symbol", json!({"query": "review"}))
         .unwrap();
-    assert_eq!(symbol_names(&listed).len(), count, "all loaded");
+    assert_eq!(symbol_names(&listed).len(), 40, "all loaded");
+    client.shutdown();
     answer
 }
 
 #[test]
 fn completion_answers_stay_under_32_kb_best_items_first() {
-    // 40 prompts of 3 KB: 25 items would make an 80 KB answer.
-    let sandbox = Sandbox::new();
-    let body = "Check each change for correctness, naming and tests; say what breaks.\n".repeat(42);
-    for n in 0..40 {
-        sandbox.write(
-            &sandbox.library().join(format!("commands/review-{n:02}.md")),
-            format!("---\ntitle: Review {n:02}\n---\n{body}").as_bytes(),
-        );
-    }
-    let mut client = start(&sandbox);
-    let doc = uri(&sandbox.workspace().join("plan.prompt.md"));
-    let answer = review_answer(&mut client, &doc, 40);
+    // Prompts of 3 KB: 25 items would make an 80 KB answer.
+    let answer = review_answer(
+        &"Check each change for correctness, naming and tests; say what breaks.\n".repeat(42),
+    );
     let bytes = serde_json::to_vec(&answer).unwrap().len();
     assert!(bytes <= 32 * 1024, "{bytes} bytes");
     let items = completion_items(&answer);
@@ -165,23 +167,8 @@ fn completion_answers_stay_under_32_kb_best_items_first() {
     let expected: Vec<String> = (0..items.len()).map(|r| format!("{r:05}")).collect();
     assert_eq!(ranks, expected);
     assert_eq!(answer["isIncomplete"], true);
-    client.shutdown();
-
     // Short prompts: the full 25.
-    let sandbox = Sandbox::new();
-    for n in 0..40 {
-        sandbox.write(
-            &sandbox.library().join(format!("commands/review-{n:02}.md")),
-            format!("---\ntitle: Review {n:02}\n---\nReview it.\n").as_bytes(),
-        );
-    }
-    let mut client = start(&sandbox);
-    let doc = uri(&sandbox.workspace().join("plan.prompt.md"));
-    assert_eq!(
-        completion_items(&review_answer(&mut client, &doc, 40)).len(),
-        25
-    );
-    client.shutdown();
+    assert_eq!(completion_items(&review_answer("Review it.\n")).len(), 25);
 }
 
 #[test]
