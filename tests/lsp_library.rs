@@ -28,6 +28,25 @@ fn symbol_names(answer: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Asks for completion at `line:character` of `doc` until `done` holds for the answer (the
+/// library loads in the background); panics after 10 s.
+fn completion_until(
+    client: &mut Client,
+    doc: &str,
+    (line, character): (u32, u32),
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let params =
+        json!({"textDocument": {"uri": doc}, "position": {"line": line, "character": character}});
+    poll(
+        client,
+        "textDocument/completion",
+        params,
+        Duration::from_secs(10),
+        done,
+    )
+}
+
 #[test]
 fn slash_completion_finds_typos_and_inserts_the_exact_snippet() {
     let sandbox = Sandbox::new();
@@ -38,18 +57,11 @@ fn slash_completion_finds_typos_and_inserts_the_exact_snippet() {
     let mut client = start(&sandbox);
     let doc = uri(&sandbox.workspace().join("plan.prompt.md"));
     client.open(&doc, "# Plan\n/quartely budjet");
-    let params = json!({"textDocument": {"uri": doc}, "position": {"line": 1, "character": 16}});
-    let answer = poll(
-        &mut client,
-        "textDocument/completion",
-        params,
-        Duration::from_secs(10),
-        |a| {
-            completion_labels(a)
-                .first()
-                .is_some_and(|l| l == "Quarterly budget forecast")
-        },
-    );
+    let answer = completion_until(&mut client, &doc, (1, 16), |a| {
+        completion_labels(a)
+            .first()
+            .is_some_and(|l| l == "Quarterly budget forecast")
+    });
     assert_eq!(answer["isIncomplete"], true);
     let item = &completion_items(&answer)[0];
     assert_eq!(item["label"], "Quarterly budget forecast");
@@ -103,14 +115,9 @@ fn plain_text_clients_get_the_body_as_written() {
     client.notify("initialized", json!({}));
     let doc = uri(&sandbox.workspace().join("plan.prompt.md"));
     client.open(&doc, "/forecast");
-    let params = json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": 9}});
-    let answer = poll(
-        &mut client,
-        "textDocument/completion",
-        params,
-        Duration::from_secs(10),
-        |a| !completion_items(a).is_empty(),
-    );
+    let answer = completion_until(&mut client, &doc, (0, 9), |a| {
+        !completion_items(a).is_empty()
+    });
     let item = &completion_items(&answer)[0];
     assert_eq!(item["insertTextFormat"], 1);
     assert_eq!(
@@ -132,14 +139,9 @@ fn review_answer(body: &str) -> Value {
     let mut client = start(&sandbox);
     let doc = uri(&sandbox.workspace().join("plan.prompt.md"));
     client.open(&doc, "/review");
-    let params = json!({"textDocument": {"uri": doc}, "position": {"line": 0, "character": 7}});
-    let answer = poll(
-        &mut client,
-        "textDocument/completion",
-        params,
-        Duration::from_secs(10),
-        |a| !completion_items(a).is_empty(),
-    );
+    let answer = completion_until(&mut client, &doc, (0, 7), |a| {
+        !completion_items(a).is_empty()
+    });
     // A library this small is indexed in one commit: all or nothing.
     let listed = client
         .request("workspace/symbol", json!({"query": "review"}))
@@ -188,14 +190,9 @@ fn placeholder_completion_offers_kinds_then_names() {
         )
         .unwrap();
     assert_eq!(completion_labels(&kinds), ["text:", "list:"]);
-    let params = json!({"textDocument": {"uri": doc}, "position": {"line": 2, "character": 7}});
-    let names = poll(
-        &mut client,
-        "textDocument/completion",
-        params,
-        Duration::from_secs(10),
-        |a| completion_labels(a).contains(&"quarter".to_string()),
-    );
+    let names = completion_until(&mut client, &doc, (2, 7), |a| {
+        completion_labels(a).contains(&"quarter".to_string())
+    });
     let names = completion_labels(&names);
     assert_eq!(names[0], "reader", "names in the document come first");
     assert!(names.contains(&"team".to_string()) && names.contains(&"quarter".to_string()));
